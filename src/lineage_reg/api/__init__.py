@@ -1,0 +1,1 @@
+"""HTTP → GraphQL. Imports services, never the store."""

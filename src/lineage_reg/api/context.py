@@ -1,0 +1,28 @@
+"""The per-request context every resolver receives as ``info.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.types import Info as _Info
+
+from ..services.auth import Actor
+from ..services.runtime import Runtime
+from .loaders import Loaders
+
+
+@dataclass
+class Context:
+    rt: Runtime
+    actor: Actor | None  # None: a token was sent but is not valid
+    loaders: Loaders
+    base_url: str
+    # graphql-transport-ws `connection_init` payload; strawberry fills it in.
+    connection_params: dict[str, object] | None = None
+
+
+def build_context(*, rt: Runtime, actor: Actor | None, base_url: str) -> Context:
+    return Context(rt=rt, actor=actor, loaders=Loaders(rt), base_url=base_url.rstrip("/"))
+
+
+Info = _Info[Context, None]

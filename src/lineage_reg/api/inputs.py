@@ -1,0 +1,54 @@
+"""Mutation input types, named as in the API contract."""
+
+from __future__ import annotations
+
+import strawberry
+
+from .types.common import JSON
+
+
+@strawberry.input
+class FileInput:
+    path: str
+    size: float
+    sha256: str
+
+
+@strawberry.input
+class CreateArtifactVersionInput:
+    project: str
+    artifact: str
+    type: str
+    files: list[FileInput]
+    metadata: JSON | None = None
+    description: str | None = None
+    aliases: list[str] | None = strawberry.field(default=None, description="Aliases to set on commit, besides latest.")
+    run: strawberry.ID | None = strawberry.field(default=None, description="Global id of the run that produced it.")
+
+
+@strawberry.input
+class StartRunInput:
+    project: str
+    name: str | None = None
+    config: JSON | None = None
+    git_commit: str | None = None
+
+
+@strawberry.input
+class LinkVersionInput:
+    version: str = strawberry.field(description="Reference or global id of the artifact version.")
+    registered_model: str = strawberry.field(description="project/registered-model; created if missing.")
+    aliases: list[str] | None = None
+
+
+@strawberry.input
+class SetAliasInput:
+    collection: str = strawberry.field(description="project/registered-model or project/artifact")
+    alias: str
+    version: str = strawberry.field(description="Reference or global id of the version to point at.")
+
+
+@strawberry.input
+class DatasetInput:
+    namespace: str
+    name: str

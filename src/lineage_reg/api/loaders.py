@@ -1,0 +1,85 @@
+"""DataLoaders: every nested field batches through here, one statement per kind of read.
+
+Record loaders fetch rows by id. List loaders are keyed by (list, page size,
+cursor, filter): all parents asking for the same page of the same list are
+answered by one windowed statement. Each load opens its own short read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from ..services import reads
+from ..services.runtime import Runtime
+from ..store.pages import Page
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _by_key(rt: Runtime, fetch: Callable[[Runtime, Sequence[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        found = await fetch(rt, keys)
+        return [found.get(k, default) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self.project = _by_key(rt, reads.projects_by_id)
+        self.collection = _by_key(rt, reads.collections_by_id)
+        self.version = _by_key(rt, reads.versions_by_id)
+        self.run = _by_key(rt, reads.runs_by_id)
+        self.dataset = _by_key(rt, reads.datasets_by_id)
+        self.link = _by_key(rt, reads.links_by_id)
+        self.event = _by_key(rt, reads.events_by_id)
+        self.links_of_version = _by_key(rt, reads.links_of_versions, default=[])
+        self.aliases_of_collection = _by_key(rt, reads.aliases_of_collections, default=[])
+        self.alias_names = _by_key(rt, reads.alias_names, default=[])
+        self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
+        self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}
+        self._neighbours: dict[tuple[Any, ...], DataLoader[int, list[tuple[str, int, str]]]] = {}
+
+    def page(self, name: str, parent: Hashable, *, first: int, after: Any, arg: Any = None) -> Awaitable[Page[Any]]:
+        key = (name, first, after, arg)
+        loader = self._pages.get(key)
+        if loader is None:
+            rt = self._rt
+
+            async def load(parents: list[Hashable]) -> list[Page[Any]]:
+                found = await reads.list_pages(rt, name, parents, first=first, after=after, arg=arg)
+                return [found[p] for p in parents]
+
+            loader = self._pages[key] = DataLoader(load_fn=load)
+        return loader.load(parent)
+
+    def count(self, name: str, parent: Hashable, *, arg: Any = None) -> Awaitable[int]:
+        key = (name, arg)
+        loader = self._counts.get(key)
+        if loader is None:
+            rt = self._rt
+
+            async def load(parents: list[Hashable]) -> list[int]:
+                found = await reads.list_counts(rt, name, parents, arg=arg)
+                return [found[p] for p in parents]
+
+            loader = self._counts[key] = DataLoader(load_fn=load)
+        return loader.load(parent)
+
+    def neighbours(self, kind: str, node_id: int, *, downstream: bool, via: str) -> Awaitable[list[tuple[str, int, str]]]:
+        key = (kind, downstream, via)
+        loader = self._neighbours.get(key)
+        if loader is None:
+            rt = self._rt
+
+            async def load(node_ids: list[int]) -> list[list[tuple[str, int, str]]]:
+                found = await reads.neighbours(rt, kind, node_ids, downstream=downstream, via=via)
+                return [found[n] for n in node_ids]
+
+            loader = self._neighbours[key] = DataLoader(load_fn=load)
+        return loader.load(node_id)

@@ -1,0 +1,108 @@
+"""Root query fields: thin lookups that check access and map records to types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from .. import ids, refs
+from ..errors import BadInput
+from ..services import lineage as lineage_service
+from ..services import reads
+from .context import Info
+from .permissions import can_read
+from .relay import Connection, connection
+from .types.common import LineageDirection, Node
+from .types.events import Event
+from .types.lineage import LineageGraph, lineage_graph
+from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
+from .types.runs import Dataset, Run
+
+_NODE_LOADERS = {
+    "Project": ("project", Project.of),
+    "Run": ("run", Run.of),
+    "Dataset": ("dataset", Dataset.of),
+    "Artifact": ("collection", Artifact.of),
+    "RegisteredModel": ("collection", RegisteredModel.of),
+    "ArtifactVersion": ("version", ArtifactVersion.of),
+    "ModelLink": ("link", ModelLink.of),
+    "Event": ("event", Event.of),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        can_read(info)
+        type_name, row_id = ids.decode(id)
+        loader_name, convert = _NODE_LOADERS[type_name]
+        rec = await getattr(info.context.loaders, loader_name).load(row_id)
+        if rec is None:
+            return None
+        if type_name in ("Artifact", "RegisteredModel") and (rec.kind == "artifact") != (type_name == "Artifact"):
+            return None
+        return convert(rec)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def project(self, info: Info, name: str) -> Project | None:
+        can_read(info)
+        rec = await reads.project_by_name(info.context.rt, refs.check_project_name(name))
+        return Project.of(rec) if rec else None
+
+    @strawberry.field
+    async def projects(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Project]:
+        can_read(info)
+        return await connection(info, "projects", None, Project.of, first=first, after=after)
+
+    @strawberry.field
+    async def run(self, info: Info, id: strawberry.ID) -> Run | None:
+        can_read(info)
+        rec = await info.context.loaders.run.load(ids.decode_as(id, "Run"))
+        return Run.of(rec) if rec else None
+
+    @strawberry.field
+    async def artifact(self, info: Info, project: str, name: str) -> Artifact | None:
+        can_read(info)
+        rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
+        return Artifact.of(rec) if rec and rec.kind == "artifact" else None
+
+    @strawberry.field
+    async def registered_model(self, info: Info, project: str, name: str) -> RegisteredModel | None:
+        can_read(info)
+        rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
+        return RegisteredModel.of(rec) if rec and rec.kind == "model" else None
+
+    @strawberry.field(description="Resolve any reference string to the artifact version it names.")
+    async def resolve(self, info: Info, ref: str) -> ArtifactVersion | None:
+        can_read(info)
+        return ArtifactVersion.of(await reads.resolve(info.context.rt, ref))
+
+    @strawberry.field
+    async def lineage(
+        self, info: Info, node: strawberry.ID, direction: LineageDirection = LineageDirection.BOTH,
+        depth: int | None = 5, limit: int | None = 1000,
+    ) -> LineageGraph:
+        return await lineage_graph(info, node, direction, depth, limit)
+
+    @strawberry.field(
+        description="Registered-model links downstream of a node (e.g. a bad dataset), optionally only those "
+        "holding `alias`. Follows the lineage graph up to 100 hops and 100,000 nodes."
+    )
+    async def impact(self, info: Info, node: strawberry.ID, alias: str | None = None) -> list[ModelLink]:
+        can_read(info)
+        if alias is not None:
+            refs.check_alias(alias)
+        links = await lineage_service.impact(info.context.rt, node, alias)
+        return [ModelLink.of(link) for link in links]
+
+    @strawberry.field(description="The event log, oldest first; `after` is an event's sequence.")
+    async def events(
+        self, info: Info, project: str | None = None, after: float | None = None, first: int | None = None
+    ) -> Connection[Event]:
+        can_read(info)
+        if project is not None:
+            refs.check_project_name(project)
+        if after is not None and (after < 0 or after != int(after)):
+            raise BadInput("after must be an event's sequence number")
+        cursor = ids.encode_cursor(int(after)) if after is not None else None
+        return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)

@@ -1,0 +1,42 @@
+"""The schema: Query, Mutation, Subscription and the extensions that keep it fast and safe."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+
+from .errors import masking, should_mask
+from .mutations import Mutation
+from .queries import Query
+from .subscriptions import Subscription
+from .types.events import AliasChange, Event
+from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
+from .types.runs import Dataset, Run
+
+
+class RegistrySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log only what is a bug; a client's bad input or a domain error is its own answer."""
+        super().process_errors([e for e in errors if should_mask(e)], execution_context)
+
+
+def build_schema() -> strawberry.Schema:
+    return RegistrySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        # Every Node implementation, so `node(id:)` can return any of them.
+        types=[Project, Run, Dataset, Artifact, ArtifactVersion, RegisteredModel, ModelLink, Event, AliasChange],
+        extensions=[
+            lambda: ParserCache(maxsize=1000),
+            lambda: ValidationCache(maxsize=1000),
+            lambda: QueryDepthLimiter(max_depth=15),
+            lambda: MaxAliasesLimiter(max_alias_count=50),
+            masking,
+        ],
+    )
+
+
+schema = build_schema()

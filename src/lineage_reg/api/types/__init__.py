@@ -1,0 +1,1 @@
+"""GraphQL object types, one module per slice; each maps plain records to types."""

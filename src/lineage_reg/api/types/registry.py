@@ -1,0 +1,277 @@
+"""Project, Artifact, ArtifactVersion, File, RegisteredModel, ModelLink and Alias types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from ... import ids, refs
+from ...errors import NotFound
+from ...services import reads
+from ...store.records import AliasRec, CollectionRec, FileRec, LinkRec, ProjectRec, VersionRec
+from ..context import Info
+from ..permissions import can_read
+from ..relay import Connection, connection
+from .common import JSON, LineageDirection, Node, VersionState
+from .lineage import LineageGraph, lineage_graph
+from .runs import Run
+
+if TYPE_CHECKING:
+    from .events import Event
+
+
+@strawberry.type
+class Project(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    created_at: datetime
+    _rec: strawberry.Private[ProjectRec]
+
+    @classmethod
+    def of(cls, rec: ProjectRec) -> Project:
+        return cls(id=strawberry.ID(ids.encode("Project", rec.id)), name=rec.name, description=rec.description,
+                   created_at=rec.created_at, _rec=rec)
+
+    @strawberry.field(description="Runs, newest first.")
+    async def runs(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+        can_read(info)
+        return await connection(info, "project.runs", self._rec.id, Run.of, first=first, after=after)
+
+    @strawberry.field
+    async def artifacts(
+        self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Artifact]:
+        can_read(info)
+        return await connection(info, "project.artifacts", self._rec.id, Artifact.of, first=first, after=after, arg=type)
+
+    @strawberry.field
+    async def registered_models(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[RegisteredModel]:
+        can_read(info)
+        return await connection(info, "project.models", self._rec.id, RegisteredModel.of, first=first, after=after)
+
+
+async def _aliases(info: Info, collection_id: int) -> list[Alias]:
+    can_read(info)
+    found: list[AliasRec] = await info.context.loaders.aliases_of_collection.load(collection_id)
+    protected = info.context.rt.settings.protected_aliases
+    return [Alias(name=a.name, protected=a.name in protected, _version_id=a.version_id) for a in found]
+
+
+@strawberry.type
+class Artifact(Node):
+    id: strawberry.ID
+    name: str
+    type: str
+    description: str | None
+    tags: list[str]
+    created_at: datetime
+    _rec: strawberry.Private[CollectionRec]
+
+    @classmethod
+    def of(cls, rec: CollectionRec) -> Artifact:
+        return cls(id=strawberry.ID(ids.encode("Artifact", rec.id)), name=rec.name, type=rec.type or "",
+                   description=rec.description, tags=rec.tags, created_at=rec.created_at, _rec=rec)
+
+    @strawberry.field
+    async def project(self, info: Info) -> Project:
+        can_read(info)
+        return Project.of(await info.context.loaders.project.load(self._rec.project_id))
+
+    @strawberry.field(description="Versions, newest first; deleted versions are left out.")
+    async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ArtifactVersion]:
+        can_read(info)
+        return await connection(info, "artifact.versions", self._rec.id, ArtifactVersion.of, first=first, after=after)
+
+    @strawberry.field(description="A version by `v3`, an alias such as `latest`, or a digest prefix.")
+    async def version(self, info: Info, ref: str) -> ArtifactVersion | None:
+        return await _version_in(info, self._rec, ref)
+
+    @strawberry.field
+    async def aliases(self, info: Info) -> list[Alias]:
+        return await _aliases(info, self._rec.id)
+
+
+async def _version_in(info: Info, coll: CollectionRec, selector: str) -> ArtifactVersion | None:
+    can_read(info)
+    text = f"{coll.ref}{selector}" if selector.startswith("@") else f"{coll.ref}:{selector}"
+    refs.parse_selector(refs.CollectionRef(coll.project, coll.name), selector)
+    try:
+        return ArtifactVersion.of(await reads.resolve(info.context.rt, text))
+    except NotFound:
+        return None
+
+
+@strawberry.type
+class File:
+    path: str
+    size: float
+    sha256: str
+
+    @strawberry.field(description="A URL the caller may GET the content from (expires; fetch a fresh one when it does).")
+    def download_url(self, info: Info) -> str:
+        can_read(info)
+        return info.context.rt.blobs.download_url(self.sha256, info.context.base_url)
+
+
+@strawberry.type
+class ArtifactVersion(Node):
+    id: strawberry.ID
+    index: int = strawberry.field(description="0-based index within the artifact; shown as v<index>.")
+    ref: str = strawberry.field(description="Canonical reference, e.g. churn/classifier:v3")
+    digest: str
+    state: VersionState
+    size: float
+    file_count: int
+    metadata: JSON
+    description: str | None
+    tags: list[str]
+    created_at: datetime
+    committed_at: datetime | None
+    _rec: strawberry.Private[VersionRec]
+
+    @classmethod
+    def of(cls, rec: VersionRec) -> ArtifactVersion:
+        return cls(
+            id=strawberry.ID(ids.encode("ArtifactVersion", rec.id)), index=rec.index, ref=rec.ref, digest=rec.digest,
+            state=VersionState(rec.state), size=rec.size, file_count=rec.file_count, metadata=rec.metadata,
+            description=rec.description, tags=rec.tags, created_at=rec.created_at, committed_at=rec.committed_at,
+            _rec=rec,
+        )
+
+    @strawberry.field
+    async def artifact(self, info: Info) -> Artifact:
+        can_read(info)
+        return Artifact.of(await info.context.loaders.collection.load(self._rec.artifact_id))
+
+    @strawberry.field
+    async def files(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[File]:
+        can_read(info)
+
+        def convert(f: FileRec) -> File:
+            return File(path=f.path, size=f.size, sha256=f.sha256)
+
+        return await connection(info, "version.files", self._rec.id, convert, first=first, after=after)
+
+    @strawberry.field(description="Aliases held in the artifact's own sequence (latest, …).")
+    async def aliases(self, info: Info) -> list[str]:
+        can_read(info)
+        return await info.context.loaders.alias_names.load((self._rec.artifact_id, self._rec.id))
+
+    @strawberry.field(description="The run that produced this version, if one was named.")
+    async def created_by(self, info: Info) -> Run | None:
+        can_read(info)
+        if self._rec.run_id is None:
+            return None
+        rec = await info.context.loaders.run.load(self._rec.run_id)
+        return Run.of(rec) if rec else None
+
+    @strawberry.field(description="Runs that used this version, newest first.")
+    async def used_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+        can_read(info)
+        return await connection(info, "version.usedBy", self._rec.id, Run.of, first=first, after=after)
+
+    @strawberry.field(description="Registered models this version is linked into.")
+    async def links(self, info: Info) -> list[ModelLink]:
+        can_read(info)
+        return [ModelLink.of(link) for link in await info.context.loaders.links_of_version.load(self._rec.id)]
+
+    @strawberry.field
+    async def lineage(
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+    ) -> LineageGraph:
+        return await lineage_graph(info, self.id, direction, depth, limit)
+
+
+@strawberry.type
+class RegisteredModel(Node):
+    id: strawberry.ID
+    name: str
+    description: str | None
+    tags: list[str]
+    created_at: datetime
+    _rec: strawberry.Private[CollectionRec]
+
+    @classmethod
+    def of(cls, rec: CollectionRec) -> RegisteredModel:
+        return cls(id=strawberry.ID(ids.encode("RegisteredModel", rec.id)), name=rec.name,
+                   description=rec.description, tags=rec.tags, created_at=rec.created_at, _rec=rec)
+
+    @strawberry.field
+    async def project(self, info: Info) -> Project:
+        can_read(info)
+        return Project.of(await info.context.loaders.project.load(self._rec.project_id))
+
+    @strawberry.field(description="Links, newest first.")
+    async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ModelLink]:
+        can_read(info)
+        return await connection(info, "model.versions", self._rec.id, ModelLink.of, first=first, after=after)
+
+    @strawberry.field(description="The link that holds this alias, or null.")
+    async def alias(self, info: Info, name: str) -> ModelLink | None:
+        can_read(info)
+        refs.check_alias(name)
+        version = await _version_in(info, self._rec, name)
+        if version is None:
+            return None
+        for link in await info.context.loaders.links_of_version.load(version._rec.id):
+            if link.model_id == self._rec.id:
+                return ModelLink.of(link)
+        return None
+
+    @strawberry.field
+    async def aliases(self, info: Info) -> list[Alias]:
+        return await _aliases(info, self._rec.id)
+
+    @strawberry.field(description="Every change to this registered model, newest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Event, strawberry.lazy(".events")]]:
+        from .events import Event
+
+        can_read(info)
+        return await connection(info, "model.history", self._rec.id, Event.of, first=first, after=after)
+
+
+@strawberry.type(description="An artifact version linked into a registered model.")
+class ModelLink(Node):
+    id: strawberry.ID
+    index: int = strawberry.field(description="0-based index within the registered model.")
+    ref: str
+    linked_at: datetime
+    linked_by: str | None
+    _rec: strawberry.Private[LinkRec]
+
+    @classmethod
+    def of(cls, rec: LinkRec) -> ModelLink:
+        return cls(id=strawberry.ID(ids.encode("ModelLink", rec.id)), index=rec.index, ref=rec.ref,
+                   linked_at=rec.linked_at, linked_by=rec.linked_by, _rec=rec)
+
+    @strawberry.field
+    async def registered_model(self, info: Info) -> RegisteredModel:
+        can_read(info)
+        return RegisteredModel.of(await info.context.loaders.collection.load(self._rec.model_id))
+
+    @strawberry.field
+    async def version(self, info: Info) -> ArtifactVersion:
+        can_read(info)
+        return ArtifactVersion.of(await info.context.loaders.version.load(self._rec.version_id))
+
+    @strawberry.field(description="Aliases this link holds in its registered model.")
+    async def aliases(self, info: Info) -> list[str]:
+        can_read(info)
+        return await info.context.loaders.alias_names.load((self._rec.model_id, self._rec.version_id))
+
+
+@strawberry.type
+class Alias:
+    name: str
+    protected: bool = strawberry.field(description="Only admins may move a protected alias.")
+    _version_id: strawberry.Private[int]
+
+    @strawberry.field(description="The artifact version the alias points at.")
+    async def version(self, info: Info) -> ArtifactVersion:
+        can_read(info)
+        return ArtifactVersion.of(await info.context.loaders.version.load(self._version_id))

@@ -1,0 +1,131 @@
+"""Run and Dataset types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from ... import ids
+from ...services import reads
+from ...store.records import DatasetRec, RunRec
+from ..context import Info
+from ..permissions import can_read
+from ..relay import Connection, connection
+from .common import JSON, LineageDirection, Node, RunStatus
+from .lineage import LineageGraph, lineage_graph
+
+if TYPE_CHECKING:
+    from .registry import ArtifactVersion, Project
+
+MAX_METRIC_POINTS = 10_000
+
+
+@strawberry.type
+class MetricPoint:
+    key: str
+    step: int
+    value: float
+
+
+@strawberry.type
+class Run(Node):
+    id: strawberry.ID
+    name: str
+    status: RunStatus
+    config: JSON
+    summary: JSON
+    git_commit: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    created_by: str | None
+    _rec: strawberry.Private[RunRec]
+
+    @classmethod
+    def of(cls, rec: RunRec) -> Run:
+        return cls(
+            id=strawberry.ID(ids.encode("Run", rec.id)), name=rec.name, status=RunStatus(rec.status),
+            config=rec.config, summary=rec.summary, git_commit=rec.git_commit, created_at=rec.created_at,
+            finished_at=rec.finished_at, created_by=rec.created_by, _rec=rec,
+        )
+
+    @strawberry.field
+    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy(".registry")]:
+        from .registry import Project
+
+        can_read(info)
+        return Project.of(await info.context.loaders.project.load(self._rec.project_id))
+
+    async def _versions(self, info: Info, downstream: bool, via: str) -> list[ArtifactVersion]:
+        from .registry import ArtifactVersion
+
+        can_read(info)
+        loaders = info.context.loaders
+        edges = await loaders.neighbours("r", self._rec.id, downstream=downstream, via=via)
+        found = await loaders.version.load_many([i for k, i, _ in edges if k == "v"])
+        return [ArtifactVersion.of(v) for v in found if v is not None]
+
+    async def _datasets(self, info: Info, downstream: bool, via: str) -> list[Dataset]:
+        can_read(info)
+        loaders = info.context.loaders
+        edges = await loaders.neighbours("r", self._rec.id, downstream=downstream, via=via)
+        found = await loaders.dataset.load_many([i for k, i, _ in edges if k == "d"])
+        return [Dataset.of(d) for d in found if d is not None]
+
+    @strawberry.field(description="Artifact versions this run used.")
+    async def inputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".registry")]]:
+        return await self._versions(info, False, "used")
+
+    @strawberry.field(description="Artifact versions this run produced.")
+    async def outputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".registry")]]:
+        return await self._versions(info, True, "produced")
+
+    @strawberry.field
+    async def datasets_read(self, info: Info) -> list[Dataset]:
+        return await self._datasets(info, False, "read")
+
+    @strawberry.field
+    async def datasets_written(self, info: Info) -> list[Dataset]:
+        return await self._datasets(info, True, "wrote")
+
+    @strawberry.field(description="Metric history logged with logMetrics, ordered by key then step.")
+    async def metrics(self, info: Info, key: str | None = None, limit: int = 1000) -> list[MetricPoint]:
+        can_read(info)
+        limit = max(1, min(limit, MAX_METRIC_POINTS))
+        points = await reads.metric_history(info.context.rt, self._rec.id, key, limit)
+        return [MetricPoint(key=k, step=s, value=v) for k, s, v in points]
+
+    @strawberry.field
+    async def lineage(
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+    ) -> LineageGraph:
+        return await lineage_graph(info, self.id, direction, depth, limit)
+
+
+@strawberry.type
+class Dataset(Node):
+    id: strawberry.ID
+    namespace: str
+    name: str
+    _rec: strawberry.Private[DatasetRec]
+
+    @classmethod
+    def of(cls, rec: DatasetRec) -> Dataset:
+        return cls(id=strawberry.ID(ids.encode("Dataset", rec.id)), namespace=rec.namespace, name=rec.name, _rec=rec)
+
+    @strawberry.field
+    async def read_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+        can_read(info)
+        return await connection(info, "dataset.readBy", self._rec.id, Run.of, first=first, after=after)
+
+    @strawberry.field
+    async def written_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
+        can_read(info)
+        return await connection(info, "dataset.writtenBy", self._rec.id, Run.of, first=first, after=after)
+
+    @strawberry.field
+    async def lineage(
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+    ) -> LineageGraph:
+        return await lineage_graph(info, self.id, direction, depth, limit)

@@ -1,0 +1,93 @@
+"""Settings: the only module that reads the environment.
+
+Every option is an environment variable ``LINEAGE_REG_<NAME>`` and, for the
+ones a person changes often, a CLI flag (see ``cli.py``). Flags win.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+ANONYMOUS_MODES = ("none", "read", "write")
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("lineage-reg"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # default: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public base URL used in upload/download links; default: the request's own.
+    public_url: str | None = None
+    dev: bool = False  # GraphiQL on, nothing else
+    # What a request without a token may do. Writes need a token unless "write".
+    anonymous: str = "none"
+    protected_aliases: tuple[str, ...] = ("production",)
+    # Lifetime of signed upload/download links to the local blob store.
+    link_ttl_seconds: int = 3600
+    max_page_size: int = 500
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "registry.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def signing_key(self) -> bytes:
+        """Key for signed blob links; from the environment or kept in the data dir."""
+        env = os.environ.get("LINEAGE_REG_SIGNING_KEY")
+        if env:
+            return env.encode()
+        path = self.data_dir / "signing.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(f"LINEAGE_REG_{name}")
+        return value if value else None
+
+    settings = Settings()
+    anonymous = get("ANONYMOUS")
+    if anonymous is not None and anonymous not in ANONYMOUS_MODES:
+        raise ValueError(f"LINEAGE_REG_ANONYMOUS must be one of {ANONYMOUS_MODES}, not {anonymous!r}")
+    protected = get("PROTECTED_ALIASES")
+    return settings.with_overrides(
+        data_dir=Path(d) if (d := get("DATA_DIR")) else None,
+        database_url=get("DATABASE_URL"),
+        host=get("HOST"),
+        port=int(p) if (p := get("PORT")) else None,
+        public_url=get("PUBLIC_URL"),
+        dev=(get("DEV") or "").lower() in ("1", "true", "yes") or None,
+        anonymous=anonymous,
+        protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
+    )

@@ -1,0 +1,68 @@
+"""The domain's errors. Each carries the ``extensions.code`` clients see.
+
+    RegistryError
+     ├── NotFound          NOT_FOUND          a named thing does not exist
+     ├── Conflict          CONFLICT           a name is taken / state clash
+     ├── BadInput          BAD_INPUT          malformed or invalid input
+     ├── VersionCommitted  VERSION_COMMITTED  a committed version is immutable
+     ├── DigestInvalid     DIGEST_INVALID     bytes don't match sha256/size
+     ├── BlobUnknown       BLOB_UNKNOWN       commit names a blob never uploaded
+     ├── LimitExceeded     LIMIT_EXCEEDED     a bound (page size, depth) exceeded
+     ├── Unauthenticated   UNAUTHENTICATED    no or bad token
+     └── Forbidden         FORBIDDEN          token lacks the role
+
+Anything else raised inside the server is a bug and is masked before it
+reaches a client. Messages say what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        """What GraphQL clients see under ``extensions`` (graphql-core copies it)."""
+        return {"code": self.code, **self.details}
+
+
+class NotFound(RegistryError):
+    code = "NOT_FOUND"
+
+
+class Conflict(RegistryError):
+    code = "CONFLICT"
+
+
+class BadInput(RegistryError):
+    code = "BAD_INPUT"
+
+
+class VersionCommitted(RegistryError):
+    code = "VERSION_COMMITTED"
+
+
+class DigestInvalid(RegistryError):
+    code = "DIGEST_INVALID"
+
+
+class BlobUnknown(RegistryError):
+    code = "BLOB_UNKNOWN"
+
+
+class LimitExceeded(RegistryError):
+    code = "LIMIT_EXCEEDED"
+
+
+class Unauthenticated(RegistryError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(RegistryError):
+    code = "FORBIDDEN"

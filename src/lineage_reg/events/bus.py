@@ -1,0 +1,71 @@
+"""The event bus: after a transaction commits, its events are published here.
+
+Subscribers get an asyncio queue each. A subscriber that falls too far behind
+is dropped (its stream ends with an error) instead of growing memory without
+bound; a reconnecting client replays from the log with ``after``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+from ..store.records import EventRec
+
+QUEUE_LIMIT = 10_000
+
+
+class Overflow(Exception):
+    """The subscriber fell more than QUEUE_LIMIT events behind."""
+
+
+class Subscription:
+    def __init__(self, bus: InProcessBus) -> None:
+        self._bus = bus
+        self.queue: asyncio.Queue[EventRec | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.overflowed = False
+
+    async def get(self) -> EventRec:
+        item = await self.queue.get()
+        if item is None:
+            raise Overflow("subscription fell behind; reconnect with `after` set to the last event you saw")
+        return item
+
+    def close(self) -> None:
+        self._bus._subscriptions.discard(self)
+
+
+class EventBus(Protocol):
+    def publish(self, events: list[EventRec]) -> None: ...
+    def subscribe(self) -> Subscription: ...
+    def on_event(self, listener: Callable[[EventRec], None]) -> None: ...
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self._subscriptions: set[Subscription] = set()
+        self._listeners: list[Callable[[EventRec], None]] = []
+
+    def on_event(self, listener: Callable[[EventRec], None]) -> None:
+        """Synchronous listeners (cache invalidation) run before subscribers see the event."""
+        self._listeners.append(listener)
+
+    def publish(self, events: list[EventRec]) -> None:
+        for event in events:
+            for listener in self._listeners:
+                listener(event)
+            for sub in list(self._subscriptions):
+                if sub.overflowed:
+                    continue
+                try:
+                    sub.queue.put_nowait(event)
+                except asyncio.QueueFull:
+                    sub.overflowed = True
+                    sub.queue.get_nowait()
+                    sub.queue.put_nowait(None)
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self)
+        self._subscriptions.add(sub)
+        return sub

@@ -1,0 +1,1 @@
+"""Plain HTTP endpoints next to GraphQL: blob transfer and health."""

@@ -1,0 +1,70 @@
+"""``/files/blobs/{sha256}``: streamed, verified uploads and downloads for the local store.
+
+Links are signed and expire (``?expires=…&sig=…``), like presigned S3 URLs:
+the GraphQL API hands them out to callers it has authorised.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from .. import refs
+from ..blobs.local import LocalBlobStore
+from ..errors import BadInput, RegistryError
+from ..services import blobs as blob_service
+from ..services.runtime import Runtime
+
+
+def error_response(status: int, exc: RegistryError) -> JSONResponse:
+    body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
+    return JSONResponse(body, status_code=status)
+
+
+def routes(rt: Runtime) -> list[Route]:
+    store = rt.blobs
+    assert isinstance(store, LocalBlobStore)
+
+    def _sha(request: Request) -> str:
+        return refs.check_sha256(request.path_params["sha256"])
+
+    async def put_blob(request: Request) -> Response:
+        try:
+            sha = _sha(request)
+            size_text = request.query_params.get("size", "")
+            if not size_text.isdigit():
+                raise BadInput("size query parameter missing; use the URL createArtifactVersion returned")
+            size = int(size_text)
+            if not store.signer.check("PUT", sha, size, request.query_params.get("expires"), request.query_params.get("sig")):
+                return JSONResponse({"errors": [{"message": "upload link invalid or expired; call createArtifactVersion again",
+                                                 "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+            await blob_service.receive_blob(rt, sha256=sha, size=size, chunks=request.stream())
+        except BadInput as exc:
+            return error_response(400, exc)
+        except RegistryError as exc:  # DigestInvalid
+            return error_response(422, exc)
+        return Response(status_code=201)
+
+    async def get_blob(request: Request) -> Response:
+        try:
+            sha = _sha(request)
+        except BadInput as exc:
+            return error_response(400, exc)
+        if not store.signer.check("GET", sha, None, request.query_params.get("expires"), request.query_params.get("sig")):
+            return JSONResponse({"errors": [{"message": "download link invalid or expired; ask File.downloadUrl again",
+                                             "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+        path = store.path(sha)
+        if not path.is_file():
+            return JSONResponse({"errors": [{"message": f"blob {sha} not found", "extensions": {"code": "NOT_FOUND"}}]},
+                                status_code=404)
+        # Content never changes under its address: cache forever, ETag is the sha256.
+        headers = {"ETag": f'"{sha}"', "Cache-Control": "private, max-age=31536000, immutable"}
+        if request.headers.get("if-none-match") in (f'"{sha}"', sha):
+            return Response(status_code=304, headers=headers)
+        return FileResponse(path, media_type="application/octet-stream", headers=headers)
+
+    return [
+        Route("/files/blobs/{sha256}", put_blob, methods=["PUT"]),
+        Route("/files/blobs/{sha256}", get_blob, methods=["GET", "HEAD"]),
+    ]

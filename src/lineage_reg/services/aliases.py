@@ -1,0 +1,84 @@
+"""Aliases: movable names on versions, one target per (collection, alias), every move an event."""
+
+from __future__ import annotations
+
+from .. import refs
+from ..errors import BadInput, NotFound
+from ..store import links as link_store
+from ..store.records import AliasRec, CollectionRec, VersionRec
+from . import lookup
+from .runtime import Runtime, Tx, write
+
+LATEST = "latest"
+
+
+async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec) -> bool:
+    """Point ``alias`` at ``version`` within ``coll``; False when it already did."""
+    previous = await link_store.alias_target(tx.conn, coll.id, alias, for_update=True)
+    if previous == version.id:
+        return False
+    if previous is None:
+        await link_store.insert_alias(tx.conn, coll.id, alias, version.id, tx.at)
+    else:
+        await link_store.update_alias(tx.conn, coll.id, alias, version.id, tx.at)
+    await tx.event(
+        "alias.set", project_id=coll.project_id, project=coll.project, collection=coll, alias=alias,
+        from_version=previous, to_version=version.id, ref=version.ref,
+    )
+    return True
+
+
+async def drop(tx: Tx, coll: CollectionRec, alias: str) -> bool:
+    previous = await link_store.alias_target(tx.conn, coll.id, alias, for_update=True)
+    if previous is None:
+        return False
+    await link_store.delete_alias(tx.conn, coll.id, alias)
+    await tx.event(
+        "alias.removed", project_id=coll.project_id, project=coll.project, collection=coll, alias=alias,
+        from_version=previous,
+    )
+    return True
+
+
+async def check_target(tx: Tx, coll: CollectionRec, version: VersionRec) -> None:
+    """Only committed versions of the collection (or linked into it) can carry its aliases."""
+    if version.state != "COMMITTED":
+        raise BadInput(f"{version.ref} is {version.state}; only committed versions can carry aliases")
+    if coll.kind == "artifact" and version.artifact_id != coll.id:
+        raise BadInput(f"{version.ref} is not a version of {coll.ref}")
+    if coll.kind == "model" and await link_store.link_for(tx.conn, coll.id, version.id) is None:
+        raise BadInput(f"{version.ref} is not linked into {coll.ref}; link it with linkVersion first")
+
+
+def check_settable(alias: str, coll: CollectionRec) -> str:
+    refs.check_alias(alias)
+    if alias == LATEST:
+        raise BadInput(f"'latest' is maintained by the server on {coll.ref}; it cannot be set or removed by hand")
+    return alias
+
+
+async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str, version: str) -> tuple[AliasRec, CollectionRec, VersionRec]:
+    coll_ref = refs.parse_collection(collection)
+
+    async def work(tx: Tx) -> tuple[AliasRec, CollectionRec, VersionRec]:
+        coll = await lookup.collection(tx.conn, coll_ref)
+        check_settable(alias, coll)
+        target = await lookup.version(tx.conn, version)
+        await check_target(tx, coll, target)
+        await move(tx, coll, alias, target)
+        return AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target
+
+    return await write(rt, actor, work)
+
+
+async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str) -> bool:
+    coll_ref = refs.parse_collection(collection)
+
+    async def work(tx: Tx) -> bool:
+        coll = await lookup.collection(tx.conn, coll_ref)
+        check_settable(alias, coll)
+        if not await drop(tx, coll, alias):
+            raise NotFound(f"alias {alias!r} is not set on {coll.ref}")
+        return True
+
+    return await write(rt, actor, work)

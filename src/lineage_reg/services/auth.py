@@ -1,0 +1,99 @@
+"""API tokens and who a request acts as.
+
+Roles are ordered viewer < member < admin. Secrets are shown once and stored
+as sha256 hashes; a lookup costs one indexed read, cached for a few seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from ..errors import BadInput
+from ..store import tokens as token_store
+from ..store.tables.types import utcnow
+from .runtime import Runtime
+
+ROLES = ("viewer", "member", "admin")
+TOKEN_PREFIX = "lrt_"
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str | None  # None: anonymous
+    role: str | None  # None: may do nothing
+
+    def has(self, role: str) -> bool:
+        return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
+
+
+ANONYMOUS_ROLES = {"none": None, "read": "viewer", "write": "member"}
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_token(rt: Runtime, *, name: str, role: str) -> str:
+    """Create a token and return its secret; the secret is not stored and can't be shown again."""
+    if role not in ROLES:
+        raise BadInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not (0 < len(name) <= 128):
+        raise BadInput("token name must be 1-128 characters")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await rt.db.transaction(
+        lambda conn: token_store.insert_token(conn, name=name, secret_hash=hash_secret(secret), role=role, at=utcnow())
+    )
+    return secret
+
+
+class Authenticator:
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._cache: dict[str, tuple[float, Actor | None]] = {}
+        self.anonymous = Actor(name=None, role=ANONYMOUS_ROLES[rt.settings.anonymous])
+
+    async def actor(self, authorization: str | None) -> Actor | None:
+        """The actor a header names; None when a token was given but is not valid."""
+        if not authorization:
+            return self.anonymous
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret:
+            return None
+        key = hash_secret(secret.strip())
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self._rt.db.reader() as r:
+            found = await token_store.token_by_hash(r, key)
+        actor = Actor(name=found[1], role=found[2]) if found else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now + CACHE_SECONDS, actor)
+        return actor
+
+
+BOOTSTRAP_FILE = "admin.token"
+
+
+async def bootstrap_admin_token(rt: Runtime) -> str | None:
+    """On a registry with no tokens, create one admin token and keep it (mode 0600) in the data dir.
+
+    Writes need a token from the first start on; this is how the first one appears.
+    """
+    import os
+
+    async with rt.db.reader() as r:
+        if await token_store.count_tokens(r) > 0:
+            return None
+    secret = await create_token(rt, name="bootstrap-admin", role="admin")
+    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = rt.settings.data_dir / BOOTSTRAP_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret + "\n")
+    return secret

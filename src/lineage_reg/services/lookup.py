@@ -1,0 +1,106 @@
+"""Finding things by name, reference or id; NOT_FOUND names what was missing.
+
+Works on a write transaction's connection and on a reader alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ids, refs
+from ..errors import BadInput, NotFound
+from ..store import links as link_store
+from ..store import projects as project_store
+from ..store import runs as run_store
+from ..store import schema as s
+from ..store import versions as version_store
+from ..store.records import CollectionRec, LinkRec, ProjectRec, RunRec, VersionRec
+
+
+async def project(conn: Any, name: str) -> ProjectRec:
+    refs.check_project_name(name)
+    rec = await project_store.project_by_name(conn, name)
+    if rec is None:
+        raise NotFound(f"project {name!r} not found; create it with createProject", project=name)
+    return rec
+
+
+async def collection(conn: Any, ref: refs.CollectionRef, *, kind: str | None = None, for_update: bool = False) -> CollectionRec:
+    rec = await project_store.collection_by_name(conn, ref.project, ref.name, for_update=for_update)
+    if rec is None:
+        await project(conn, ref.project)
+        what = {"artifact": "artifact", "model": "registered model"}.get(kind or "", "artifact or registered model")
+        raise NotFound(f"{what} {str(ref)!r} not found", collection=str(ref))
+    if kind is not None and rec.kind != kind:
+        actual = "an artifact" if rec.kind == "artifact" else "a registered model"
+        raise BadInput(f"{str(ref)!r} is {actual}, not a{'n artifact' if kind == 'artifact' else ' registered model'}")
+    return rec
+
+
+async def version_in(conn: Any, coll: CollectionRec, ref: refs.VersionRef) -> VersionRec:
+    """The version a selector names within a collection (artifact or registered model)."""
+    found: VersionRec | None = None
+    if ref.alias is not None:
+        target = await link_store.alias_target(conn, coll.id, ref.alias)
+        found = await version_store.version_by_id(conn, target) if target is not None else None
+    elif ref.index is not None:
+        if coll.kind == "artifact":
+            found = await version_store.version_by_index(conn, coll.id, ref.index)
+        else:
+            link = await link_store.link_by_index(conn, coll.id, ref.index)
+            found = await version_store.version_by_id(conn, link.version_id) if link else None
+    else:
+        assert ref.digest_prefix is not None
+        if coll.kind == "artifact":
+            scope = s.version.c.artifact_id == coll.id
+        else:
+            scope = s.version.c.id.in_(s.link.select().with_only_columns(s.link.c.version_id).where(s.link.c.model_id == coll.id))
+        matches = await version_store.versions_by_digest_prefix(conn, scope, ref.digest_prefix)
+        if len(matches) > 1:
+            raise BadInput(f"digest prefix in {str(ref)!r} matches several versions; give more characters")
+        found = matches[0] if matches else None
+    if found is None:
+        raise NotFound(f"version {str(ref)!r} not found", ref=str(ref))
+    return found
+
+
+async def version_by_ref(conn: Any, text: str) -> VersionRec:
+    ref = refs.parse_version_ref(text)
+    return await version_in(conn, await collection(conn, ref.collection), ref)
+
+
+async def version(conn: Any, text: str, *, for_update: bool = False) -> VersionRec:
+    """A version named by a reference string or a global id."""
+    if ids.looks_like_id(text):
+        return await version_by_id(conn, ids.decode_as(text, "ArtifactVersion"), for_update=for_update)
+    return await version_by_ref(conn, text)
+
+
+async def version_by_id(conn: Any, version_id: int, *, for_update: bool = False) -> VersionRec:
+    rec = await version_store.version_by_id(conn, version_id, for_update=for_update)
+    if rec is None:
+        raise NotFound(f"artifact version {ids.encode('ArtifactVersion', version_id)} not found")
+    return rec
+
+
+async def run(conn: Any, global_id: str, *, for_update: bool = False) -> RunRec:
+    run_id = ids.decode_as(global_id, "Run")
+    rec = (await run_store.runs_by_id(conn, [run_id], for_update=for_update)).get(run_id)
+    if rec is None:
+        raise NotFound(f"run {global_id} not found", run=global_id)
+    return rec
+
+
+async def link(conn: Any, global_id: str) -> LinkRec:
+    link_id = ids.decode_as(global_id, "ModelLink")
+    rec = (await link_store.links_by_id(conn, [link_id])).get(link_id)
+    if rec is None:
+        raise NotFound(f"model link {global_id} not found", link=global_id)
+    return rec
+
+
+async def project_by_id(conn: Any, project_id: int) -> ProjectRec:
+    rec = (await project_store.projects_by_id(conn, [project_id])).get(project_id)
+    if rec is None:
+        raise NotFound(f"project {ids.encode('Project', project_id)} not found")
+    return rec

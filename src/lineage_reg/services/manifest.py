@@ -1,0 +1,49 @@
+"""Validating a manifest and computing its digest."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .. import refs
+from ..errors import BadInput, LimitExceeded
+from ..store.records import FileRec
+
+MAX_FILES = 100_000
+MAX_FILE_SIZE = 5 * 1024**4  # 5 TiB, S3's object limit
+
+
+@dataclass(frozen=True)
+class FileIn:
+    path: str
+    size: float
+    sha256: str
+
+
+def check_manifest(files: Iterable[FileIn]) -> list[FileRec]:
+    out: list[FileRec] = []
+    seen: set[str] = set()
+    for f in files:
+        refs.check_file_path(f.path)
+        refs.check_sha256(f.sha256)
+        if f.size < 0 or f.size != int(f.size) or f.size > MAX_FILE_SIZE:
+            raise BadInput(f"file {f.path!r}: size must be a whole number of bytes between 0 and 5 TiB, got {f.size}")
+        if f.path in seen:
+            raise BadInput(f"file {f.path!r} appears twice in the manifest; each path once")
+        seen.add(f.path)
+        out.append(FileRec(path=f.path, size=int(f.size), sha256=f.sha256))
+        if len(out) > MAX_FILES:
+            raise LimitExceeded(f"a version holds at most {MAX_FILES} files")
+    if not out:
+        raise BadInput("a version needs at least one file")
+    out.sort(key=lambda f: f.path)
+    return out
+
+
+def digest(files: list[FileRec]) -> str:
+    """sha256 over the sorted manifest: same files, same digest, whatever order they came in."""
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.size}\0{f.sha256}\n".encode())
+    return h.hexdigest()

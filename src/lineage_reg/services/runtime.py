@@ -1,0 +1,80 @@
+"""What every service needs: the database, the blob store, the bus and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ..blobs.base import BlobStore
+from ..config import Settings
+from ..events.bus import EventBus
+from ..store import events as event_store
+from ..store.db import Database
+from ..store.records import CollectionRec, EventRec
+from ..store.tables.types import utcnow
+
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    db: Database
+    blobs: BlobStore
+    bus: EventBus
+    settings: Settings
+
+
+@dataclass
+class Tx:
+    """One write transaction: its connection, who acts, when, and the events it writes."""
+
+    conn: Any
+    dialect: str
+    actor: str | None
+    at: datetime
+    events: list[EventRec] = field(default_factory=list)
+
+    async def event(
+        self,
+        kind: str,
+        *,
+        project_id: int,
+        project: str,
+        collection: CollectionRec | None = None,
+        alias: str | None = None,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        **payload: Any,
+    ) -> EventRec:
+        values = dict(
+            kind=kind,
+            actor=self.actor,
+            at=self.at,
+            project_id=project_id,
+            project=project,
+            collection_id=collection.id if collection else None,
+            collection=collection.name if collection else None,
+            alias=alias,
+            from_version_id=from_version,
+            to_version_id=to_version,
+            payload=payload,
+        )
+        rec = await event_store.insert_event(self.conn, values)
+        self.events.append(rec)
+        return rec
+
+
+async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T]]) -> T:
+    """Run ``work`` in one retried transaction; publish its events once it has committed."""
+    attempt: list[Tx] = []
+
+    async def run(conn: Any) -> T:
+        tx = Tx(conn=conn, dialect=rt.db.dialect, actor=actor, at=utcnow())
+        attempt[:] = [tx]
+        return await work(tx)
+
+    result = await rt.db.transaction(run)
+    rt.bus.publish(attempt[0].events)
+    return result

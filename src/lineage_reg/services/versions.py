@@ -1,0 +1,139 @@
+"""Artifact versions: create (PENDING, with upload targets), commit, tag.
+
+Flow (DESIGN.md "Files"): the client sends a manifest; the server records a
+PENDING version and answers upload targets for blobs it lacks; the client
+uploads; commit checks every blob is present, flips the version to COMMITTED,
+moves ``latest`` and applies the requested aliases, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import ids, refs
+from ..blobs.base import UploadTarget
+from ..errors import BadInput, BlobUnknown, Conflict, VersionCommitted
+from ..store import projects as project_store
+from ..store import runs as run_store
+from ..store import versions as version_store
+from ..store.records import CollectionRec, VersionRec
+from . import aliases, lookup
+from .manifest import FileIn, check_manifest, digest
+from .projects import check_description
+from .runs import check_json_object
+from .runtime import Runtime, Tx, write
+
+
+@dataclass
+class Created:
+    version: VersionRec
+    uploads: list[UploadTarget]
+    deduplicated: bool
+
+
+async def create_version(
+    rt: Runtime, *, actor: str | None, base_url: str, project: str, artifact: str, type: str,
+    files: Sequence[FileIn], metadata: Any = None, description: str | None = None,
+    aliases_on_commit: Sequence[str] | None = None, run: str | None = None,
+) -> Created:
+    refs.check_project_name(project)
+    refs.check_name(artifact, "artifact name")
+    refs.check_name(type, "artifact type")
+    manifest = check_manifest(files)
+    metadata = check_json_object(metadata, "metadata")
+    check_description(description)
+    wanted = sorted(set(aliases_on_commit or ()))
+    for alias in wanted:
+        refs.check_alias(alias)
+        if alias == aliases.LATEST:
+            raise BadInput("'latest' is set by the server on commit; leave it out of aliases")
+    version_digest = digest(manifest)
+
+    async def work(tx: Tx) -> tuple[VersionRec, bool]:
+        proj = await lookup.project(tx.conn, project)
+        producer = await lookup.run(tx.conn, run) if run else None
+        if producer is not None and producer.project_id != proj.id:
+            raise BadInput(f"run {run} belongs to another project than {project!r}")
+        coll = await _artifact(tx, proj.id, project, artifact, type)
+        await project_store.lock_collection(tx.conn, coll.id)
+        latest = await version_store.latest_committed(tx.conn, coll.id)
+        if latest is not None and latest.digest == version_digest:
+            return latest, True
+        pending = await version_store.pending_with_digest(tx.conn, coll.id, version_digest)
+        if pending is not None:
+            return pending, False  # a retried create: same version, same uploads
+        index = await version_store.next_index(tx.conn, coll.id)
+        values = dict(
+            artifact_id=coll.id, index=index, digest=version_digest, state="PENDING",
+            size=sum(f.size for f in manifest), file_count=len(manifest), metadata=metadata,
+            description=description, tags=[], pending_aliases=wanted,
+            run_id=producer.id if producer else None, created_by=tx.actor, created_at=tx.at, committed_at=None,
+        )
+        version_id = await version_store.insert_version(tx.conn, values, manifest)
+        if producer is not None:
+            await run_store.add_edge(tx.conn, tx.dialect, ("r", producer.id), ("v", version_id), "produced", tx.at)
+        rec = await lookup.version_by_id(tx.conn, version_id)
+        await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
+                       to_version=version_id, ref=rec.ref, digest=version_digest)
+        return rec, False
+
+    version, deduplicated = await write(rt, actor, work)
+    uploads: list[UploadTarget] = []
+    if not deduplicated:
+        sizes = {f.sha256: f.size for f in manifest}
+        async with rt.db.reader() as r:
+            missing = await version_store.missing_blobs(r, list(sizes))
+        uploads = [rt.blobs.upload_target(sha, sizes[sha], base_url) for sha in sorted(missing)]
+    return Created(version=version, uploads=uploads, deduplicated=deduplicated)
+
+
+async def _artifact(tx: Tx, project_id: int, project: str, name: str, type: str) -> CollectionRec:
+    coll = await project_store.collection_by_name(tx.conn, project, name)
+    if coll is None:
+        await project_store.insert_collection(
+            tx.conn, project_id=project_id, name=name, kind="artifact", type=type,
+            description=None, at=tx.at, actor=tx.actor,
+        )
+        coll = await project_store.collection_by_name(tx.conn, project, name)
+        assert coll is not None
+        await tx.event("artifact.created", project_id=project_id, project=project, collection=coll, type=type)
+    if coll.kind != "artifact":
+        raise Conflict(f"{project}/{name} is a registered model; artifacts and registered models share names")
+    if coll.type != type:
+        raise Conflict(f"artifact {project}/{name} has type {coll.type!r}, not {type!r}; use the same type or another name")
+    return coll
+
+
+async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> VersionRec:
+    version_id = ids.decode_as(version, "ArtifactVersion")
+
+    async def work(tx: Tx) -> VersionRec:
+        rec = await lookup.version_by_id(tx.conn, version_id)
+        await project_store.lock_collection(tx.conn, rec.artifact_id)
+        rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
+        if rec.state == "COMMITTED":
+            raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
+        if rec.state != "PENDING":
+            raise BadInput(f"{rec.ref} is {rec.state} and cannot be committed")
+        missing = await version_store.missing_blobs_of_version(tx.conn, rec.id)
+        if missing:
+            raise BlobUnknown(
+                f"{len(missing)} blob(s) of {rec.ref} were never uploaded (first: {missing[0]}); "
+                "upload every target createArtifactVersion returned, then commit",
+                missing=missing,
+            )
+        await version_store.mark_committed(tx.conn, rec.id, tx.at)
+        rec.state, rec.committed_at = "COMMITTED", tx.at
+        coll = (await project_store.collections_by_id(tx.conn, [rec.artifact_id]))[rec.artifact_id]
+        await tx.event("version.committed", project_id=coll.project_id, project=coll.project, collection=coll,
+                       to_version=rec.id, ref=rec.ref, digest=rec.digest)
+        latest = await version_store.latest_committed(tx.conn, coll.id)
+        if latest is not None and latest.id == rec.id:
+            await aliases.move(tx, coll, aliases.LATEST, rec)
+        for alias in await version_store.pending_aliases(tx.conn, rec.id):
+            await aliases.move(tx, coll, alias, rec)
+        return rec
+
+    return await write(rt, actor, work)

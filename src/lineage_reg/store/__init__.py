@@ -1,0 +1,1 @@
+"""Persistence: tables, the database handle and the SQL each aggregate needs."""

@@ -1,0 +1,43 @@
+"""SQL for the append-only event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+from .records import EventRec
+
+
+async def insert_event(conn: Any, values: dict[str, Any]) -> EventRec:
+    row = (await conn.execute(sa.insert(s.event).values(**values).returning(s.event))).one()
+    return EventRec.from_row(row)
+
+
+async def events_by_id(conn: Any, ids: Sequence[int]) -> dict[int, EventRec]:
+    rows = (await conn.execute(sa.select(s.event).where(s.event.c.id.in_(ids)))).all()
+    return {r.id: EventRec.from_row(r) for r in rows}
+
+
+def events_after(*, after: int, project: str | None = None, kinds: Sequence[str] | None = None,
+                 collection: str | None = None, alias: str | None = None) -> sa.Select[Any]:
+    stmt = sa.select(s.event).where(s.event.c.id > after)
+    if project is not None:
+        stmt = stmt.where(s.event.c.project == project)
+    if kinds:
+        stmt = stmt.where(s.event.c.kind.in_(list(kinds)))
+    if collection is not None:
+        stmt = stmt.where(s.event.c.collection == collection)
+    if alias is not None:
+        stmt = stmt.where(s.event.c.alias == alias)
+    return stmt.order_by(s.event.c.id)
+
+
+async def fetch_events(conn: Any, stmt: sa.Select[Any], limit: int) -> list[EventRec]:
+    return [EventRec.from_row(r) for r in (await conn.execute(stmt.limit(limit))).all()]
+
+
+async def last_event_id(conn: Any) -> int:
+    return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.event.c.id), 0)))).scalar_one())

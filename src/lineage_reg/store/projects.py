@@ -1,0 +1,67 @@
+"""SQL for projects and collections (artifacts and registered models)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+from .records import CollectionRec, ProjectRec
+
+
+async def project_by_name(conn: Any, name: str) -> ProjectRec | None:
+    row = (await conn.execute(sa.select(s.project).where(s.project.c.name == name))).first()
+    return ProjectRec.from_row(row) if row else None
+
+
+async def projects_by_id(conn: Any, ids: Sequence[int]) -> dict[int, ProjectRec]:
+    rows = (await conn.execute(sa.select(s.project).where(s.project.c.id.in_(ids)))).all()
+    return {r.id: ProjectRec.from_row(r) for r in rows}
+
+
+async def insert_project(conn: Any, *, name: str, description: str | None, at: datetime, actor: str | None) -> int:
+    values = {"name": name, "description": description, "created_at": at, "created_by": actor}
+    return await s.insert_returning_id(conn, s.project, values)
+
+
+async def collection_by_name(conn: Any, project: str, name: str, *, for_update: bool = False) -> CollectionRec | None:
+    stmt = s.select_collections().where(s.project.c.name == project, s.collection.c.name == name)
+    if for_update:
+        stmt = stmt.with_for_update(of=s.collection)
+    row = (await conn.execute(stmt)).first()
+    return CollectionRec.from_row(row) if row else None
+
+
+async def collections_by_id(conn: Any, ids: Sequence[int]) -> dict[int, CollectionRec]:
+    rows = (await conn.execute(s.select_collections().where(s.collection.c.id.in_(ids)))).all()
+    return {r.id: CollectionRec.from_row(r) for r in rows}
+
+
+async def insert_collection(
+    conn: Any,
+    *,
+    project_id: int,
+    name: str,
+    kind: str,
+    type: str | None,
+    description: str | None,
+    at: datetime,
+    actor: str | None,
+) -> int:
+    values = dict(
+        project_id=project_id, name=name, kind=kind, type=type, description=description,
+        tags=[], created_at=at, created_by=actor,
+    )
+    return await s.insert_returning_id(conn, s.collection, values)
+
+
+async def lock_collection(conn: Any, collection_id: int) -> None:
+    """Serialise writers of one collection on PostgreSQL (SQLite's writer lock already does)."""
+    await conn.execute(sa.select(s.collection.c.id).where(s.collection.c.id == collection_id).with_for_update())
+
+
+async def set_collection_tags(conn: Any, collection_id: int, tags: list[str]) -> None:
+    await conn.execute(sa.update(s.collection).where(s.collection.c.id == collection_id).values(tags=tags))

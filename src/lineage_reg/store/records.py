@@ -1,0 +1,130 @@
+"""Plain records the store hands to services and services hand to the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Self
+
+
+class _Record:
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        m = row._mapping
+        return cls(**{f.name: m[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class ProjectRec(_Record):
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class RunRec(_Record):
+    id: int
+    project_id: int
+    name: str
+    status: str
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    git_commit: str | None
+    created_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(slots=True)
+class DatasetRec(_Record):
+    id: int
+    namespace: str
+    name: str
+
+
+@dataclass(slots=True)
+class CollectionRec(_Record):
+    id: int
+    project_id: int
+    project: str
+    name: str
+    kind: str  # "artifact" | "model"
+    type: str | None
+    description: str | None
+    tags: list[str]
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.name}"
+
+
+@dataclass(slots=True)
+class VersionRec(_Record):
+    id: int
+    artifact_id: int
+    project: str
+    artifact: str
+    index: int
+    digest: str
+    state: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    description: str | None
+    tags: list[str]
+    run_id: int | None
+    created_by: str | None
+    created_at: datetime
+    committed_at: datetime | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.artifact}:v{self.index}"
+
+
+@dataclass(slots=True)
+class FileRec(_Record):
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class LinkRec(_Record):
+    id: int
+    model_id: int
+    project: str
+    model: str
+    version_id: int
+    index: int
+    linked_at: datetime
+    linked_by: str | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.project}/{self.model}:v{self.index}"
+
+
+@dataclass(slots=True)
+class AliasRec(_Record):
+    collection_id: int
+    name: str
+    version_id: int
+
+
+@dataclass(slots=True)
+class EventRec(_Record):
+    id: int
+    kind: str
+    actor: str | None
+    at: datetime
+    project_id: int
+    project: str
+    collection_id: int | None
+    collection: str | None
+    alias: str | None
+    from_version_id: int | None
+    to_version_id: int | None
+    payload: dict[str, Any]

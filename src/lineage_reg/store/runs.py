@@ -1,0 +1,103 @@
+"""SQL for runs, metric history, datasets and lineage edges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+from .records import DatasetRec, RunRec
+
+
+def _upsert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+async def runs_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, RunRec]:
+    stmt = sa.select(s.run).where(s.run.c.id.in_(ids))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return {r.id: RunRec.from_row(r) for r in (await conn.execute(stmt)).all()}
+
+
+async def insert_run(conn: Any, values: dict[str, Any]) -> int:
+    return await s.insert_returning_id(conn, s.run, values)
+
+
+async def finish_run(conn: Any, run_id: int, *, status: str, summary: dict[str, Any] | None, at: datetime) -> None:
+    values: dict[str, Any] = {"status": status, "finished_at": at}
+    if summary is not None:
+        values["summary"] = summary
+    await conn.execute(sa.update(s.run).where(s.run.c.id == run_id).values(**values))
+
+
+async def upsert_metrics(conn: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
+    insert = _upsert(dialect)(s.metric)
+    stmt = insert.on_conflict_do_update(
+        index_elements=["run_id", "key", "step"],
+        set_={"value": insert.excluded.value, "logged_at": insert.excluded.logged_at},
+    )
+    await conn.execute(stmt, rows)
+
+
+async def metric_history(conn: Any, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:
+    stmt = sa.select(s.metric.c.key, s.metric.c.step, s.metric.c.value).where(s.metric.c.run_id == run_id)
+    if key is not None:
+        stmt = stmt.where(s.metric.c.key == key)
+    stmt = stmt.order_by(s.metric.c.key, s.metric.c.step).limit(limit)
+    return [(r.key, int(r.step), float(r.value)) for r in (await conn.execute(stmt)).all()]
+
+
+async def dataset_get_or_create(conn: Any, dialect: str, namespace: str, name: str, at: datetime) -> DatasetRec:
+    insert = _upsert(dialect)(s.dataset).values(namespace=namespace, name=name, created_at=at)
+    await conn.execute(insert.on_conflict_do_nothing())
+    stmt = sa.select(s.dataset).where(s.dataset.c.namespace == namespace, s.dataset.c.name == name)
+    return DatasetRec.from_row((await conn.execute(stmt)).one())
+
+
+async def datasets_by_id(conn: Any, ids: Sequence[int]) -> dict[int, DatasetRec]:
+    rows = (await conn.execute(sa.select(s.dataset).where(s.dataset.c.id.in_(ids)))).all()
+    return {r.id: DatasetRec.from_row(r) for r in rows}
+
+
+# --- lineage edges: kinds r(un), v(ersion), d(ataset) ---
+
+
+async def add_edge(conn: Any, dialect: str, src: tuple[str, int], dst: tuple[str, int], kind: str, at: datetime) -> bool:
+    """Insert an edge; False when it already existed."""
+    values = dict(src_kind=src[0], src_id=src[1], dst_kind=dst[0], dst_id=dst[1], kind=kind, created_at=at)
+    result = await conn.execute(_upsert(dialect)(s.edge).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def has_edge(conn: Any, src: tuple[str, int], dst: tuple[str, int]) -> bool:
+    e = s.edge.c
+    stmt = sa.select(sa.literal(1)).where(
+        e.src_kind == src[0], e.src_id == src[1], e.dst_kind == dst[0], e.dst_id == dst[1]
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def neighbours(
+    conn: Any, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None
+) -> dict[int, list[tuple[str, int, str]]]:
+    """Edges out of (downstream) or into (upstream) the given nodes of one kind."""
+    e = s.edge.c
+    here_kind, here_id, there_kind, there_id = (
+        (e.src_kind, e.src_id, e.dst_kind, e.dst_id) if downstream else (e.dst_kind, e.dst_id, e.src_kind, e.src_id)
+    )
+    stmt = sa.select(here_id, there_kind, there_id, e.kind).where(here_kind == kind, here_id.in_(ids))
+    if via is not None:
+        stmt = stmt.where(e.kind == via)
+    stmt = stmt.order_by(here_id, e.created_at, there_id)
+    out: dict[int, list[tuple[str, int, str]]] = {i: [] for i in ids}
+    for r in (await conn.execute(stmt)).all():
+        out[r[0]].append((r[1], int(r[2]), r[3]))
+    return out

@@ -1,0 +1,7 @@
+"""All tables, one module per aggregate; importing this registers them on ``metadata``."""
+
+from sqlmodel import SQLModel
+
+from . import auth, events, lineage, registry, runs  # noqa: F401
+
+metadata = SQLModel.metadata

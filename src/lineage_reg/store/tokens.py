@@ -1,0 +1,36 @@
+"""SQL for API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+
+
+async def insert_token(conn: Any, *, name: str, secret_hash: str, role: str, at: datetime) -> int:
+    values = dict(name=name, secret_hash=secret_hash, role=role, created_at=at)
+    return await s.insert_returning_id(conn, s.api_token, values)
+
+
+async def token_by_hash(conn: Any, secret_hash: str) -> tuple[int, str, str] | None:
+    t = s.api_token.c
+    stmt = sa.select(t.id, t.name, t.role).where(t.secret_hash == secret_hash, t.revoked_at.is_(None))
+    row = (await conn.execute(stmt)).first()
+    return (int(row.id), row.name, row.role) if row else None
+
+
+async def count_tokens(conn: Any) -> int:
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(s.api_token))).scalar_one())
+
+
+async def revoke_token(conn: Any, token_id: int, at: datetime) -> bool:
+    stmt = sa.update(s.api_token).where(s.api_token.c.id == token_id, s.api_token.c.revoked_at.is_(None))
+    return bool((await conn.execute(stmt.values(revoked_at=at))).rowcount)
+
+
+async def list_tokens(conn: Any) -> list[Any]:
+    t = s.api_token.c
+    return list((await conn.execute(sa.select(t.id, t.name, t.role, t.created_at, t.revoked_at).order_by(t.id))).all())

@@ -1,0 +1,132 @@
+"""SQL for artifact versions, their files and blobs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+from .records import FileRec, VersionRec
+
+
+async def versions_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, VersionRec]:
+    stmt = s.select_versions().where(s.version.c.id.in_(ids))
+    if for_update:
+        stmt = stmt.with_for_update(of=s.version)
+    return {r.id: VersionRec.from_row(r) for r in (await conn.execute(stmt)).all()}
+
+
+async def version_by_id(conn: Any, version_id: int, *, for_update: bool = False) -> VersionRec | None:
+    return (await versions_by_id(conn, [version_id], for_update=for_update)).get(version_id)
+
+
+async def version_by_index(conn: Any, artifact_id: int, index: int) -> VersionRec | None:
+    stmt = s.select_versions().where(s.version.c.artifact_id == artifact_id, s.version.c.index == index)
+    row = (await conn.execute(stmt)).first()
+    return VersionRec.from_row(row) if row else None
+
+
+async def versions_by_digest_prefix(conn: Any, artifact_ids: sa.ColumnElement[bool], prefix: str) -> list[VersionRec]:
+    """At most two matches: enough to tell unique from ambiguous."""
+    stmt = (
+        s.select_versions()
+        .where(artifact_ids, s.version.c.digest.startswith(prefix, autoescape=True), s.version.c.state != "DELETED")
+        .order_by(s.version.c.id)
+        .limit(2)
+    )
+    return [VersionRec.from_row(r) for r in (await conn.execute(stmt)).all()]
+
+
+async def latest_committed(conn: Any, artifact_id: int) -> VersionRec | None:
+    stmt = (
+        s.select_versions()
+        .where(s.version.c.artifact_id == artifact_id, s.version.c.state == "COMMITTED")
+        .order_by(s.version.c.index.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    return VersionRec.from_row(row) if row else None
+
+
+async def pending_with_digest(conn: Any, artifact_id: int, digest: str) -> VersionRec | None:
+    stmt = s.select_versions().where(
+        s.version.c.artifact_id == artifact_id, s.version.c.digest == digest, s.version.c.state == "PENDING"
+    ).limit(1)
+    row = (await conn.execute(stmt)).first()
+    return VersionRec.from_row(row) if row else None
+
+
+async def next_index(conn: Any, artifact_id: int) -> int:
+    stmt = sa.select(sa.func.max(s.version.c.index)).where(s.version.c.artifact_id == artifact_id)
+    current = (await conn.execute(stmt)).scalar()
+    return 0 if current is None else int(current) + 1
+
+
+async def insert_version(conn: Any, values: dict[str, Any], files: Iterable[FileRec]) -> int:
+    version_id = await s.insert_returning_id(conn, s.version, values)
+    rows = [{"version_id": version_id, "path": f.path, "size": f.size, "sha256": f.sha256} for f in files]
+    if rows:
+        await conn.execute(sa.insert(s.version_file), rows)
+    return version_id
+
+
+async def mark_committed(conn: Any, version_id: int, at: datetime) -> None:
+    stmt = sa.update(s.version).where(s.version.c.id == version_id).values(state="COMMITTED", committed_at=at)
+    await conn.execute(stmt)
+
+
+async def set_version_tags(conn: Any, version_id: int, tags: list[str]) -> None:
+    await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(tags=tags))
+
+
+async def pending_aliases(conn: Any, version_id: int) -> list[str]:
+    stmt = sa.select(s.version.c.pending_aliases).where(s.version.c.id == version_id)
+    return list((await conn.execute(stmt)).scalar() or [])
+
+
+async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[FileRec]]:
+    stmt = (
+        sa.select(s.version_file)
+        .where(s.version_file.c.version_id.in_(version_ids))
+        .order_by(s.version_file.c.version_id, s.version_file.c.path)
+    )
+    out: dict[int, list[FileRec]] = {v: [] for v in version_ids}
+    for r in (await conn.execute(stmt)).all():
+        out[r.version_id].append(FileRec(path=r.path, size=r.size, sha256=r.sha256))
+    return out
+
+
+async def missing_blobs(conn: Any, shas: Sequence[str]) -> set[str]:
+    if not shas:
+        return set()
+    present = (await conn.execute(sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(list(shas))))).scalars()
+    return set(shas) - set(present)
+
+
+async def missing_blobs_of_version(conn: Any, version_id: int) -> list[str]:
+    stmt = (
+        sa.select(s.version_file.c.sha256)
+        .distinct()
+        .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
+        .where(s.version_file.c.version_id == version_id, s.blob.c.sha256.is_(None))
+        .order_by(s.version_file.c.sha256)
+    )
+    return list((await conn.execute(stmt)).scalars())
+
+
+async def blob_size(conn: Any, sha256: str) -> int | None:
+    stmt = sa.select(s.blob.c.size).where(s.blob.c.sha256 == sha256)
+    size = (await conn.execute(stmt)).scalar()
+    return None if size is None else int(size)
+
+
+def insert_blob_stmt(dialect: str, *, sha256: str, size: int, at: datetime) -> Any:
+    """Record a verified blob; a concurrent upload of the same bytes is not an error."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
