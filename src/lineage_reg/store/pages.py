@@ -49,7 +49,7 @@ async def fetch_pages(
     rn = sa.func.row_number().over(partition_by=parent, order_by=order).label("_rn")
     inner = _keyset(stmt.add_columns(rn, parent.label("_parent"), key.label("_key")), key, after, descending)
     inner = inner.where(parent.in_(list(parents))).subquery()
-    outer = sa.select(inner).where(inner.c._rn <= first + 1).order_by(inner.c._parent, inner.c._rn)
+    outer = sa.select(inner).where(inner.c["_rn"] <= first + 1).order_by(inner.c["_parent"], inner.c["_rn"])
     grouped: dict[Hashable, list[Any]] = defaultdict(list)
     for row in (await conn.execute(outer)).all():
         grouped[row._mapping["_parent"]].append(row)
@@ -93,7 +93,10 @@ async def count_by_parent(
     conn: Any, stmt: sa.Select[Any], parent: sa.ColumnElement[Any], parents: Sequence[Hashable]
 ) -> dict[Hashable, int]:
     """Total rows per parent in one grouped statement (``totalCount``)."""
-    sub = stmt.where(parent.in_(list(parents))).add_columns(parent.label("_parent")).subquery()
-    grouped = sa.select(sub.c._parent, sa.func.count()).group_by(sub.c._parent)
+    grouped = (
+        stmt.with_only_columns(parent, sa.func.count(), maintain_column_froms=True)
+        .where(parent.in_(list(parents)))
+        .group_by(parent)
+    )
     counts = {row[0]: int(row[1]) for row in (await conn.execute(grouped)).all()}
     return {p: counts.get(p, 0) for p in parents}
