@@ -21,6 +21,7 @@ PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 ALIAS_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 INDEX_RE = re.compile(r"v(0|[1-9][0-9]{0,8})")
+RESERVED_ALIAS_RE = re.compile(r"v[0-9]+")  # looks like an index: never an alias
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 DIGEST_PREFIX_RE = re.compile(r"[0-9a-f]{6,64}")
 TAG_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
@@ -46,7 +47,7 @@ def check_name(name: str, what: str = "name") -> str:
 
 
 def check_alias(alias: str) -> str:
-    if not ALIAS_RE.fullmatch(alias) or INDEX_RE.fullmatch(alias):
+    if not ALIAS_RE.fullmatch(alias) or RESERVED_ALIAS_RE.fullmatch(alias):
         raise BadInput(
             f"invalid alias {alias!r}: use 1-64 lowercase letters, digits, '.', '_' or '-'; "
             "'v<number>' is reserved for version indices"
@@ -147,7 +148,7 @@ def parse_selector(collection: CollectionRef, selector: str, text: str | None = 
         return VersionRef(collection.project, collection.name, digest_prefix=digest)
     if m := INDEX_RE.fullmatch(selector):
         return VersionRef(collection.project, collection.name, index=int(m.group(1)))
-    if ALIAS_RE.fullmatch(selector):
+    if ALIAS_RE.fullmatch(selector) and not RESERVED_ALIAS_RE.fullmatch(selector):
         return VersionRef(collection.project, collection.name, alias=selector)
     raise BadInput(f"invalid reference {text or selector!r}: {_HOW}")
 

@@ -1,0 +1,70 @@
+"""No N+1: the statements a nested query issues don't grow with the number of parents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from conftest import Api, LiveServer
+from test_e2e import log_version
+
+NESTED = """
+{ projects(first: 50) { totalCount edges { node { name
+    artifacts(first: 50) { totalCount edges { node { name aliases { name version { ref } }
+      versions(first: 50) { totalCount edges { node { ref aliases
+        files { totalCount edges { node { path sha256 } } }
+        createdBy { name project { name } }
+        links { ref aliases registeredModel { name } }
+        artifact { name project { name } } } } } } } }
+    registeredModels { edges { node { name versions { edges { node { ref version { ref } } } } } } }
+    runs { edges { node { name outputs { ref } } } }
+} } } }"""
+
+
+@contextmanager
+def count_statements(server: LiveServer) -> Iterator[list[str]]:
+    db = server.runtime.db
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.startswith(("PRAGMA", "BEGIN", "SELECT 1")):
+            statements.append(statement)
+
+    engines = [db.engine.sync_engine] + ([db._sync_reader] if db._sync_reader is not None else [])
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+async def populate(api: Api, projects: list[str], per_project: int) -> None:
+    for project in projects:
+        await api("mutation($n: String!) { createProject(name: $n) { id } }", n=project)
+        run = (await api('mutation($p: String!) { startRun(input: {project: $p}) { id } }', p=project))["startRun"]
+        for a in range(per_project):
+            for v in range(2):
+                await log_version(api, {f"f{v}.bin": f"{project}{a}{v}".encode(), "shared": b"x"},
+                                  project=project, artifact=f"art{a}", run=run["id"] if v == 0 else None)
+            await api('mutation($v: String!, $m: String!) { linkVersion(input: {version: $v, registeredModel: $m, '
+                      'aliases: ["staging"]}) { id } }', v=f"{project}/art{a}:v1", m=f"{project}/model{a}")
+
+
+async def test_nested_query_statement_count_is_flat(api: Api, dialect: str) -> None:
+    await populate(api, ["p1", "p2"], per_project=2)
+    with count_statements(api.server) as small:
+        small_data = await api(NESTED)
+    await populate(api, ["p3", "p4", "p5", "p6"], per_project=3)
+    with count_statements(api.server) as large:
+        large_data = await api(NESTED)
+    assert small_data["projects"]["totalCount"] == 2 and large_data["projects"]["totalCount"] == 6
+    versions = [v for p in large_data["projects"]["edges"] for a in p["node"]["artifacts"]["edges"]
+                for v in a["node"]["versions"]["edges"]]
+    assert len(versions) == 2 * 2 * 2 + 4 * 3 * 2
+    assert len(large) == len(small), "statement count grew with the data: an N+1 crept in"
+    assert len(large) < 40
