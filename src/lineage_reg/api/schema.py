@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 
 from .errors import masking, should_mask
+from .limits import QueryLimits
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
@@ -32,8 +33,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
-            lambda: QueryDepthLimiter(max_depth=15),
-            lambda: MaxAliasesLimiter(max_alias_count=50),
+            QueryLimits,
             masking,
         ],
     )

@@ -5,9 +5,13 @@ retries when a unique constraint or a serialization failure shows that a
 concurrent writer got there first, so counters (version and link indices) and
 aliases stay consistent under races without luck.
 
-Reads on SQLite run synchronously inside the event loop through a plain
-SQLAlchemy Core connection: an indexed read costs ~0.1 ms that way against
-1-2 ms through aiosqlite's thread hop. On PostgreSQL reads use asyncpg.
+On SQLite, reads *and* write transactions run synchronously inside the event
+loop through plain SQLAlchemy Core connections: a statement costs ~0.1 ms that
+way against 1-2 ms through aiosqlite's thread hop, and a transaction never
+yields to the loop, so within a process two transactions never interleave.
+The writer's busy timeout is short: when another process holds the write
+lock, the transaction fails fast and is retried after an *async* sleep, so
+the event loop is never parked on a lock. On PostgreSQL everything is asyncpg.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 60
+MAX_ATTEMPTS = 100
+SQLITE_WRITER_BUSY_MS = 20  # block the loop at most this long on another process's write lock
 
 
 class Retry(Exception):
@@ -52,19 +57,27 @@ def _is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # Let SQLAlchemy's "begin" event decide how transactions start.
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
 
 
-class Reader:
-    """One read-only unit of work; ``execute`` is awaitable on both paths."""
+def _begin_immediate(conn: Connection) -> None:
+    # Writers take the lock up front: no deadlock between two readers upgrading.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Conn:
+    """One unit of work on either path; ``execute`` is awaitable on both."""
 
     def __init__(self, sync_conn: Connection | None, async_conn: AsyncConnection | None) -> None:
         self._sync = sync_conn
@@ -83,31 +96,40 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine
         self._sync_reader: Engine | None = None
+        self._sync_writer: Engine | None = None
         if self.is_sqlite:
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_async_engine(url, pool_size=4, max_overflow=4)
-            sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            # Writers take the lock up front: no deadlock between two readers upgrading.
-            sa_event.listen(self.engine.sync_engine, "begin", lambda c: c.exec_driver_sql("BEGIN IMMEDIATE"))
+            # The async engine only runs migrations (Alembic wants a connection it can run_sync on).
+            self.engine = create_async_engine(url, pool_size=1, max_overflow=2)
+            sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(10_000))
+            sa_event.listen(self.engine.sync_engine, "begin", _begin_immediate)
             self._sync_reader = sa.create_engine(f"sqlite:///{path}", pool_size=2, max_overflow=4)
-            sa_event.listen(self._sync_reader, "connect", _sqlite_pragmas)
+            sa_event.listen(self._sync_reader, "connect", _sqlite_pragmas(1_000))
+            self._sync_writer = sa.create_engine(f"sqlite:///{path}", pool_size=1, max_overflow=2)
+            sa_event.listen(self._sync_writer, "connect", _sqlite_pragmas(SQLITE_WRITER_BUSY_MS))
+            sa_event.listen(self._sync_writer, "begin", _begin_immediate)
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+
+    def sync_engines(self) -> list[Engine]:
+        """Every engine that talks to the database (for instrumentation)."""
+        found = [self.engine.sync_engine, self._sync_reader, self._sync_writer]
+        return [e for e in found if e is not None]
 
     @property
     def dialect(self) -> str:
         return "sqlite" if self.is_sqlite else "postgresql"
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[Reader]:
+    async def reader(self) -> AsyncIterator[Conn]:
         if self._sync_reader is not None:
             with self._sync_reader.connect() as conn:
-                yield Reader(conn, None)
+                yield Conn(conn, None)
         else:
             async with self.engine.connect() as aconn:
-                yield Reader(None, aconn)
+                yield Conn(None, aconn)
 
     async def fetch_all(self, stmt: Any, params: Any = None) -> list[Any]:
         async with self.reader() as r:
@@ -128,15 +150,19 @@ class Database:
         """
         for attempt in range(MAX_ATTEMPTS):
             try:
+                if self._sync_writer is not None:
+                    with self._sync_writer.begin() as sync_conn:
+                        return await work(Conn(sync_conn, None))  # type: ignore[arg-type]
                 async with self.engine.begin() as conn:
                     return await work(conn)
             except Exception as exc:
                 if not _is_retryable(exc) or attempt == MAX_ATTEMPTS - 1:
                     raise
-            await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+            await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * (attempt + 1))))
         raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._sync_reader is not None:
-            self._sync_reader.dispose()
+        for engine in (self._sync_reader, self._sync_writer):
+            if engine is not None:
+                engine.dispose()
