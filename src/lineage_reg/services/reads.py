@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import ids, refs
 from ..errors import BadInput, LimitExceeded
 from ..store import events as event_store
 from ..store import links as link_store
@@ -20,10 +21,12 @@ from ..store import pages
 from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import schema as s
+from ..store import resolve as resolve_store
 from ..store import versions as version_store
 from ..store.records import (
     CollectionRec, DatasetRec, EventRec, FileRec, LinkRec, ProjectRec, RunRec, VersionRec,
 )
+from . import lookup
 from .runtime import Runtime
 
 DEFAULT_PAGE = 50
@@ -31,53 +34,63 @@ DEFAULT_PAGE = 50
 
 @dataclass(frozen=True)
 class ListSpec:
-    select: Callable[[Any], sa.Select[Any]]  # takes the list's filter argument
+    """A list: its base select (``filtered`` applies the list's one optional argument, bound as ``:arg``),
+    the parent column it hangs off, and the keyset key it is ordered by. Built once per process."""
+
+    select: sa.Select[Any]
     parent: sa.ColumnElement[Any] | None
     key: sa.ColumnElement[Any]
     descending: bool
     build: Callable[[Any], Any]
+    filtered: sa.Select[Any] | None = None
+
+    def statement(self, arg: Any) -> tuple[sa.Select[Any], dict[str, Any]]:
+        if arg is None or self.filtered is None:
+            return self.select, {}
+        return self.filtered, {"arg": arg}
+
+
+ARG = sa.bindparam("arg")
 
 
 def _runs_via_edge(src_kind: str, dst_kind: str, kind: str, parent_is_src: bool) -> ListSpec:
     e = s.edge.c
     run_side, parent_side = (e.dst_id, e.src_id) if parent_is_src else (e.src_id, e.dst_id)
-    return ListSpec(
-        select=lambda _: sa.select(s.run).join(
-            s.edge, sa.and_(run_side == s.run.c.id, e.src_kind == src_kind, e.dst_kind == dst_kind, e.kind == kind)
-        ),
-        parent=parent_side, key=s.run.c.id, descending=True, build=RunRec.from_row,
+    stmt = sa.select(s.run).join(
+        s.edge, sa.and_(run_side == s.run.c.id, e.src_kind == src_kind, e.dst_kind == dst_kind, e.kind == kind)
     )
+    return ListSpec(stmt, parent_side, s.run.c.id, True, RunRec.from_row)
 
 
-def _artifacts(type_filter: Any) -> sa.Select[Any]:
-    stmt = s.select_collections().where(s.collection.c.kind == "artifact")
-    return stmt.where(s.collection.c.type == type_filter) if type_filter else stmt
-
+_artifacts = s.select_collections().where(s.collection.c.kind == "artifact")
 
 LISTS: dict[str, ListSpec] = {
-    "projects": ListSpec(lambda _: sa.select(s.project), None, s.project.c.id, False, ProjectRec.from_row),
-    "project.runs": ListSpec(lambda _: sa.select(s.run), s.run.c.project_id, s.run.c.id, True, RunRec.from_row),
-    "project.artifacts": ListSpec(_artifacts, s.collection.c.project_id, s.collection.c.id, False, CollectionRec.from_row),
+    "projects": ListSpec(sa.select(s.project), None, s.project.c.id, False, ProjectRec.from_row),
+    "project.runs": ListSpec(sa.select(s.run), s.run.c.project_id, s.run.c.id, True, RunRec.from_row),
+    "project.artifacts": ListSpec(
+        _artifacts, s.collection.c.project_id, s.collection.c.id, False, CollectionRec.from_row,
+        filtered=_artifacts.where(s.collection.c.type == ARG),
+    ),
     "project.models": ListSpec(
-        lambda _: s.select_collections().where(s.collection.c.kind == "model"),
+        s.select_collections().where(s.collection.c.kind == "model"),
         s.collection.c.project_id, s.collection.c.id, False, CollectionRec.from_row,
     ),
     "artifact.versions": ListSpec(
-        lambda _: s.select_versions().where(s.version.c.state != "DELETED"),
+        s.select_versions().where(s.version.c.state != "DELETED"),
         s.version.c.artifact_id, s.version.c.index, True, VersionRec.from_row,
     ),
     "version.files": ListSpec(
-        lambda _: sa.select(s.version_file.c.path, s.version_file.c.size, s.version_file.c.sha256),
+        sa.select(s.version_file.c.path, s.version_file.c.size, s.version_file.c.sha256),
         s.version_file.c.version_id, s.version_file.c.path, False, FileRec.from_row,
     ),
     "version.usedBy": _runs_via_edge("v", "r", "used", parent_is_src=True),
     "dataset.readBy": _runs_via_edge("d", "r", "read", parent_is_src=True),
     "dataset.writtenBy": _runs_via_edge("r", "d", "wrote", parent_is_src=False),
-    "model.versions": ListSpec(lambda _: s.select_links(), s.link.c.model_id, s.link.c.index, True, LinkRec.from_row),
-    "model.history": ListSpec(lambda _: sa.select(s.event), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row),
+    "model.versions": ListSpec(s.select_links(), s.link.c.model_id, s.link.c.index, True, LinkRec.from_row),
+    "model.history": ListSpec(sa.select(s.event), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row),
     "events": ListSpec(
-        lambda project: sa.select(s.event).where(s.event.c.project == project) if project else sa.select(s.event),
-        None, s.event.c.id, False, EventRec.from_row,
+        sa.select(s.event), None, s.event.c.id, False, EventRec.from_row,
+        filtered=sa.select(s.event).where(s.event.c.project == ARG),
     ),
 }
 
@@ -96,26 +109,28 @@ async def list_pages(
     rt: Runtime, name: str, parents: Sequence[Hashable], *, first: int, after: Any, arg: Any = None
 ) -> dict[Hashable, pages.Page[Any]]:
     spec = LISTS[name]
+    stmt, params = spec.statement(arg)
     async with rt.db.reader() as r:
         if spec.parent is None:
             page = await pages.fetch_page(
-                r, spec.select(arg), key=spec.key, first=first, after=after, descending=spec.descending, build=spec.build
+                r, stmt, key=spec.key, first=first, after=after, descending=spec.descending, build=spec.build,
+                params=params,
             )
             return {p: page for p in parents}
         return await pages.fetch_pages(
-            r, spec.select(arg), parent=spec.parent, parents=parents, key=spec.key, first=first, after=after,
-            descending=spec.descending, build=spec.build,
+            r, stmt, parent=spec.parent, parents=parents, key=spec.key, first=first, after=after,
+            descending=spec.descending, build=spec.build, params=params,
         )
 
 
 async def list_counts(rt: Runtime, name: str, parents: Sequence[Hashable], *, arg: Any = None) -> dict[Hashable, int]:
     spec = LISTS[name]
+    stmt, params = spec.statement(arg)
     async with rt.db.reader() as r:
         if spec.parent is None:
-            stmt = sa.select(sa.func.count()).select_from(spec.select(arg).subquery())
-            total = int((await r.execute(stmt)).scalar_one())
+            total = int((await r.execute(sa.select(sa.func.count()).select_from(stmt.subquery()), params)).scalar_one())
             return {p: total for p in parents}
-        return await pages.count_by_parent(r, spec.select(arg), spec.parent, parents)
+        return await pages.count_by_parent(r, stmt, spec.parent, parents, params)
 
 
 async def _read(rt: Runtime, fn: Callable[..., Any], *args: Any) -> Any:
@@ -181,8 +196,19 @@ async def collection_by_name(rt: Runtime, project: str, name: str) -> Collection
 
 
 async def resolve(rt: Runtime, text: str) -> VersionRec:
-    """The version a reference (or global id) names; NOT_FOUND says which part is missing."""
-    from . import lookup
+    """The version a reference (or global id) names; NOT_FOUND says which part is missing.
 
+    Aliases and indices take one prebuilt statement; when it finds nothing, the
+    step-by-step lookup runs to say exactly what is missing.
+    """
     async with rt.db.reader() as r:
+        if not ids.looks_like_id(text):
+            ref = refs.parse_version_ref(text)
+            found = None
+            if ref.alias is not None:
+                found = await resolve_store.version_by_alias(r, ref.project, ref.name, ref.alias)
+            elif ref.index is not None:
+                found = await resolve_store.version_by_index(r, ref.project, ref.name, ref.index)
+            if found is not None:
+                return found
         return await lookup.version(r, text)

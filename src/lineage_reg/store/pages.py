@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -26,10 +27,34 @@ class Page(Generic[R]):
     has_previous: bool
 
 
-def _keyset(stmt: sa.Select[Any], key: sa.ColumnElement[Any], after: Any, descending: bool) -> sa.Select[Any]:
-    if after is not None:
+def _keyset(stmt: sa.Select[Any], key: sa.ColumnElement[Any], with_after: bool, descending: bool) -> sa.Select[Any]:
+    if with_after:
+        after = sa.bindparam("after", type_=key.type)
         stmt = stmt.where(key < after if descending else key > after)
     return stmt
+
+
+@lru_cache(maxsize=256)
+def _pages_statement(stmt: sa.Select[Any], parent: sa.ColumnElement[Any], key: sa.ColumnElement[Any],
+                     with_after: bool, descending: bool) -> sa.Select[Any]:
+    """Built once per list shape; parents, cursor and page size are bind parameters."""
+    order = key.desc() if descending else key.asc()
+    rn = sa.func.row_number().over(partition_by=parent, order_by=order).label("_rn")
+    inner = _keyset(stmt.add_columns(rn, parent.label("_parent"), key.label("_key")), key, with_after, descending)
+    inner = inner.where(parent.in_(sa.bindparam("parents", expanding=True))).subquery()
+    return (
+        sa.select(inner)
+        .where(inner.c["_rn"] <= sa.bindparam("limit"))
+        .order_by(inner.c["_parent"], inner.c["_rn"])
+    )
+
+
+@lru_cache(maxsize=256)
+def _page_statement(stmt: sa.Select[Any], key: sa.ColumnElement[Any], with_after: bool,
+                    descending: bool) -> sa.Select[Any]:
+    order = key.desc() if descending else key.asc()
+    stmt = _keyset(stmt.add_columns(key.label("_key")), key, with_after, descending)
+    return stmt.order_by(order).limit(sa.bindparam("limit"))
 
 
 async def fetch_pages(
@@ -43,15 +68,15 @@ async def fetch_pages(
     after: Any,
     descending: bool,
     build: Callable[[Any], R],
+    params: dict[str, Any] | None = None,
 ) -> dict[Hashable, Page[R]]:
     """One page per parent, all in one statement."""
-    order = key.desc() if descending else key.asc()
-    rn = sa.func.row_number().over(partition_by=parent, order_by=order).label("_rn")
-    inner = _keyset(stmt.add_columns(rn, parent.label("_parent"), key.label("_key")), key, after, descending)
-    inner = inner.where(parent.in_(list(parents))).subquery()
-    outer = sa.select(inner).where(inner.c["_rn"] <= first + 1).order_by(inner.c["_parent"], inner.c["_rn"])
+    outer = _pages_statement(stmt, parent, key, after is not None, descending)
+    values = {"parents": list(parents), "limit": first + 1, **(params or {})}
+    if after is not None:
+        values["after"] = after
     grouped: dict[Hashable, list[Any]] = defaultdict(list)
-    for row in (await conn.execute(outer)).all():
+    for row in (await conn.execute(outer, values)).all():
         grouped[row._mapping["_parent"]].append(row)
     pages: dict[Hashable, Page[R]] = {}
     for p in parents:
@@ -75,11 +100,13 @@ async def fetch_page(
     after: Any,
     descending: bool,
     build: Callable[[Any], R],
+    params: dict[str, Any] | None = None,
 ) -> Page[R]:
     """One page of a top-level list."""
-    order = key.desc() if descending else key.asc()
-    stmt = _keyset(stmt.add_columns(key.label("_key")), key, after, descending).order_by(order).limit(first + 1)
-    rows = (await conn.execute(stmt)).all()
+    values = {"limit": first + 1, **(params or {})}
+    if after is not None:
+        values["after"] = after
+    rows = (await conn.execute(_page_statement(stmt, key, after is not None, descending), values)).all()
     kept = rows[:first]
     return Page(
         items=[build(r) for r in kept],
@@ -90,7 +117,8 @@ async def fetch_page(
 
 
 async def count_by_parent(
-    conn: Any, stmt: sa.Select[Any], parent: sa.ColumnElement[Any], parents: Sequence[Hashable]
+    conn: Any, stmt: sa.Select[Any], parent: sa.ColumnElement[Any], parents: Sequence[Hashable],
+    params: dict[str, Any] | None = None,
 ) -> dict[Hashable, int]:
     """Total rows per parent in one grouped statement (``totalCount``)."""
     grouped = (
@@ -98,5 +126,5 @@ async def count_by_parent(
         .where(parent.in_(list(parents)))
         .group_by(parent)
     )
-    counts = {row[0]: int(row[1]) for row in (await conn.execute(grouped)).all()}
+    counts = {row[0]: int(row[1]) for row in (await conn.execute(grouped, params or {})).all()}
     return {p: counts.get(p, 0) for p in parents}
