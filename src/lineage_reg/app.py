@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,11 +33,15 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 def create_app(settings: Settings) -> Starlette:
+    from .api.response_cache import ResponseCache
     from .api.view import GraphQLView
 
     rt = build_runtime(settings)
     authenticator = auth.Authenticator(rt)
     graphql = GraphQLView(rt, authenticator)
+    http_graphql: Any = graphql
+    if settings.response_cache and rt.db.change_counter() is not None:
+        http_graphql = ResponseCache(graphql, rt.db.change_counter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -59,7 +64,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             *files.routes(rt),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", http_graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,

@@ -35,6 +35,8 @@ class Settings:
     # Lifetime of signed upload/download links to the local blob store.
     link_ttl_seconds: int = 3600
     max_page_size: int = 500
+    # Serve repeated identical queries from memory until the next committed write (SQLite).
+    response_cache: bool = True
 
     @property
     def sqlite_path(self) -> Path:
@@ -89,5 +91,6 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         public_url=get("PUBLIC_URL"),
         dev=(get("DEV") or "").lower() in ("1", "true", "yes") or None,
         anonymous=anonymous,
+        response_cache=(get("RESPONSE_CACHE") or "1").lower() not in ("0", "false", "no"),
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -97,6 +98,7 @@ class Database:
         self.engine: AsyncEngine
         self._sync_reader: Engine | None = None
         self._sync_writer: Engine | None = None
+        self._data_version: sqlite3.Connection | None = None
         if self.is_sqlite:
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
@@ -110,8 +112,19 @@ class Database:
             self._sync_writer = sa.create_engine(f"sqlite:///{path}", pool_size=1, max_overflow=2)
             sa_event.listen(self._sync_writer, "connect", _sqlite_pragmas(SQLITE_WRITER_BUSY_MS))
             sa_event.listen(self._sync_writer, "begin", _begin_immediate)
+            self._data_version = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
+
+    def change_counter(self) -> int | None:
+        """A number that changes whenever any connection, in any process, commits a write.
+
+        SQLite's ``PRAGMA data_version`` on a connection of our own; None on
+        PostgreSQL, where no such cheap signal exists.
+        """
+        if self._data_version is None:
+            return None
+        return int(self._data_version.execute("PRAGMA data_version").fetchone()[0])
 
     def sync_engines(self) -> list[Engine]:
         """Every engine that talks to the database (for instrumentation)."""
@@ -166,3 +179,5 @@ class Database:
         for engine in (self._sync_reader, self._sync_writer):
             if engine is not None:
                 engine.dispose()
+        if self._data_version is not None:
+            self._data_version.close()
