@@ -2,7 +2,9 @@
 
 The bus subscription is opened before the replay query runs, so an event
 committed meanwhile is either in the replay or in the queue; ids already
-replayed are skipped when they arrive live.
+replayed are skipped when they arrive live. Live events are not filtered by
+"id greater than the last one": on PostgreSQL, sequence numbers can commit
+out of order, and the bus delivers each event once anyway.
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
     rt = info.context.rt
     sub = rt.bus.subscribe()
     try:
-        last = int(after) if after is not None else await event_service.last_sequence(rt)
-        async for rec in event_service.replay(rt, after=last, **filters):
-            last = rec.id
+        start = int(after) if after is not None else await event_service.last_sequence(rt)
+        replayed: set[int] = set()
+        async for rec in event_service.replay(rt, after=start, **filters):
+            replayed.add(rec.id)
             yield rec
         while True:
             rec = await sub.get()
-            if rec.id > last and keep(rec):
-                last = rec.id
+            if rec.id > start and rec.id not in replayed and keep(rec):
                 # Loaders cache per connection; a long subscription must see fresh rows.
                 info.context.loaders = Loaders(rt)
                 yield rec

@@ -8,7 +8,6 @@ bound; a reconnecting client replays from the log with ``after``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Protocol
 
 from ..store.records import EventRec
@@ -39,23 +38,35 @@ class Subscription:
 class EventBus(Protocol):
     def publish(self, events: list[EventRec]) -> None: ...
     def subscribe(self) -> Subscription: ...
-    def on_event(self, listener: Callable[[EventRec], None]) -> None: ...
+    def counter(self) -> int | None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class InProcessBus:
+    """Delivers this process's events to this process's subscribers."""
+
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
-        self._listeners: list[Callable[[EventRec], None]] = []
+        self.generation = 0
 
-    def on_event(self, listener: Callable[[EventRec], None]) -> None:
-        """Synchronous listeners (cache invalidation) run before subscribers see the event."""
-        self._listeners.append(listener)
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def counter(self) -> int | None:
+        """Changes with every event delivered here (what caches compare against)."""
+        return self.generation
 
     def publish(self, events: list[EventRec]) -> None:
         for event in events:
-            for listener in self._listeners:
-                listener(event)
-            for sub in list(self._subscriptions):
+            self.dispatch(event)
+
+    def dispatch(self, event: EventRec) -> None:
+        self.generation += 1
+        for sub in list(self._subscriptions):
                 if sub.overflowed:
                     continue
                 try:

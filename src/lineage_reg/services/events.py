@@ -30,3 +30,8 @@ async def replay(
         if len(batch) < REPLAY_BATCH:
             return
         after = batch[-1].id
+
+
+async def fetch_after(rt: Runtime, after: int) -> list[EventRec]:
+    """Every event after ``after``, in order (for the cross-process bus's catch-up)."""
+    return [rec async for rec in replay(rt, after=after)]

@@ -16,6 +16,7 @@ from ..store.records import CollectionRec, EventRec
 from ..store.tables.types import utcnow
 
 T = TypeVar("T")
+EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
 
 
 @dataclass
@@ -73,7 +74,10 @@ async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T
     async def run(conn: Any) -> T:
         tx = Tx(conn=conn, dialect=rt.db.dialect, actor=actor, at=utcnow())
         attempt[:] = [tx]
-        return await work(tx)
+        result = await work(tx)
+        if tx.events and tx.dialect == "postgresql":
+            await conn.execute(event_store.notify_stmt(EVENT_CHANNEL))
+        return result
 
     result = await rt.db.transaction(run)
     rt.bus.publish(attempt[0].events)

@@ -116,6 +116,11 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=False)
 
+    def driver_dsn(self) -> str:
+        """The URL as the driver itself (asyncpg) wants it."""
+        url = sa.engine.make_url(self.url).set(drivername=self.url.split("+")[0].split(":")[0])
+        return url.render_as_string(hide_password=False)
+
     def change_counter(self) -> int | None:
         """A number that changes whenever any connection, in any process, commits a write.
 
