@@ -2,8 +2,9 @@
 
 Subclasses decide *when* to look (a PostgreSQL NOTIFY, a change of SQLite's
 data_version). Each look reads the events after the highest id seen, minus
-``LOOKBACK`` (sequence numbers can commit out of order under concurrent
-writers on PostgreSQL), and delivers the ones not delivered yet. This
+``lookback`` ids (on PostgreSQL sequence numbers can commit out of order under
+concurrent writers; SQLite's writers are serialised, so it looks back 0), and
+delivers the ones not delivered yet. This
 process's own events are delivered at once by ``publish`` and remembered.
 """
 
@@ -17,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from ..store.records import EventRec
 from .bus import InProcessBus
 
-LOOKBACK = 1000
 REMEMBER = 100_000
 RETRY_SECONDS = 1.0
 
@@ -25,6 +25,8 @@ log = logging.getLogger("lineage_reg.events")
 
 
 class CatchUpBus(InProcessBus):
+    lookback = 0
+
     def __init__(
         self, *, fetch_after: Callable[[int], Awaitable[list[EventRec]]], latest_id: Callable[[], Awaitable[int]]
     ) -> None:
@@ -78,7 +80,7 @@ class CatchUpBus(InProcessBus):
             self._wake.clear()
             try:
                 await self._ensure_connected()
-                for event in await self._fetch_after(max(self._floor, self._high - LOOKBACK)):
+                for event in await self._fetch_after(max(self._floor, self._high - self.lookback)):
                     self._deliver(event)
             except Exception as exc:  # a lost database must not end delivery for good
                 log.warning("event catch-up failed: %s; retrying in %.0fs", exc, RETRY_SECONDS)
