@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated
+
 import strawberry
 
 from .. import ids, refs
 from ..errors import BadInput
-from ..services import lineage as lineage_service
 from ..services import reads
 from .context import Info
 from .permissions import can_read
 from .relay import Connection, connection
-from .types.common import LineageDirection, Node
+from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
-from .types.lineage import LineageGraph, lineage_graph
+from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
 from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
 from .types.runs import Dataset, Run
 
@@ -77,23 +79,38 @@ class Query:
         can_read(info)
         return ArtifactVersion.of(await reads.resolve(info.context.rt, ref))
 
-    @strawberry.field
+    @strawberry.field(description=LINEAGE_DOC)
     async def lineage(
         self, info: Info, node: strawberry.ID, direction: LineageDirection = LineageDirection.BOTH,
-        depth: int | None = 5, limit: int | None = 1000,
+        depth: int | None = 5, limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None,
+        skip_runs: bool = False, as_of: datetime | None = None,
     ) -> LineageGraph:
-        return await lineage_graph(info, node, direction, depth, limit)
+        return await lineage_graph(info, node, direction, depth, limit, kinds, skip_runs, as_of)
 
     @strawberry.field(
-        description="Registered-model links downstream of a node (e.g. a bad dataset), optionally only those "
-        "holding `alias`. Follows the lineage graph up to 100 hops and 100,000 nodes."
+        description="Registered-model links downstream of a node (e.g. a bad dataset), nearest first, optionally "
+        "only those holding `alias`. Follows the lineage graph up to 100 hops and 100,000 nodes."
     )
-    async def impact(self, info: Info, node: strawberry.ID, alias: str | None = None) -> list[ModelLink]:
-        can_read(info)
-        if alias is not None:
-            refs.check_alias(alias)
-        links = await lineage_service.impact(info.context.rt, node, alias)
-        return [ModelLink.of(link) for link in links]
+    async def impact(
+        self, info: Info, node: strawberry.ID, alias: str | None = None, as_of: datetime | None = None
+    ) -> list[ModelLink]:
+        return [hit.link for hit in await impact_hits(info, node, alias, as_of)]
+
+    @strawberry.field(description="Like `impact`, with each link's distance and shortest path back to the node.")
+    async def impact_paths(
+        self, info: Info, node: strawberry.ID, alias: str | None = None, as_of: datetime | None = None
+    ) -> list[ImpactHit]:
+        return await impact_hits(info, node, alias, as_of)
+
+    @strawberry.field(
+        description="One shortest path between two nodes (following edges either way round), or null. "
+        "Never enumerates paths."
+    )
+    async def lineage_path(
+        self, info: Info, from_: Annotated[strawberry.ID, strawberry.argument(name="from")], to: strawberry.ID,
+        as_of: datetime | None = None,
+    ) -> LineageGraph | None:
+        return await lineage_path(info, from_, to, as_of)
 
     @strawberry.field(description="The event log, oldest first; `after` is an event's sequence.")
     async def events(

@@ -1,17 +1,22 @@
-"""Breadth-first loading of a node's neighbourhood, one batched edge query per hop.
+"""Breadth-first loading of a node's neighbourhood, one batched edge query per hop and node kind.
 
 Only what is reachable from the start node, within ``depth`` hops and
 ``limit`` nodes, is ever read; the result is a networkx DiGraph on which
-layers (topological generations) are computed. UPSTREAM follows edges
-backwards only, DOWNSTREAM forwards only, BOTH is their union: siblings
+layers (topological generations) and paths are computed. UPSTREAM follows
+edges backwards only, DOWNSTREAM forwards only, BOTH is their union: siblings
 (other outputs of an input's run) never creep in. Cycles, which concurrent
-runs can create, are tolerated: each node is visited once and layers are
+runs can create, are tolerated: each node is expanded once and layers are
 computed on the graph's condensation.
+
+With ``skip_runs`` a run costs no hop (version → version lineage) and runs
+are left out of the answer; ``kinds`` leaves out other kinds the same way.
+A left-out node's predecessors are joined to its successors by a ``derived``
+edge, so the answer stays connected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -20,6 +25,7 @@ import networkx as nx
 NodeKey = tuple[str, int]  # ("r" | "v" | "d", row id)
 EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
 Fetch = Callable[[str, Sequence[int], bool], Awaitable[dict[int, list[EdgeRow]]]]
+RUN = "r"
 
 
 class Direction(Enum):
@@ -37,48 +43,63 @@ class LineageResult:
     truncated: bool = False
 
 
-async def _walk(fetch: Fetch, root: NodeKey, *, downstream: bool, depth: int, limit: int,
-                graph: nx.DiGraph, distance: dict[NodeKey, int]) -> bool:
-    """Grow ``graph`` from ``root`` one way; True when depth or limit cut it short."""
-    frontier = [root]
-    seen = {root}
-    hop = 0
-    while frontier:
-        if hop == depth:
-            # Anything further out? One cheap probe decides ``truncated``.
-            return await _has_more(fetch, frontier, downstream)
+@dataclass
+class _Walk:
+    fetch: Fetch
+    downstream: bool
+    depth: int
+    limit: int
+    skip_runs: bool
+    graph: nx.DiGraph
+    distance: dict[NodeKey, int]
+    target: NodeKey | None = None
+    found: bool = False
+
+    async def run(self, root: NodeKey) -> bool:
+        """Grow the graph from ``root`` one way; True when depth or limit cut it short."""
+        frontier = [root]
+        expanded = {root}
+        hop = 0
+        while frontier:
+            if hop == self.depth:
+                return await self._has_more(frontier)
+            next_frontier: list[NodeKey] = []
+            level = frontier
+            while level:  # runs reached with skip_runs join the level they were found on
+                same_level: list[NodeKey] = []
+                for here, rows in await self._expand(level):
+                    for other_kind, other_id, edge_kind in rows:
+                        there = (other_kind, other_id)
+                        d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
+                        if there not in self.distance:
+                            if len(self.distance) >= self.limit:
+                                return True
+                            self.distance[there] = d
+                        src, dst = (here, there) if self.downstream else (there, here)
+                        self.graph.add_edge(src, dst, kind=edge_kind)
+                        if there == self.target:
+                            self.found = True
+                            return False
+                        if there not in expanded:
+                            expanded.add(there)
+                            (same_level if d == hop else next_frontier).append(there)
+                level = same_level
+            frontier = next_frontier
+            hop += 1
+        return False
+
+    async def _expand(self, nodes: list[NodeKey]) -> list[tuple[NodeKey, list[EdgeRow]]]:
         by_kind: dict[str, list[int]] = {}
-        for kind, node_id in frontier:
+        for kind, node_id in nodes:
             by_kind.setdefault(kind, []).append(node_id)
-        next_frontier: list[NodeKey] = []
+        out = []
         for kind, node_ids in by_kind.items():
-            rows = await fetch(kind, node_ids, downstream)
-            for node_id in node_ids:
-                here = (kind, node_id)
-                for other_kind, other_id, edge_kind in rows.get(node_id, []):
-                    there = (other_kind, other_id)
-                    if there not in distance:
-                        if len(distance) >= limit:
-                            return True
-                        distance[there] = hop + 1
-                    src, dst = (here, there) if downstream else (there, here)
-                    graph.add_edge(src, dst, kind=edge_kind)
-                    if there not in seen:
-                        seen.add(there)
-                        next_frontier.append(there)
-        frontier = next_frontier
-        hop += 1
-    return False
+            rows = await self.fetch(kind, node_ids, self.downstream)
+            out.extend(((kind, i), rows.get(i, [])) for i in node_ids)
+        return out
 
-
-async def _has_more(fetch: Fetch, frontier: list[NodeKey], downstream: bool) -> bool:
-    by_kind: dict[str, list[int]] = {}
-    for kind, node_id in frontier:
-        by_kind.setdefault(kind, []).append(node_id)
-    for kind, node_ids in by_kind.items():
-        if any((await fetch(kind, node_ids, downstream)).values()):
-            return True
-    return False
+    async def _has_more(self, frontier: list[NodeKey]) -> bool:
+        return any(rows for _, rows in await self._expand(frontier))
 
 
 def layers(graph: nx.DiGraph) -> dict[NodeKey, int]:
@@ -91,15 +112,54 @@ def layers(graph: nx.DiGraph) -> dict[NodeKey, int]:
     return {n: comp_layer[members[n]] for n in graph.nodes}
 
 
-async def traverse(fetch: Fetch, root: NodeKey, direction: Direction, *, depth: int, limit: int) -> LineageResult:
+def _hide(graph: nx.DiGraph, hidden: Collection[NodeKey]) -> None:
+    """Remove nodes, joining each one's predecessors to its successors."""
+    for node in hidden:
+        preds = [p for p in graph.predecessors(node) if p != node]
+        succs = [s for s in graph.successors(node) if s != node]
+        for p in preds:
+            for s in succs:
+                if p != s and not graph.has_edge(p, s):
+                    graph.add_edge(p, s, kind="derived")
+        graph.remove_node(node)
+
+
+async def traverse(
+    fetch: Fetch, root: NodeKey, direction: Direction, *, depth: int, limit: int,
+    skip_runs: bool = False, kinds: Collection[str] | None = None,
+) -> LineageResult:
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_node(root)
     distance: dict[NodeKey, int] = {root: 0}
     truncated = False
-    if direction in (Direction.UPSTREAM, Direction.BOTH):
-        truncated |= await _walk(fetch, root, downstream=False, depth=depth, limit=limit, graph=graph, distance=distance)
-    if direction in (Direction.DOWNSTREAM, Direction.BOTH):
-        truncated |= await _walk(fetch, root, downstream=True, depth=depth, limit=limit, graph=graph, distance=distance)
-    # Drop edges to nodes cut off by the limit (they were never given a distance).
+    for downstream in (False, True):
+        if direction == (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
+            continue
+        walk = _Walk(fetch, downstream, depth, limit, skip_runs, graph, distance)
+        truncated |= await walk.run(root)
+    # Edges to nodes cut off by the limit lead nowhere we may show.
     graph.remove_nodes_from([n for n in list(graph.nodes) if n not in distance])
+    hidden = [n for n in graph.nodes if n != root and ((skip_runs and n[0] == RUN) or (kinds and n[0] not in kinds))]
+    _hide(graph, hidden)
+    for n in hidden:
+        distance.pop(n, None)
     return LineageResult(root=root, graph=graph, distance=distance, layer=layers(graph), truncated=truncated)
+
+
+async def shortest_path(fetch: Fetch, source: NodeKey, target: NodeKey, *, depth: int, limit: int) -> list[NodeKey] | None:
+    """One shortest path between two nodes, following edges either way round; None when unconnected.
+
+    Breadth-first from ``source`` downstream, then upstream, stopping as soon
+    as ``target`` is reached: never enumerates paths.
+    """
+    if source == target:
+        return [source]
+    for downstream in (True, False):
+        graph: nx.DiGraph = nx.DiGraph()
+        graph.add_node(source)
+        walk = _Walk(fetch, downstream, depth, limit, False, graph, {source: 0}, target=target)
+        await walk.run(source)
+        if walk.found:
+            path = nx.shortest_path(graph, source, target) if downstream else nx.shortest_path(graph, target, source)
+            return list(path) if downstream else list(reversed(path))
+    return None

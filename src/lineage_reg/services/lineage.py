@@ -1,14 +1,19 @@
-"""Lineage queries: the engine walks edges from the store; this module names the nodes."""
+"""Lineage queries: the engine walks edges from the store; this module bounds, names and explains."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from .. import ids
+import networkx as nx
+
+from .. import ids, refs
 from ..errors import BadInput, LimitExceeded, NotFound
-from ..lineage.engine import Direction, EdgeRow, LineageResult, NodeKey, traverse
+from ..lineage.engine import Direction, EdgeRow, LineageResult, NodeKey, shortest_path, traverse
 from ..store import links as link_store
+from ..store import lineage as lineage_store
 from ..store import runs as run_store
 from ..store import versions as version_store
 from ..store.records import LinkRec
@@ -16,6 +21,7 @@ from .runtime import Runtime
 
 MAX_DEPTH = 100
 MAX_LIMIT = 100_000
+LABEL_CHUNK = 5000
 KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
 TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
 
@@ -23,6 +29,21 @@ TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
 @dataclass
 class Lineage:
     result: LineageResult
+    labels: dict[NodeKey, str]
+
+
+@dataclass
+class PathFound:
+    nodes: list[NodeKey]
+    edges: list[tuple[NodeKey, NodeKey, str]]
+    labels: dict[NodeKey, str]
+
+
+@dataclass
+class Impact:
+    link: LinkRec
+    distance: int
+    path: list[NodeKey]
     labels: dict[NodeKey, str]
 
 
@@ -45,49 +66,107 @@ def check_bounds(depth: int | None, limit: int | None) -> tuple[int, int]:
     return depth, limit
 
 
-async def lineage(rt: Runtime, root: NodeKey, direction: Direction, *, depth: int | None, limit: int | None) -> Lineage:
+def _fetcher(conn: Any, as_of: datetime | None) -> Any:
+    async def fetch(kind: str, node_ids: Sequence[int], downstream: bool) -> dict[int, list[EdgeRow]]:
+        return await lineage_store.neighbours(conn, kind, node_ids, downstream=downstream, as_of=as_of, ordered=False)
+
+    return fetch
+
+
+async def _require(conn: Any, root: NodeKey) -> dict[NodeKey, str]:
+    labels = await _labels(conn, [root])
+    if root not in labels:
+        raise NotFound(f"lineage node {node_id(root)} not found")
+    return labels
+
+
+async def lineage(
+    rt: Runtime, root: NodeKey, direction: Direction, *, depth: int | None, limit: int | None,
+    kinds: Collection[str] | None = None, skip_runs: bool = False, as_of: datetime | None = None,
+    with_labels: bool = True,
+) -> Lineage:
     depth, limit = check_bounds(depth, limit)
     async with rt.db.reader() as r:
-
-        async def fetch(kind: str, node_ids: Sequence[int], downstream: bool) -> dict[int, list[EdgeRow]]:
-            return await run_store.neighbours(r, kind, node_ids, downstream=downstream)
-
-        labels = await _labels(r, [root])
-        if root not in labels:
-            raise NotFound(f"lineage node {node_id(root)} not found")
-        result = await traverse(fetch, root, direction, depth=depth, limit=limit)
-        labels.update(await _labels(r, [n for n in result.graph.nodes if n != root]))
+        labels = await _require(r, root)
+        result = await traverse(_fetcher(r, as_of), root, direction, depth=depth, limit=limit,
+                                skip_runs=skip_runs, kinds=kinds)
+        if with_labels:
+            labels.update(await _labels(r, [n for n in result.graph.nodes if n != root]))
     return Lineage(result=result, labels=labels)
 
 
-async def _labels(conn: object, keys: Sequence[NodeKey]) -> dict[NodeKey, str]:
+async def path(rt: Runtime, source: NodeKey, target: NodeKey, *, as_of: datetime | None = None) -> PathFound | None:
+    async with rt.db.reader() as r:
+        await _require(r, source)
+        await _require(r, target)
+        nodes = await shortest_path(_fetcher(r, as_of), source, target, depth=MAX_DEPTH, limit=MAX_LIMIT)
+        if nodes is None:
+            return None
+        edges = await _path_edges(r, nodes, as_of)
+        return PathFound(nodes=nodes, edges=edges, labels=await _labels(r, nodes))
+
+
+async def _path_edges(conn: Any, nodes: list[NodeKey], as_of: datetime | None) -> list[tuple[NodeKey, NodeKey, str]]:
+    """The stored edge between each consecutive pair, in whichever direction it runs."""
+    out = []
+    for a, b in zip(nodes, nodes[1:], strict=False):
+        forward = await lineage_store.neighbours(conn, a[0], [a[1]], downstream=True, as_of=as_of, ordered=False)
+        kind = next((k for ok, oi, k in forward[a[1]] if (ok, oi) == b), None)
+        if kind is not None:
+            out.append((a, b, kind))
+        else:
+            back = await lineage_store.neighbours(conn, b[0], [b[1]], downstream=True, as_of=as_of, ordered=False)
+            out.append((b, a, next(k for ok, oi, k in back[b[1]] if (ok, oi) == a)))
+    return out
+
+
+async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datetime | None = None) -> list[Impact]:
+    """Registered-model links of every version downstream of a node, nearest first, each with its path back."""
+    if alias is not None:
+        refs.check_alias(alias)
+    root = node_key(global_id)
+    found = await lineage(rt, root, Direction.DOWNSTREAM, depth=MAX_DEPTH, limit=MAX_LIMIT, as_of=as_of,
+                          with_labels=False)
+    versions = [n[1] for n in found.result.graph.nodes if n[0] == "v"]
+    if not versions:
+        return []
+    links: list[LinkRec] = []
+    async with rt.db.reader() as r:
+        for start in range(0, len(versions), LABEL_CHUNK):
+            by_version = await link_store.links_of_versions(r, versions[start:start + LABEL_CHUNK])
+            links.extend(link for found_links in by_version.values() for link in found_links)
+        if alias is not None:
+            held = await link_store.alias_names_of(r, [(link.model_id, link.version_id) for link in links])
+            links = [link for link in links if alias in held[(link.model_id, link.version_id)]]
+    # One breadth-first tree from the root gives every link its shortest path back.
+    tree = nx.predecessor(found.result.graph, root)
+    paths = {}
+    for link in links:
+        chain = [("v", link.version_id)]
+        while chain[-1] != root:
+            chain.append(tree[chain[-1]][0])
+        paths[link.id] = chain[::-1]
+    async with rt.db.reader() as r:
+        labels = await _labels(r, list({n for chain in paths.values() for n in chain}))
+    out = [Impact(link=link, distance=found.result.distance[("v", link.version_id)], path=paths[link.id],
+                  labels=labels) for link in links]
+    return sorted(out, key=lambda i: (i.distance, i.link.id))
+
+
+async def _labels(conn: Any, keys: Sequence[NodeKey]) -> dict[NodeKey, str]:
     by_kind: dict[str, list[int]] = {}
     for kind, row_id in keys:
         by_kind.setdefault(kind, []).append(row_id)
     out: dict[NodeKey, str] = {}
-    if by_kind.get("r"):
-        for rid, run in (await run_store.runs_by_id(conn, by_kind["r"])).items():
-            out[("r", rid)] = run.name
-    if by_kind.get("v"):
-        for vid, version in (await version_store.versions_by_id(conn, by_kind["v"])).items():
-            out[("v", vid)] = version.ref
-    if by_kind.get("d"):
-        for did, ds in (await run_store.datasets_by_id(conn, by_kind["d"])).items():
-            out[("d", did)] = f"{ds.namespace}/{ds.name}"
+    for kind, row_ids in by_kind.items():
+        for start in range(0, len(row_ids), LABEL_CHUNK):
+            chunk = row_ids[start:start + LABEL_CHUNK]
+            if kind == "r":
+                out.update((("r", i), run.name) for i, run in (await run_store.runs_by_id(conn, chunk)).items())
+            elif kind == "v":
+                found = await version_store.versions_by_id(conn, chunk)
+                out.update((("v", i), v.ref) for i, v in found.items())
+            else:
+                found_ds = await run_store.datasets_by_id(conn, chunk)
+                out.update((("d", i), f"{d.namespace}/{d.name}") for i, d in found_ds.items())
     return out
-
-
-async def impact(rt: Runtime, global_id: str, alias: str | None) -> list[LinkRec]:
-    """Registered-model links of every version downstream of a node, optionally only alias holders."""
-    root = node_key(global_id)
-    found = await lineage(rt, root, Direction.DOWNSTREAM, depth=MAX_DEPTH, limit=MAX_LIMIT)
-    versions = [n[1] for n in found.result.graph.nodes if n[0] == "v"]
-    if not versions:
-        return []
-    async with rt.db.reader() as r:
-        by_version = await link_store.links_of_versions(r, versions)
-        links = [link for vid in versions for link in by_version[vid]]
-        if alias is not None:
-            held = await link_store.alias_names_of(r, [(link.model_id, link.version_id) for link in links])
-            links = [link for link in links if alias in held[(link.model_id, link.version_id)]]
-    return sorted(links, key=lambda link: (found.result.distance[("v", link.version_id)], link.id))

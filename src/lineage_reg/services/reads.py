@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from .. import ids, refs
 from ..errors import BadInput, LimitExceeded
 from ..store import events as event_store
+from ..store import lineage as lineage_store
 from ..store import links as link_store
 from ..store import pages
 from ..store import projects as project_store
@@ -180,7 +181,7 @@ async def alias_names(rt: Runtime, pairs: Sequence[tuple[int, int]]) -> dict[tup
 
 async def neighbours(rt: Runtime, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None) -> dict[int, list[tuple[str, int, str]]]:
     async with rt.db.reader() as r:
-        return await run_store.neighbours(r, kind, ids, downstream=downstream, via=via)
+        return await lineage_store.neighbours(r, kind, ids, downstream=downstream, via=via)
 
 
 async def metric_history(rt: Runtime, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:

@@ -83,21 +83,3 @@ async def has_edge(conn: Any, src: tuple[str, int], dst: tuple[str, int]) -> boo
         e.src_kind == src[0], e.src_id == src[1], e.dst_kind == dst[0], e.dst_id == dst[1]
     )
     return (await conn.execute(stmt)).first() is not None
-
-
-async def neighbours(
-    conn: Any, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None
-) -> dict[int, list[tuple[str, int, str]]]:
-    """Edges out of (downstream) or into (upstream) the given nodes of one kind."""
-    e = s.edge.c
-    here_kind, here_id, there_kind, there_id = (
-        (e.src_kind, e.src_id, e.dst_kind, e.dst_id) if downstream else (e.dst_kind, e.dst_id, e.src_kind, e.src_id)
-    )
-    stmt = sa.select(here_id, there_kind, there_id, e.kind).where(here_kind == kind, here_id.in_(ids))
-    if via is not None:
-        stmt = stmt.where(e.kind == via)
-    stmt = stmt.order_by(here_id, e.created_at, there_id)
-    out: dict[int, list[tuple[str, int, str]]] = {i: [] for i in ids}
-    for r in (await conn.execute(stmt)).all():
-        out[r[0]].append((r[1], int(r[2]), r[3]))
-    return out

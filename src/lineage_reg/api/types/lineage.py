@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
 
-from ...lineage.engine import Direction
+from ...lineage.engine import Direction, NodeKey
 from ...services import lineage as lineage_service
 from ..context import Info
 from ..permissions import can_read
 from .common import LineageDirection, LineageNodeKind
 
+if TYPE_CHECKING:
+    from .registry import ModelLink
+
 KIND = {"r": LineageNodeKind.RUN, "v": LineageNodeKind.ARTIFACT_VERSION, "d": LineageNodeKind.DATASET}
+KIND_CODE = {v: k for k, v in KIND.items()}
+LINEAGE_DOC = (
+    "The lineage graph around this node: `direction` (UPSTREAM never pulls in siblings), `depth` hops "
+    "(at most 100), `limit` nodes (at most 100,000); `kinds` keeps only those node kinds, `skipRuns` gives "
+    "version → version lineage (runs cost no hop and are left out); `asOf` ignores what was recorded later."
+)
 
 
 @strawberry.type
@@ -26,7 +38,10 @@ class LineageNode:
 class LineageEdge:
     source: strawberry.ID
     target: strawberry.ID
-    kind: str
+    kind: str = strawberry.field(
+        description="produced (run → version), used (version → run), read (dataset → run), wrote (run → dataset), "
+        "or derived (a path through nodes left out by `kinds` or `skipRuns`)."
+    )
 
 
 @strawberry.type
@@ -37,21 +52,64 @@ class LineageGraph:
     truncated: bool = strawberry.field(description="True when depth or limit cut the graph short.")
 
 
-async def lineage_graph(info: Info, node: str, direction: LineageDirection, depth: int | None, limit: int | None) -> LineageGraph:
+@strawberry.type(description="A registered-model link downstream of a node, with its shortest path back to it.")
+class ImpactHit:
+    link: Annotated[ModelLink, strawberry.lazy(".registry")]
+    distance: int = strawberry.field(description="Hops from the node to the linked version.")
+    path: list[LineageNode] = strawberry.field(description="From the node to the linked version, in order.")
+
+
+def _node(key: NodeKey, label: str, layer: int, distance: int) -> LineageNode:
+    return LineageNode(id=strawberry.ID(lineage_service.node_id(key)), kind=KIND[key[0]], label=label,
+                       layer=layer, distance=distance)
+
+
+async def lineage_graph(
+    info: Info, node: str, direction: LineageDirection, depth: int | None, limit: int | None,
+    kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False, as_of: datetime | None = None,
+) -> LineageGraph:
     can_read(info)
     root = lineage_service.node_key(node)
     found = await lineage_service.lineage(
-        info.context.rt, root, Direction(direction.value), depth=depth, limit=limit
+        info.context.rt, root, Direction(direction.value), depth=depth, limit=limit,
+        kinds={KIND_CODE[k] for k in kinds} if kinds else None, skip_runs=skip_runs, as_of=as_of,
     )
     res = found.result
-    ident = {n: lineage_service.node_id(n) for n in res.graph.nodes}
     nodes = [
-        LineageNode(id=strawberry.ID(ident[n]), kind=KIND[n[0]], label=found.labels.get(n, ""),
-                    layer=res.layer.get(n, 0), distance=res.distance[n])
+        _node(n, found.labels.get(n, ""), res.layer.get(n, 0), res.distance[n])
         for n in sorted(res.graph.nodes, key=lambda n: (res.distance[n], n))
     ]
     edges = [
-        LineageEdge(source=strawberry.ID(ident[s]), target=strawberry.ID(ident[t]), kind=d["kind"])
+        LineageEdge(source=strawberry.ID(lineage_service.node_id(s)), target=strawberry.ID(lineage_service.node_id(t)),
+                    kind=d["kind"])
         for s, t, d in res.graph.edges(data=True)
     ]
-    return LineageGraph(root=strawberry.ID(ident[root]), nodes=nodes, edges=edges, truncated=res.truncated)
+    return LineageGraph(root=strawberry.ID(lineage_service.node_id(root)), nodes=nodes, edges=edges,
+                        truncated=res.truncated)
+
+
+async def lineage_path(info: Info, source: str, target: str, as_of: datetime | None) -> LineageGraph | None:
+    can_read(info)
+    found = await lineage_service.path(
+        info.context.rt, lineage_service.node_key(source), lineage_service.node_key(target), as_of=as_of
+    )
+    if found is None:
+        return None
+    forward = not found.edges or found.edges[0][0] == found.nodes[0]
+    last = len(found.nodes) - 1
+    nodes = [_node(n, found.labels.get(n, ""), i if forward else last - i, i) for i, n in enumerate(found.nodes)]
+    edges = [LineageEdge(source=strawberry.ID(lineage_service.node_id(a)), target=strawberry.ID(lineage_service.node_id(b)),
+                         kind=kind) for a, b, kind in found.edges]
+    return LineageGraph(root=strawberry.ID(source), nodes=nodes, edges=edges, truncated=False)
+
+
+async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime | None) -> list[ImpactHit]:
+    from .registry import ModelLink
+
+    can_read(info)
+    hits = await lineage_service.impact(info.context.rt, node, alias, as_of=as_of)
+    return [
+        ImpactHit(link=ModelLink.of(h.link), distance=h.distance,
+                  path=[_node(n, h.labels.get(n, ""), i, i) for i, n in enumerate(h.path)])
+        for h in hits
+    ]

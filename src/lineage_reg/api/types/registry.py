@@ -14,8 +14,8 @@ from ...store.records import AliasRec, CollectionRec, FileRec, LinkRec, ProjectR
 from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
-from .common import JSON, LineageDirection, Node, VersionState
-from .lineage import LineageGraph, lineage_graph
+from .common import JSON, LineageDirection, LineageNodeKind, Node, VersionState
+from .lineage import LINEAGE_DOC, LineageGraph, lineage_graph
 from .runs import Run
 
 if TYPE_CHECKING:
@@ -178,11 +178,13 @@ class ArtifactVersion(Node):
         can_read(info)
         return [ModelLink.of(link) for link in await info.context.loaders.links_of_version.load(self._rec.id)]
 
-    @strawberry.field
+    @strawberry.field(description=LINEAGE_DOC)
     async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
+        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
+        as_of: datetime | None = None,
     ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit)
+        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)
 
 
 @strawberry.type

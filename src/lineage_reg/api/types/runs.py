@@ -13,8 +13,8 @@ from ...store.records import DatasetRec, RunRec
 from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
-from .common import JSON, LineageDirection, Node, RunStatus
-from .lineage import LineageGraph, lineage_graph
+from .common import JSON, LineageDirection, LineageNodeKind, Node, RunStatus
+from .lineage import LINEAGE_DOC, LineageGraph, lineage_graph
 
 if TYPE_CHECKING:
     from .registry import ArtifactVersion, Project
@@ -96,11 +96,13 @@ class Run(Node):
         points = await reads.metric_history(info.context.rt, self._rec.id, key, limit)
         return [MetricPoint(key=k, step=s, value=v) for k, s, v in points]
 
-    @strawberry.field
+    @strawberry.field(description=LINEAGE_DOC)
     async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
+        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
+        as_of: datetime | None = None,
     ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit)
+        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)
 
 
 @strawberry.type
@@ -124,8 +126,10 @@ class Dataset(Node):
         can_read(info)
         return await connection(info, "dataset.writtenBy", self._rec.id, Run.of, first=first, after=after)
 
-    @strawberry.field
+    @strawberry.field(description=LINEAGE_DOC)
     async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5, limit: int | None = 1000
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
+        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
+        as_of: datetime | None = None,
     ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit)
+        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)

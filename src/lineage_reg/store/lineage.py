@@ -1,0 +1,56 @@
+"""SQL for walking lineage edges: one batched statement per hop and node kind.
+
+Statements are built once per shape (direction, edge-kind filter, time cut)
+with an expanding bind parameter for the node ids; big frontiers are sent in
+chunks below SQLite's bound-variable limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+
+CHUNK = 5000
+EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
+
+
+@lru_cache(maxsize=32)
+def _statement(downstream: bool, with_via: bool, with_as_of: bool, ordered: bool) -> sa.Select[Any]:
+    e = s.edge.c
+    here_kind, here_id, there_kind, there_id = (
+        (e.src_kind, e.src_id, e.dst_kind, e.dst_id) if downstream else (e.dst_kind, e.dst_id, e.src_kind, e.src_id)
+    )
+    stmt = sa.select(here_id, there_kind, there_id, e.kind).where(
+        here_kind == sa.bindparam("kind"), here_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    if with_via:
+        stmt = stmt.where(e.kind == sa.bindparam("via"))
+    if with_as_of:
+        stmt = stmt.where(e.created_at <= sa.bindparam("as_of", type_=e.created_at.type))
+    if ordered:
+        stmt = stmt.order_by(here_id, e.created_at, there_id)
+    return stmt
+
+
+async def neighbours(
+    conn: Any, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None,
+    as_of: datetime | None = None, ordered: bool = True,
+) -> dict[int, list[EdgeRow]]:
+    """Edges out of (downstream) or into (upstream) the given nodes of one kind."""
+    stmt = _statement(downstream, via is not None, as_of is not None, ordered)
+    out: dict[int, list[EdgeRow]] = {i: [] for i in ids}
+    for start in range(0, len(ids), CHUNK):
+        params: dict[str, Any] = {"kind": kind, "ids": list(ids[start:start + CHUNK])}
+        if via is not None:
+            params["via"] = via
+        if as_of is not None:
+            params["as_of"] = as_of
+        for r in (await conn.execute(stmt, params)).all():
+            out[r[0]].append((r[1], r[2], r[3]))
+    return out
