@@ -9,6 +9,7 @@ from a migrated template.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import socket
@@ -34,9 +35,37 @@ DIALECTS = ["sqlite", "postgresql"]
 _db_counter = itertools.count()
 
 
+STORAGES = ["local", "s3"]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dialect" in metafunc.fixturenames:
         metafunc.parametrize("dialect", DIALECTS, scope="function")
+    if "storage" in metafunc.fixturenames:
+        metafunc.parametrize("storage", STORAGES, scope="function")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 HTTP endpoint: moto's server on loopback."""
+    from moto.server import ThreadedMotoServer
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ.setdefault(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def make_bucket(endpoint: str) -> str:
+    import boto3
+
+    name = f"lr-test-{next(_db_counter)}-{os.getpid()}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +125,14 @@ def database_url(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+def settings(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) -> Settings:
+    """Local blob storage unless the test asks for ``storage`` (then both backends)."""
+    base = Settings(data_dir=tmp_path / "data", database_url=database_url)
+    if "storage" in request.fixturenames and request.getfixturevalue("storage") == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        return dataclasses.replace(base, storage_url=f"s3://{make_bucket(endpoint)}/registry",
+                                   s3_endpoint_url=endpoint, s3_region="us-east-1")
+    return base
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from .blobs.base import BlobStore
 from .blobs.local import LocalBlobStore
+from .blobs.s3 import S3BlobStore
 from .blobs.signing import LinkSigner
 from .config import Settings
 from .events.bus import InProcessBus
@@ -21,6 +24,7 @@ from .events.sqlite import SqliteBus
 from .http import files
 from .services import auth
 from .services import events as event_service
+from .services import gc
 from .services.runtime import Runtime
 from .store import migrations
 from .store.db import Database
@@ -28,10 +32,18 @@ from .store.db import Database
 log = logging.getLogger("lineage_reg")
 
 
+def build_blob_store(settings: Settings) -> BlobStore:
+    sizes = dict(multipart_threshold=settings.multipart_threshold, part_size=settings.part_size)
+    if settings.storage_url:
+        return S3BlobStore(settings.storage_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                           link_ttl_seconds=settings.link_ttl_seconds, verify=settings.verify, **sizes)
+    signer = LinkSigner(settings.signing_key(), settings.link_ttl_seconds)
+    return LocalBlobStore(settings.blob_dir, signer, **sizes)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     db = Database(settings.effective_database_url)
-    signer = LinkSigner(settings.signing_key(), settings.link_ttl_seconds)
-    blobs = LocalBlobStore(settings.blob_dir, signer)
+    blobs = build_blob_store(settings)
     rt = Runtime(db=db, blobs=blobs, bus=InProcessBus(), settings=settings)
     # Several API processes may share one database: events cross between them
     # by LISTEN/NOTIFY on PostgreSQL, by watching data_version on SQLite.
@@ -41,6 +53,18 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     rt.bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
     return rt
+
+
+async def periodic_gc(rt: Runtime) -> None:
+    """Optional in-server GC (``LINEAGE_REG_GC_INTERVAL_SECONDS``); several servers may run it safely."""
+    while True:
+        await asyncio.sleep(rt.settings.gc_interval_seconds)
+        try:
+            report = await gc.collect(rt)
+            if report.freed_bytes or report.abandoned_versions:
+                log.info("gc: %d abandoned versions, freed %d bytes", len(report.abandoned_versions), report.freed_bytes)
+        except Exception:
+            log.exception("periodic gc failed; will try again")
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -60,10 +84,16 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await migrations.upgrade(rt.db)
         await rt.bus.start()
+        await rt.blobs.start()
+        gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
         secret = await auth.bootstrap_admin_token(rt)
         if secret is not None:
             log.warning("no API tokens existed: created an admin token, saved to %s", settings.data_dir / auth.BOOTSTRAP_FILE)
         yield
+        if gc_task is not None:
+            gc_task.cancel()
+            await asyncio.gather(gc_task, return_exceptions=True)
+        await rt.blobs.stop()
         await rt.bus.stop()
         await rt.db.dispose()
 

@@ -18,6 +18,9 @@ def _settings(args: argparse.Namespace) -> config.Settings:
         port=getattr(args, "port", None),
         dev=True if getattr(args, "dev", False) else None,
         anonymous=getattr(args, "anonymous", None),
+        storage_url=getattr(args, "storage_url", None),
+        s3_endpoint_url=getattr(args, "s3_endpoint_url", None),
+        verify=getattr(args, "verify", None),
     )
 
 
@@ -94,6 +97,32 @@ def cmd_token(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .app import build_runtime
+    from .services import gc
+    from .store import migrations
+
+    async def run() -> int:
+        rt = build_runtime(_settings(args))
+        await rt.blobs.start()
+        try:
+            await migrations.upgrade(rt.db)
+            now = datetime.fromisoformat(args.now) if args.now else None
+            report = await gc.collect(rt, now=now, dry_run=args.dry_run)
+            for line in report.lines():
+                print(("would remove " if args.dry_run else "removed ") + line)
+            verb = "would free" if args.dry_run else "freed"
+            print(f"gc: {verb} {report.freed_bytes} bytes", file=sys.stderr)
+            return 0
+        finally:
+            await rt.blobs.stop()
+            await rt.db.dispose()
+
+    return asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lineage-reg", description="ML model registry with a lineage graph")
     sub = p.add_subparsers(dest="command", required=True)
@@ -101,6 +130,10 @@ def parser() -> argparse.ArgumentParser:
     def storage_flags(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--data-dir", help="embedded data directory (env LINEAGE_REG_DATA_DIR)")
         sp.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db (env LINEAGE_REG_DATABASE_URL)")
+        sp.add_argument("--storage-url", help="s3://bucket/prefix for S3 blob storage (env LINEAGE_REG_STORAGE_URL)")
+        sp.add_argument("--s3-endpoint-url", help="S3-compatible endpoint (env LINEAGE_REG_S3_ENDPOINT_URL)")
+        sp.add_argument("--verify", choices=("full", "checksum"),
+                        help="how commit checks S3 objects: hash them (full) or trust the store's checksum")
 
     serve = sub.add_parser("serve", help="run the API server")
     storage_flags(serve)
@@ -110,6 +143,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--anonymous", choices=config.ANONYMOUS_MODES, help="what requests without a token may do")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(func=cmd_serve)
+
+    collect = sub.add_parser("gc", help="collect abandoned uploads and unreferenced blobs")
+    storage_flags(collect)
+    collect.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+    collect.add_argument("--now", help=argparse.SUPPRESS)  # tests: a controllable clock (ISO 8601)
+    collect.set_defaults(func=cmd_gc)
 
     export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("-o", "--output", default="-")

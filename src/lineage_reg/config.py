@@ -35,8 +35,21 @@ class Settings:
     # Lifetime of signed upload/download links to the local blob store.
     link_ttl_seconds: int = 3600
     max_page_size: int = 500
-    # Serve repeated identical queries from memory until the next committed write (SQLite).
+    # Serve repeated identical queries from memory until the next committed write.
     response_cache: bool = True
+    # Blob storage: None for the local directory, or s3://bucket/prefix.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    # How commit checks S3 objects: "full" streams them through sha256, "checksum" trusts the store's.
+    verify: str = "full"
+    multipart_threshold: int = 64 * 1024 * 1024
+    part_size: int = 64 * 1024 * 1024
+    # Garbage collection: pending versions older than this are abandoned; unreferenced
+    # blobs younger than the grace window are left alone (uploads may be in flight).
+    pending_ttl_seconds: int = 24 * 3600
+    gc_grace_seconds: int = 2 * 3600
+    gc_interval_seconds: int = 0  # 0: no periodic GC in the server; run `lineage-reg gc`
 
     @property
     def sqlite_path(self) -> Path:
@@ -83,6 +96,9 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
     if anonymous is not None and anonymous not in ANONYMOUS_MODES:
         raise ValueError(f"LINEAGE_REG_ANONYMOUS must be one of {ANONYMOUS_MODES}, not {anonymous!r}")
     protected = get("PROTECTED_ALIASES")
+    verify = get("VERIFY")
+    if verify is not None and verify not in ("full", "checksum"):
+        raise ValueError(f"LINEAGE_REG_VERIFY must be 'full' or 'checksum', not {verify!r}")
     return settings.with_overrides(
         data_dir=Path(d) if (d := get("DATA_DIR")) else None,
         database_url=get("DATABASE_URL"),
@@ -92,5 +108,14 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         dev=(get("DEV") or "").lower() in ("1", "true", "yes") or None,
         anonymous=anonymous,
         response_cache=(get("RESPONSE_CACHE") or "1").lower() not in ("0", "false", "no"),
+        storage_url=get("STORAGE_URL"),
+        s3_endpoint_url=get("S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+        s3_region=get("S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        verify=get("VERIFY"),
+        multipart_threshold=int(v) if (v := get("MULTIPART_THRESHOLD")) else None,
+        part_size=int(v) if (v := get("PART_SIZE")) else None,
+        pending_ttl_seconds=int(v) if (v := get("PENDING_TTL_SECONDS")) else None,
+        gc_grace_seconds=int(v) if (v := get("GC_GRACE_SECONDS")) else None,
+        gc_interval_seconds=int(v) if (v := get("GC_INTERVAL_SECONDS")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
     )

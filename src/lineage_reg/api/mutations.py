@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from ..blobs.base import UploadTarget as BlobTarget
 from ..services import aliases, models, projects, runs, versions
+from ..services import blobs as blob_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
@@ -15,12 +17,38 @@ from .types.registry import Alias, ArtifactVersion, ModelLink, Project, Register
 from .types.runs import Dataset, Run
 
 
-@strawberry.type
+@strawberry.type(description="One slice of a multipart upload: PUT bytes [offset, offset+size) to url, keep the ETag.")
+class UploadPart:
+    number: int
+    url: str
+    offset: float
+    size: float
+
+
+@strawberry.type(
+    description="Where to send one blob. Without `parts`: send the whole file with `method` to `url` and `headers`. "
+    "With `parts` (files above the multipart threshold): send each slice to its part URL, then call completeUpload "
+    "with `uploadId` and every part's ETag."
+)
 class UploadTarget:
     sha256: str
     url: str
     method: str
     headers: JSON
+    upload_id: str | None
+    parts: list[UploadPart]
+
+    @classmethod
+    def of(cls, target: BlobTarget) -> UploadTarget:
+        parts = [UploadPart(number=p.number, url=p.url, offset=p.offset, size=p.size) for p in target.parts]
+        return cls(sha256=target.sha256, url=target.url, method=target.method, headers=target.headers,
+                   upload_id=target.upload_id, parts=parts)
+
+
+@strawberry.input
+class CompletedPartInput:
+    number: int
+    etag: str
 
 
 @strawberry.type
@@ -81,7 +109,7 @@ class Mutation:
             files=[FileIn(path=f.path, size=f.size, sha256=f.sha256) for f in input.files],
             metadata=input.metadata, description=input.description, aliases_on_commit=input.aliases, run=input.run,
         )
-        uploads = [UploadTarget(sha256=u.sha256, url=u.url, method=u.method, headers=u.headers) for u in created.uploads]
+        uploads = [UploadTarget.of(u) for u in created.uploads]
         return CreateVersionPayload(
             version=ArtifactVersion.of(created.version), uploads=uploads, deduplicated=created.deduplicated
         )
@@ -89,6 +117,23 @@ class Mutation:
     @strawberry.mutation
     async def commit_artifact_version(self, info: Info, version: strawberry.ID) -> ArtifactVersion:
         rec = await versions.commit_version(info.context.rt, actor=writer(info), version=version)
+        return ArtifactVersion.of(rec)
+
+    @strawberry.mutation(description="Finish a multipart upload once every part is sent; then commit the version.")
+    async def complete_upload(
+        self, info: Info, sha256: str, size: float, upload_id: str, parts: list[CompletedPartInput]
+    ) -> bool:
+        writer(info)
+        etags = {p.number: p.etag for p in parts}
+        await blob_service.complete_upload(info.context.rt, sha256=sha256, size=size, upload_id=upload_id, etags=etags)
+        return True
+
+    @strawberry.mutation(
+        description="Soft-delete a version (admin): state DELETED, its aliases removed, events written. "
+        "Garbage collection later frees blobs no other version uses."
+    )
+    async def delete_artifact_version(self, info: Info, version: str) -> ArtifactVersion:
+        rec = await versions.delete_version(info.context.rt, actor=require(info, "admin").name, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation

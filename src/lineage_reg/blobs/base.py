@@ -1,26 +1,88 @@
-"""The blob store boundary: where bytes go and how clients reach them."""
+"""The blob store boundary: where bytes go, how clients reach them, and what GC may see.
+
+Two backends: ``LocalBlobStore`` (a directory; bytes go through this server's
+``/files`` endpoints) and ``S3BlobStore`` (any S3-compatible store; bytes go
+straight between clients and the store via presigned URLs). Both verify a
+blob's sha256 and size before it counts as stored.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
+
+MiB = 1024 * 1024
+MAX_PARTS = 10_000  # S3's limit
+
+
+@dataclass(frozen=True)
+class UploadPart:
+    number: int  # 1-based
+    url: str
+    offset: int
+    size: int
 
 
 @dataclass(frozen=True)
 class UploadTarget:
+    """Where a client sends one blob: one request, or (``parts``) one per slice then ``completeUpload``."""
+
     sha256: str
     url: str
     method: str = "PUT"
     headers: dict[str, str] = field(default_factory=dict)
+    upload_id: str | None = None
+    parts: tuple[UploadPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    modified: datetime
+
+
+def plan_parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
+    """(number, offset, size) of each part; parts grow past ``part_size`` to stay within 10,000."""
+    part = max(part_size, math.ceil(size / MAX_PARTS / MiB) * MiB)
+    return [(i + 1, off, min(part, size - off)) for i, off in enumerate(range(0, size, part))]
 
 
 class BlobStore(Protocol):
-    """A backend stores verified bytes under their sha256."""
+    multipart_threshold: int
 
-    def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
-        """Where a client sends the bytes of one blob."""
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
+        """Where a client sends the bytes of one blob (multipart above the threshold)."""
         ...
 
-    def download_url(self, sha256: str, base_url: str) -> str:
+    async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
+        """Assemble a multipart upload; the blob is verified at commit."""
+        ...
+
+    async def verify(self, sha256: str, size: int) -> bool:
+        """True when the blob is stored with that sha256 and size; False when absent.
+
+        Raises DigestInvalid, after deleting the object, when the stored bytes don't match.
+        """
+        ...
+
+    async def download_url(self, sha256: str, base_url: str) -> str:
         """A URL a client may GET the bytes from, for a limited time."""
+        ...
+
+    async def delete(self, sha256: str) -> None: ...
+
+    def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every blob object in the store (for garbage collection)."""
+        ...
+
+    async def clean_uploads(self, older_than: datetime, *, dry_run: bool) -> list[str]:
+        """Abort unfinished uploads started before ``older_than``; return what was (or would be) cleaned."""
         ...

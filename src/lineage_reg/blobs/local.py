@@ -1,8 +1,11 @@
 """Blobs in a local directory, uploaded and downloaded through the server's /files endpoints.
 
 An upload streams to a temporary file while hashing; only bytes whose sha256
-and size match the address are renamed into place (atomic on one filesystem),
-so a reader never sees a partial or wrong blob.
+and size match the address are renamed into place (atomic on one
+filesystem), so a reader never sees a partial or wrong blob. Above the
+multipart threshold a client sends slices (each a ranged write into one
+sparse temporary file) and then completes; completion hashes the file,
+streaming, before the rename. Memory never grows with file size.
 """
 
 from __future__ import annotations
@@ -10,23 +13,42 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import secrets
 import tempfile
+
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import DigestInvalid
-from .base import UploadTarget
+from ..errors import BadInput, DigestInvalid
+from .base import MiB, StoredBlob, UploadPart, UploadTarget, plan_parts
 from .signing import LinkSigner
 
-CHUNK = 1024 * 1024
+CHUNK = MiB
+UPLOAD_PREFIX = "upload-"
+
+
+def _mismatch(sha256: str, got: str, size: int, written: int) -> DigestInvalid:
+    if written != size:
+        return DigestInvalid(f"blob {sha256}: received {written} bytes, the manifest declared {size}; upload the whole file")
+    return DigestInvalid(f"blob {sha256}: the uploaded bytes hash to {got}; upload the file whose sha256 the manifest names")
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path, signer: LinkSigner) -> None:
+    def __init__(self, root: Path, signer: LinkSigner, *, multipart_threshold: int = 64 * MiB,
+                 part_size: int = 64 * MiB) -> None:
         self.root = root
         self.signer = signer
-        self._tmp = root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self.multipart_threshold = multipart_threshold
+        self.part_size = part_size
+        self.tmp = root / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
@@ -34,16 +56,32 @@ class LocalBlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
-        url = f"{base_url}/files/blobs/{sha256}?{self.signer.query('PUT', sha256, size)}"
-        return UploadTarget(sha256=sha256, url=url, method="PUT", headers={"Content-Type": "application/octet-stream"})
+    # --- uploads ---
 
-    def download_url(self, sha256: str, base_url: str) -> str:
-        return f"{base_url}/files/blobs/{sha256}?{self.signer.query('GET', sha256)}"
+    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
+        headers = {"Content-Type": "application/octet-stream"}
+        if size <= self.multipart_threshold:
+            url = f"{base_url}/files/blobs/{sha256}?{self.signer.query('PUT', sha256, size)}"
+            return UploadTarget(sha256=sha256, url=url, headers=headers)
+        upload_id = secrets.token_hex(16)
+        with open(self._upload_file(upload_id), "wb") as f:
+            f.truncate(size)  # sparse: parts land at their offsets, in any order
+        parts = tuple(
+            UploadPart(number=n, offset=off, size=length,
+                       url=f"{base_url}/files/uploads/{upload_id}/{n}?"
+                           f"{self.signer.query('PUT', f'{sha256}:{upload_id}:{n}:{off}', length)}&sha256={sha256}&offset={off}")
+            for n, off, length in plan_parts(size, self.part_size)
+        )
+        return UploadTarget(sha256=sha256, url=parts[0].url, headers=headers, upload_id=upload_id, parts=parts)
+
+    def _upload_file(self, upload_id: str) -> Path:
+        if not upload_id.isalnum():
+            raise BadInput("invalid upload id")
+        return self.tmp / f"{UPLOAD_PREFIX}{upload_id}"
 
     async def write(self, sha256: str, size: int, chunks: AsyncIterator[bytes]) -> None:
-        """Store a blob from a stream; raises DigestInvalid and keeps nothing on mismatch."""
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=sha256[:16] + ".")
+        """Store a blob from one stream; raises DigestInvalid and keeps nothing on mismatch."""
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=sha256[:16] + ".")
         tmp = Path(tmp_name)
         try:
             hasher = hashlib.sha256()
@@ -52,23 +90,111 @@ class LocalBlobStore:
                 async for chunk in chunks:
                     written += len(chunk)
                     if written > size:
-                        raise DigestInvalid(
-                            f"blob {sha256}: more than the declared {size} bytes were sent; "
-                            "upload exactly the bytes of the file the manifest describes"
-                        )
+                        raise DigestInvalid(f"blob {sha256}: more than the declared {size} bytes were sent; "
+                                            "upload exactly the bytes of the file the manifest describes")
                     hasher.update(chunk)
                     f.write(chunk)
-            if written != size:
-                raise DigestInvalid(
-                    f"blob {sha256}: received {written} bytes, the manifest declared {size}; upload the whole file"
-                )
-            if hasher.hexdigest() != sha256:
-                raise DigestInvalid(
-                    f"blob {sha256}: the uploaded bytes hash to {hasher.hexdigest()}; "
-                    "upload the file whose sha256 the manifest names"
-                )
-            final = self.path(sha256)
-            await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-            os.replace(tmp, final)
+            if written != size or hasher.hexdigest() != sha256:
+                raise _mismatch(sha256, hasher.hexdigest(), size, written)
+            await self._place(tmp, sha256)
         finally:
             tmp.unlink(missing_ok=True)
+
+    async def write_part(self, upload_id: str, number: int, offset: int, length: int,
+                         chunks: AsyncIterator[bytes]) -> str:
+        """Write one slice at its offset; returns the part's ETag (sha256 of its bytes)."""
+        path = self._upload_file(upload_id)
+        if not path.exists():
+            raise BadInput(f"upload {upload_id} is unknown or finished; call createArtifactVersion again")
+        hasher = hashlib.sha256()
+        written = 0
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            async for chunk in chunks:
+                if written + len(chunk) > length:
+                    raise DigestInvalid(f"part {number} is {length} bytes; more were sent")
+                os.pwrite(fd, chunk, offset + written)
+                hasher.update(chunk)
+                written += len(chunk)
+        finally:
+            os.close(fd)
+        if written != length:
+            raise DigestInvalid(f"part {number}: received {written} bytes of {length}; send the whole slice")
+        etag = hasher.hexdigest()
+        (self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}").write_text(etag)
+        return etag
+
+    async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
+        path = self._upload_file(upload_id)
+        if not path.exists():
+            raise BadInput(f"upload {upload_id} is unknown or finished; call createArtifactVersion again")
+        expected = plan_parts(size, self.part_size)
+        for number, _, _ in expected:
+            marker = self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}"
+            if not marker.exists():
+                raise BadInput(f"part {number} of upload {upload_id} was never uploaded")
+            if number in etags and etags[number].strip('"') != marker.read_text():
+                raise BadInput(f"part {number}: ETag does not match what was uploaded")
+        try:
+            digest, length = await asyncio.to_thread(_hash_file, path)
+            if length != size or digest != sha256:
+                raise _mismatch(sha256, digest, size, length)
+            await self._place(path, sha256)
+        finally:
+            path.unlink(missing_ok=True)
+            for number, _, _ in expected:
+                (self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}").unlink(missing_ok=True)
+
+    async def _place(self, tmp: Path, sha256: str) -> None:
+        final = self.path(sha256)
+        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+        os.replace(tmp, final)
+
+    # --- reads, verification, GC ---
+
+    async def verify(self, sha256: str, size: int) -> bool:
+        # Bytes were hashed on the way in; only verified blobs are ever renamed into place.
+        try:
+            return self.path(sha256).stat().st_size == size
+        except FileNotFoundError:
+            return False
+
+    async def download_url(self, sha256: str, base_url: str) -> str:
+        return f"{base_url}/files/blobs/{sha256}?{self.signer.query('GET', sha256)}"
+
+    async def delete(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+
+    async def list_blobs(self) -> AsyncIterator[StoredBlob]:
+        for blob in await asyncio.to_thread(self._scan):
+            yield blob
+
+    def _scan(self) -> list[StoredBlob]:
+        found = []
+        for top in self.root.iterdir():
+            if top == self.tmp or not top.is_dir():
+                continue
+            for path in top.glob("*/*"):
+                st = path.stat()
+                found.append(StoredBlob(path.name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
+        return found
+
+    async def clean_uploads(self, older_than: datetime, *, dry_run: bool) -> list[str]:
+        cutoff = older_than.timestamp()
+        stale = [p for p in self.tmp.iterdir() if p.stat().st_mtime < cutoff]
+        if not dry_run:
+            for p in stale:
+                p.unlink(missing_ok=True)
+        return [f"local temporary upload {p.name}" for p in stale]
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    length = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            hasher.update(chunk)
+            length += len(chunk)
+    return hasher.hexdigest(), length
+
+

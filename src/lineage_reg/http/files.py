@@ -22,9 +22,15 @@ def error_response(status: int, exc: RegistryError) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def _forbidden(message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+
+
 def routes(rt: Runtime) -> list[Route]:
+    """Only the local store serves bytes itself; with S3, clients talk to the store directly."""
     store = rt.blobs
-    assert isinstance(store, LocalBlobStore)
+    if not isinstance(store, LocalBlobStore):
+        return []
 
     def _sha(request: Request) -> str:
         return refs.check_sha256(request.path_params["sha256"])
@@ -37,8 +43,7 @@ def routes(rt: Runtime) -> list[Route]:
                 raise BadInput("size query parameter missing; use the URL createArtifactVersion returned")
             size = int(size_text)
             if not store.signer.check("PUT", sha, size, request.query_params.get("expires"), request.query_params.get("sig")):
-                return JSONResponse({"errors": [{"message": "upload link invalid or expired; call createArtifactVersion again",
-                                                 "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+                return _forbidden("upload link invalid or expired; call createArtifactVersion again")
             await blob_service.receive_blob(rt, sha256=sha, size=size, chunks=request.stream())
         except BadInput as exc:
             return error_response(400, exc)
@@ -52,8 +57,7 @@ def routes(rt: Runtime) -> list[Route]:
         except BadInput as exc:
             return error_response(400, exc)
         if not store.signer.check("GET", sha, None, request.query_params.get("expires"), request.query_params.get("sig")):
-            return JSONResponse({"errors": [{"message": "download link invalid or expired; ask File.downloadUrl again",
-                                             "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+            return _forbidden("download link invalid or expired; ask File.downloadUrl again")
         path = store.path(sha)
         if not path.is_file():
             return JSONResponse({"errors": [{"message": f"blob {sha} not found", "extensions": {"code": "NOT_FOUND"}}]},
@@ -64,7 +68,26 @@ def routes(rt: Runtime) -> list[Route]:
             return Response(status_code=304, headers=headers)
         return FileResponse(path, media_type="application/octet-stream", headers=headers)
 
+    async def put_part(request: Request) -> Response:
+        q = request.query_params
+        try:
+            upload_id, number = request.path_params["upload_id"], int(request.path_params["part"])
+            sha, offset, size = refs.check_sha256(q.get("sha256", "")), q.get("offset", ""), q.get("size", "")
+            if not (offset.isdigit() and size.isdigit()):
+                raise BadInput("offset and size query parameters missing; use the part URL you were given")
+            subject = f"{sha}:{upload_id}:{number}:{offset}"
+            if not store.signer.check("PUT", subject, int(size), q.get("expires"), q.get("sig")):
+                return _forbidden("part upload link invalid or expired; call createArtifactVersion again")
+            etag = await blob_service.receive_part(rt, upload_id=upload_id, number=number, offset=int(offset),
+                                                   length=int(size), chunks=request.stream())
+        except (BadInput, ValueError) as exc:
+            return error_response(400, exc if isinstance(exc, BadInput) else BadInput(str(exc)))
+        except RegistryError as exc:
+            return error_response(422, exc)
+        return Response(status_code=200, headers={"ETag": f'"{etag}"'})
+
     return [
+        Route("/files/uploads/{upload_id}/{part:int}", put_part, methods=["PUT"]),
         Route("/files/blobs/{sha256}", put_blob, methods=["PUT"]),
         Route("/files/blobs/{sha256}", get_blob, methods=["GET", "HEAD"]),
     ]

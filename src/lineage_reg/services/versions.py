@@ -15,11 +15,13 @@ from typing import Any
 from .. import ids, refs
 from ..blobs.base import UploadTarget
 from ..errors import BadInput, BlobUnknown, Conflict, VersionCommitted
+from ..store import links as link_store
 from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import versions as version_store
 from ..store.records import CollectionRec, VersionRec
 from . import aliases, lookup
+from . import blobs as blob_service
 from .manifest import FileIn, check_manifest, digest
 from .projects import check_description
 from .runs import check_json_object
@@ -85,7 +87,7 @@ async def create_version(
         sizes = {f.sha256: f.size for f in manifest}
         async with rt.db.reader() as r:
             missing = await version_store.missing_blobs(r, list(sizes))
-        uploads = [rt.blobs.upload_target(sha, sizes[sha], base_url) for sha in sorted(missing)]
+        uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url) for sha in sorted(missing)]
     return Created(version=version, uploads=uploads, deduplicated=deduplicated)
 
 
@@ -108,6 +110,10 @@ async def _artifact(tx: Tx, project_id: int, project: str, name: str, type: str)
 
 async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> VersionRec:
     version_id = ids.decode_as(version, "ArtifactVersion")
+    async with rt.db.reader() as r:
+        await lookup.version_by_id(r, version_id)  # NOT_FOUND before any store traffic
+    # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows.
+    await blob_service.verify_missing(rt, version_id)
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version_by_id(tx.conn, version_id)
@@ -134,6 +140,46 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
             await aliases.move(tx, coll, aliases.LATEST, rec)
         for alias in await version_store.pending_aliases(tx.conn, rec.id):
             await aliases.move(tx, coll, alias, rec)
+        return rec
+
+    return await write(rt, actor, work)
+
+
+async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> VersionRec:
+    """Soft-delete: DELETED, unlinked everywhere, aliases removed (``latest`` falls back), events written.
+
+    The rows stay for the audit trail; garbage collection frees blobs that no
+    other version references.
+    """
+
+    async def work(tx: Tx) -> VersionRec:
+        rec = await lookup.version(tx.conn, version)
+        await project_store.lock_collection(tx.conn, rec.artifact_id)
+        rec = await lookup.version_by_id(tx.conn, rec.id, for_update=True)
+        if rec.state == "DELETED":
+            raise BadInput(f"{rec.ref} is already deleted")
+        held = await link_store.aliases_on_version(tx.conn, rec.id)
+        collections = await project_store.collections_by_id(tx.conn, sorted({c for c, _ in held} | {rec.artifact_id}))
+        for coll_id, alias in held:
+            await aliases.drop(tx, collections[coll_id], alias)
+        await version_store.mark_deleted(tx.conn, rec.id)
+        for link in (await link_store.links_of_versions(tx.conn, [rec.id]))[rec.id]:
+            model = (await project_store.collections_by_id(tx.conn, [link.model_id]))[link.model_id]
+            await link_store.delete_link(tx.conn, link.id)
+            await tx.event("version.unlinked", project_id=model.project_id, project=model.project, collection=model,
+                           from_version=rec.id, ref=link.ref)
+            if (link.model_id, aliases.LATEST) in held:
+                newest = await link_store.latest_link(tx.conn, link.model_id)
+                if newest is not None:
+                    await aliases.move(tx, model, aliases.LATEST, await lookup.version_by_id(tx.conn, newest.version_id))
+        artifact = collections[rec.artifact_id]
+        await tx.event("version.deleted", project_id=artifact.project_id, project=artifact.project,
+                       collection=artifact, from_version=rec.id, ref=rec.ref)
+        if (rec.artifact_id, aliases.LATEST) in held:
+            newest_version = await version_store.latest_committed(tx.conn, rec.artifact_id)
+            if newest_version is not None:
+                await aliases.move(tx, artifact, aliases.LATEST, newest_version)
+        rec.state = "DELETED"
         return rec
 
     return await write(rt, actor, work)

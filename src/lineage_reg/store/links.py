@@ -43,6 +43,12 @@ async def links_of_versions(conn: Any, version_ids: Sequence[int]) -> dict[int, 
     return out
 
 
+async def aliases_on_version(conn: Any, version_id: int) -> list[tuple[int, str]]:
+    """(collection id, alias) of every alias, in any collection, pointing at a version."""
+    stmt = sa.select(s.alias.c.collection_id, s.alias.c.name).where(s.alias.c.version_id == version_id)
+    return [(int(r[0]), r[1]) for r in (await conn.execute(stmt.order_by(s.alias.c.collection_id, s.alias.c.name))).all()]
+
+
 async def next_link_index(conn: Any, model_id: int) -> int:
     stmt = sa.select(sa.func.max(s.link.c.index)).where(s.link.c.model_id == model_id)
     current = (await conn.execute(stmt)).scalar()

@@ -78,6 +78,10 @@ async def mark_committed(conn: Any, version_id: int, at: datetime) -> None:
     await conn.execute(stmt)
 
 
+async def mark_deleted(conn: Any, version_id: int) -> None:
+    await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(state="DELETED"))
+
+
 async def set_version_tags(conn: Any, version_id: int, tags: list[str]) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(tags=tags))
 
@@ -115,6 +119,17 @@ async def missing_blobs_of_version(conn: Any, version_id: int) -> list[str]:
         .order_by(s.version_file.c.sha256)
     )
     return list((await conn.execute(stmt)).scalars())
+
+
+async def missing_blobs_with_size(conn: Any, version_id: int) -> list[tuple[str, int]]:
+    stmt = (
+        sa.select(s.version_file.c.sha256, sa.func.max(s.version_file.c.size))
+        .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
+        .where(s.version_file.c.version_id == version_id, s.blob.c.sha256.is_(None))
+        .group_by(s.version_file.c.sha256)
+        .order_by(s.version_file.c.sha256)
+    )
+    return [(r[0], int(r[1])) for r in (await conn.execute(stmt)).all()]
 
 
 async def blob_size(conn: Any, sha256: str) -> int | None:

@@ -111,9 +111,9 @@ class File:
     sha256: str
 
     @strawberry.field(description="A URL the caller may GET the content from (expires; fetch a fresh one when it does).")
-    def download_url(self, info: Info) -> str:
+    async def download_url(self, info: Info) -> str:
         can_read(info)
-        return info.context.rt.blobs.download_url(self.sha256, info.context.base_url)
+        return await info.context.rt.blobs.download_url(self.sha256, info.context.base_url)
 
 
 @strawberry.type
