@@ -45,6 +45,16 @@ class StoredBlob:
     modified: datetime
 
 
+@dataclass(frozen=True)
+class PendingUpload:
+    """An unfinished upload in the store (a multipart upload, a temporary file)."""
+
+    description: str
+    sha256: str | None  # None when the store can't tell
+    started: datetime
+    handle: object = None
+
+
 def plan_parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
     """(number, offset, size) of each part; parts grow past ``part_size`` to stay within 10,000."""
     part = max(part_size, math.ceil(size / MAX_PARTS / MiB) * MiB)
@@ -83,6 +93,8 @@ class BlobStore(Protocol):
         """Every blob object in the store (for garbage collection)."""
         ...
 
-    async def clean_uploads(self, older_than: datetime, *, dry_run: bool) -> list[str]:
-        """Abort unfinished uploads started before ``older_than``; return what was (or would be) cleaned."""
+    async def list_uploads(self) -> list[PendingUpload]:
+        """Unfinished uploads (for garbage collection)."""
         ...
+
+    async def abort_upload(self, upload: PendingUpload) -> None: ...

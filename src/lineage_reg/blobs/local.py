@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import secrets
 import tempfile
 
@@ -21,11 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import BadInput, DigestInvalid
-from .base import MiB, StoredBlob, UploadPart, UploadTarget, plan_parts
+from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
 from .signing import LinkSigner
 
 CHUNK = MiB
 UPLOAD_PREFIX = "upload-"
+SHA_IN_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def _mismatch(sha256: str, got: str, size: int, written: int) -> DigestInvalid:
@@ -64,7 +66,7 @@ class LocalBlobStore:
             url = f"{base_url}/files/blobs/{sha256}?{self.signer.query('PUT', sha256, size)}"
             return UploadTarget(sha256=sha256, url=url, headers=headers)
         upload_id = secrets.token_hex(16)
-        with open(self._upload_file(upload_id), "wb") as f:
+        with open(self._upload_file(upload_id, sha256), "wb") as f:
             f.truncate(size)  # sparse: parts land at their offsets, in any order
         parts = tuple(
             UploadPart(number=n, offset=off, size=length,
@@ -74,14 +76,18 @@ class LocalBlobStore:
         )
         return UploadTarget(sha256=sha256, url=parts[0].url, headers=headers, upload_id=upload_id, parts=parts)
 
-    def _upload_file(self, upload_id: str) -> Path:
+    def _upload_file(self, upload_id: str, sha256: str) -> Path:
+        """Named after the blob too, so garbage collection can tell whose upload it is."""
         if not upload_id.isalnum():
             raise BadInput("invalid upload id")
-        return self.tmp / f"{UPLOAD_PREFIX}{upload_id}"
+        return self.tmp / f"{UPLOAD_PREFIX}{upload_id}-{sha256}"
+
+    def _part_marker(self, upload_id: str, sha256: str, number: int) -> Path:
+        return self.tmp / f"{UPLOAD_PREFIX}{upload_id}-{sha256}.{number}"
 
     async def write(self, sha256: str, size: int, chunks: AsyncIterator[bytes]) -> None:
         """Store a blob from one stream; raises DigestInvalid and keeps nothing on mismatch."""
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=sha256[:16] + ".")
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"put-{sha256}-")
         tmp = Path(tmp_name)
         try:
             hasher = hashlib.sha256()
@@ -100,10 +106,10 @@ class LocalBlobStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    async def write_part(self, upload_id: str, number: int, offset: int, length: int,
+    async def write_part(self, upload_id: str, sha256: str, number: int, offset: int, length: int,
                          chunks: AsyncIterator[bytes]) -> str:
         """Write one slice at its offset; returns the part's ETag (sha256 of its bytes)."""
-        path = self._upload_file(upload_id)
+        path = self._upload_file(upload_id, sha256)
         if not path.exists():
             raise BadInput(f"upload {upload_id} is unknown or finished; call createArtifactVersion again")
         hasher = hashlib.sha256()
@@ -121,16 +127,16 @@ class LocalBlobStore:
         if written != length:
             raise DigestInvalid(f"part {number}: received {written} bytes of {length}; send the whole slice")
         etag = hasher.hexdigest()
-        (self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}").write_text(etag)
+        self._part_marker(upload_id, sha256, number).write_text(etag)
         return etag
 
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
-        path = self._upload_file(upload_id)
+        path = self._upload_file(upload_id, sha256)
         if not path.exists():
             raise BadInput(f"upload {upload_id} is unknown or finished; call createArtifactVersion again")
         expected = plan_parts(size, self.part_size)
         for number, _, _ in expected:
-            marker = self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}"
+            marker = self._part_marker(upload_id, sha256, number)
             if not marker.exists():
                 raise BadInput(f"part {number} of upload {upload_id} was never uploaded")
             if number in etags and etags[number].strip('"') != marker.read_text():
@@ -143,7 +149,7 @@ class LocalBlobStore:
         finally:
             path.unlink(missing_ok=True)
             for number, _, _ in expected:
-                (self.tmp / f"{UPLOAD_PREFIX}{upload_id}.{number}").unlink(missing_ok=True)
+                self._part_marker(upload_id, sha256, number).unlink(missing_ok=True)
 
     async def _place(self, tmp: Path, sha256: str) -> None:
         final = self.path(sha256)
@@ -179,13 +185,17 @@ class LocalBlobStore:
                 found.append(StoredBlob(path.name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
         return found
 
-    async def clean_uploads(self, older_than: datetime, *, dry_run: bool) -> list[str]:
-        cutoff = older_than.timestamp()
-        stale = [p for p in self.tmp.iterdir() if p.stat().st_mtime < cutoff]
-        if not dry_run:
-            for p in stale:
-                p.unlink(missing_ok=True)
-        return [f"local temporary upload {p.name}" for p in stale]
+    async def list_uploads(self) -> list[PendingUpload]:
+        # Every write to a temporary file refreshes its mtime: an upload in progress always looks young.
+        return [
+            PendingUpload(f"temporary upload file {p.name}", m.group(0) if (m := SHA_IN_NAME.search(p.name)) else None,
+                          datetime.fromtimestamp(p.stat().st_mtime, UTC), handle=p)
+            for p in self.tmp.iterdir()
+        ]
+
+    async def abort_upload(self, upload: PendingUpload) -> None:
+        assert isinstance(upload.handle, Path)
+        upload.handle.unlink(missing_ok=True)
 
 
 def _hash_file(path: Path) -> tuple[str, int]:

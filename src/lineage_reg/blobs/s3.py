@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +22,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from ..errors import BadInput, DigestInvalid
-from .base import MiB, StoredBlob, UploadPart, UploadTarget, plan_parts
+from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
 
 VERIFY_MODES = ("full", "checksum")
 
@@ -149,14 +148,16 @@ class S3BlobStore:
             for obj in page.get("Contents", []):
                 yield StoredBlob(obj["Key"].rsplit("/", 1)[1], obj["Size"], obj["LastModified"])
 
-    async def clean_uploads(self, older_than: datetime, *, dry_run: bool) -> list[str]:
-        cleaned = []
+    async def list_uploads(self) -> list[PendingUpload]:
+        found = []
         paginator = self._client.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.blob_prefix):
             for upload in page.get("Uploads", []):
-                if upload["Initiated"] < older_than:
-                    cleaned.append(f"multipart upload {upload['UploadId']} of {upload['Key']}")
-                    if not dry_run:
-                        await self._client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
-                                                                  UploadId=upload["UploadId"])
-        return cleaned
+                sha = upload["Key"].rsplit("/", 1)[1]
+                found.append(PendingUpload(f"multipart upload {upload['UploadId']} of {upload['Key']}", sha,
+                                           upload["Initiated"], handle=(upload["Key"], upload["UploadId"])))
+        return found
+
+    async def abort_upload(self, upload: PendingUpload) -> None:
+        key, upload_id = upload.handle  # type: ignore[misc]
+        await self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)

@@ -78,7 +78,7 @@ def routes(rt: Runtime) -> list[Route]:
             subject = f"{sha}:{upload_id}:{number}:{offset}"
             if not store.signer.check("PUT", subject, int(size), q.get("expires"), q.get("sig")):
                 return _forbidden("part upload link invalid or expired; call createArtifactVersion again")
-            etag = await blob_service.receive_part(rt, upload_id=upload_id, number=number, offset=int(offset),
+            etag = await blob_service.receive_part(rt, upload_id=upload_id, sha256=sha, number=number, offset=int(offset),
                                                    length=int(size), chunks=request.stream())
         except (BadInput, ValueError) as exc:
             return error_response(400, exc if isinstance(exc, BadInput) else BadInput(str(exc)))

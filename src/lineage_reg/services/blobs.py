@@ -41,9 +41,9 @@ async def receive_blob(rt: Runtime, *, sha256: str, size: int, chunks: AsyncIter
     await record(rt, sha256, size)
 
 
-async def receive_part(rt: Runtime, *, upload_id: str, number: int, offset: int, length: int,
+async def receive_part(rt: Runtime, *, upload_id: str, sha256: str, number: int, offset: int, length: int,
                        chunks: AsyncIterator[bytes]) -> str:
-    return await _local(rt).write_part(upload_id, number, offset, length, chunks)
+    return await _local(rt).write_part(upload_id, sha256, number, offset, length, chunks)
 
 
 async def complete_upload(rt: Runtime, *, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:

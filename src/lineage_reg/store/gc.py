@@ -58,15 +58,21 @@ async def delete_blob_if_unreferenced(conn: Any, sha256: str) -> bool:
     return bool((await conn.execute(stmt)).rowcount)
 
 
-async def known_or_referenced(conn: Any, shas: Sequence[str]) -> set[str]:
-    """Of these shas, the ones with a blob row or a live manifest reference."""
+async def live_references(conn: Any, shas: Sequence[str]) -> set[str]:
+    """Of these shas, the ones a live version's manifest lists."""
     if not shas:
         return set()
-    rows = await conn.execute(sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(list(shas))))
-    known = set(rows.scalars())
     stmt = (
         sa.select(s.version_file.c.sha256)
         .join(s.version, s.version.c.id == s.version_file.c.version_id)
         .where(s.version_file.c.sha256.in_(list(shas)), s.version.c.state.in_(LIVE_STATES))
     )
-    return known | set((await conn.execute(stmt)).scalars())
+    return set((await conn.execute(stmt)).scalars())
+
+
+async def known_or_referenced(conn: Any, shas: Sequence[str]) -> set[str]:
+    """Of these shas, the ones with a blob row or a live manifest reference."""
+    if not shas:
+        return set()
+    rows = await conn.execute(sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(list(shas))))
+    return set(rows.scalars()) | await live_references(conn, shas)
