@@ -113,3 +113,21 @@ async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime 
                   path=[_node(n, h.labels.get(n, ""), i, i) for i, n in enumerate(h.path)])
         for h in hits
     ]
+
+
+@strawberry.type
+class LineageField:
+    """Base of every lineage node kind (Run, ArtifactVersion, Dataset): their `lineage` field.
+
+    Never exposed itself; only its subclasses are in the schema.
+    """
+
+    id: strawberry.ID
+
+    @strawberry.field(description=LINEAGE_DOC)
+    async def lineage(
+        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
+        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
+        as_of: datetime | None = None,
+    ) -> LineageGraph:
+        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)

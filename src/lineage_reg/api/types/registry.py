@@ -15,7 +15,7 @@ from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
 from .common import JSON, LineageDirection, LineageNodeKind, Node, VersionState
-from .lineage import LINEAGE_DOC, LineageGraph, lineage_graph
+from .lineage import LineageField
 from .runs import Run
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class File:
 
 
 @strawberry.type
-class ArtifactVersion(Node):
+class ArtifactVersion(LineageField, Node):
     id: strawberry.ID
     index: int = strawberry.field(description="0-based index within the artifact; shown as v<index>.")
     ref: str = strawberry.field(description="Canonical reference, e.g. churn/classifier:v3")
@@ -177,14 +177,6 @@ class ArtifactVersion(Node):
     async def links(self, info: Info) -> list[ModelLink]:
         can_read(info)
         return [ModelLink.of(link) for link in await info.context.loaders.links_of_version.load(self._rec.id)]
-
-    @strawberry.field(description=LINEAGE_DOC)
-    async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
-        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
-        as_of: datetime | None = None,
-    ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)
 
 
 @strawberry.type

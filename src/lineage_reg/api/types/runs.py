@@ -14,7 +14,7 @@ from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
 from .common import JSON, LineageDirection, LineageNodeKind, Node, RunStatus
-from .lineage import LINEAGE_DOC, LineageGraph, lineage_graph
+from .lineage import LineageField
 
 if TYPE_CHECKING:
     from .registry import ArtifactVersion, Project
@@ -30,7 +30,7 @@ class MetricPoint:
 
 
 @strawberry.type
-class Run(Node):
+class Run(LineageField, Node):
     id: strawberry.ID
     name: str
     status: RunStatus
@@ -96,17 +96,9 @@ class Run(Node):
         points = await reads.metric_history(info.context.rt, self._rec.id, key, limit)
         return [MetricPoint(key=k, step=s, value=v) for k, s, v in points]
 
-    @strawberry.field(description=LINEAGE_DOC)
-    async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
-        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
-        as_of: datetime | None = None,
-    ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)
-
 
 @strawberry.type
-class Dataset(Node):
+class Dataset(LineageField, Node):
     id: strawberry.ID
     namespace: str
     name: str
@@ -125,11 +117,3 @@ class Dataset(Node):
     async def written_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
         can_read(info)
         return await connection(info, "dataset.writtenBy", self._rec.id, Run.of, first=first, after=after)
-
-    @strawberry.field(description=LINEAGE_DOC)
-    async def lineage(
-        self, info: Info, direction: LineageDirection = LineageDirection.BOTH, depth: int | None = 5,
-        limit: int | None = 1000, kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False,
-        as_of: datetime | None = None,
-    ) -> LineageGraph:
-        return await lineage_graph(info, self.id, direction, depth, limit, kinds, skip_runs, as_of)
