@@ -78,17 +78,7 @@ async def fetch_pages(
     grouped: dict[Hashable, list[Any]] = defaultdict(list)
     for row in (await conn.execute(outer, values)).all():
         grouped[row._mapping["_parent"]].append(row)
-    pages: dict[Hashable, Page[R]] = {}
-    for p in parents:
-        rows = grouped.get(p, [])
-        kept = rows[:first]
-        pages[p] = Page(
-            items=[build(r) for r in kept],
-            keys=[r._mapping["_key"] for r in kept],
-            has_next=len(rows) > first,
-            has_previous=after is not None,
-        )
-    return pages
+    return {p: _page(grouped.get(p, []), first, after, build) for p in parents}
 
 
 async def fetch_page(
@@ -107,6 +97,11 @@ async def fetch_page(
     if after is not None:
         values["after"] = after
     rows = (await conn.execute(_page_statement(stmt, key, after is not None, descending), values)).all()
+    return _page(rows, first, after, build)
+
+
+def _page(rows: Sequence[Any], first: int, after: Any, build: Callable[[Any], R]) -> Page[R]:
+    """``rows`` holds up to first + 1 rows: the extra one only says there is a next page."""
     kept = rows[:first]
     return Page(
         items=[build(r) for r in kept],
