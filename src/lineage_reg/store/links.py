@@ -67,11 +67,15 @@ async def delete_link(conn: Any, link_id: int) -> None:
 # --- aliases ---
 
 
+_ALIAS_TARGET = sa.select(s.alias.c.version_id).where(
+    s.alias.c.collection_id == sa.bindparam("collection_id"), s.alias.c.name == sa.bindparam("name")
+)
+_ALIAS_TARGET_FOR_UPDATE = _ALIAS_TARGET.with_for_update()
+
+
 async def alias_target(conn: Any, collection_id: int, name: str, *, for_update: bool = False) -> int | None:
-    stmt = sa.select(s.alias.c.version_id).where(s.alias.c.collection_id == collection_id, s.alias.c.name == name)
-    if for_update:
-        stmt = stmt.with_for_update()
-    value = (await conn.execute(stmt)).scalar()
+    stmt = _ALIAS_TARGET_FOR_UPDATE if for_update else _ALIAS_TARGET
+    value = (await conn.execute(stmt, {"collection_id": collection_id, "name": name})).scalar()
     return None if value is None else int(value)
 
 

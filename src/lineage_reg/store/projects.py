@@ -12,8 +12,17 @@ from . import schema as s
 from .records import CollectionRec, ProjectRec
 
 
+_PROJECT_BY_NAME = sa.select(s.project).where(s.project.c.name == sa.bindparam("name"))
+_COLLECTION_BY_NAME = s.select_collections().where(
+    s.project.c.name == sa.bindparam("project"), s.collection.c.name == sa.bindparam("name")
+)
+_COLLECTION_BY_NAME_FOR_UPDATE = _COLLECTION_BY_NAME.with_for_update(of=s.collection)
+_COLLECTIONS_BY_ID = s.select_collections().where(s.collection.c.id.in_(sa.bindparam("ids", expanding=True)))
+_LOCK_COLLECTION = sa.select(s.collection.c.id).where(s.collection.c.id == sa.bindparam("id")).with_for_update()
+
+
 async def project_by_name(conn: Any, name: str) -> ProjectRec | None:
-    row = (await conn.execute(sa.select(s.project).where(s.project.c.name == name))).first()
+    row = (await conn.execute(_PROJECT_BY_NAME, {"name": name})).first()
     return ProjectRec.from_row(row) if row else None
 
 
@@ -28,15 +37,13 @@ async def insert_project(conn: Any, *, name: str, description: str | None, at: d
 
 
 async def collection_by_name(conn: Any, project: str, name: str, *, for_update: bool = False) -> CollectionRec | None:
-    stmt = s.select_collections().where(s.project.c.name == project, s.collection.c.name == name)
-    if for_update:
-        stmt = stmt.with_for_update(of=s.collection)
-    row = (await conn.execute(stmt)).first()
+    stmt = _COLLECTION_BY_NAME_FOR_UPDATE if for_update else _COLLECTION_BY_NAME
+    row = (await conn.execute(stmt, {"project": project, "name": name})).first()
     return CollectionRec.from_row(row) if row else None
 
 
 async def collections_by_id(conn: Any, ids: Sequence[int]) -> dict[int, CollectionRec]:
-    rows = (await conn.execute(s.select_collections().where(s.collection.c.id.in_(ids)))).all()
+    rows = (await conn.execute(_COLLECTIONS_BY_ID, {"ids": list(ids)})).all()
     return {r.id: CollectionRec.from_row(r) for r in rows}
 
 
@@ -60,7 +67,7 @@ async def insert_collection(
 
 async def lock_collection(conn: Any, collection_id: int) -> None:
     """Serialise writers of one collection on PostgreSQL (SQLite's writer lock already does)."""
-    await conn.execute(sa.select(s.collection.c.id).where(s.collection.c.id == collection_id).with_for_update())
+    await conn.execute(_LOCK_COLLECTION, {"id": collection_id})
 
 
 async def set_collection_tags(conn: Any, collection_id: int, tags: list[str]) -> None:

@@ -12,11 +12,33 @@ from . import schema as s
 from .records import FileRec, VersionRec
 
 
+# The write path's statements, built once: bind parameters instead of a new statement per call.
+_BY_IDS = s.select_versions().where(s.version.c.id.in_(sa.bindparam("ids", expanding=True)))
+_BY_IDS_FOR_UPDATE = _BY_IDS.with_for_update(of=s.version)
+_LATEST_COMMITTED = (
+    s.select_versions()
+    .where(s.version.c.artifact_id == sa.bindparam("artifact_id"), s.version.c.state == "COMMITTED")
+    .order_by(s.version.c.index.desc())
+    .limit(1)
+)
+_PENDING_WITH_DIGEST = s.select_versions().where(
+    s.version.c.artifact_id == sa.bindparam("artifact_id"), s.version.c.digest == sa.bindparam("digest"),
+    s.version.c.state == "PENDING",
+).limit(1)
+_NEXT_INDEX = sa.select(sa.func.max(s.version.c.index)).where(s.version.c.artifact_id == sa.bindparam("artifact_id"))
+_MISSING_OF_VERSION = (
+    sa.select(s.version_file.c.sha256, sa.func.max(s.version_file.c.size))
+    .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
+    .where(s.version_file.c.version_id == sa.bindparam("version_id"), s.blob.c.sha256.is_(None))
+    .group_by(s.version_file.c.sha256)
+    .order_by(s.version_file.c.sha256)
+)
+_PRESENT_BLOBS = sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(sa.bindparam("shas", expanding=True)))
+
+
 async def versions_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, VersionRec]:
-    stmt = s.select_versions().where(s.version.c.id.in_(ids))
-    if for_update:
-        stmt = stmt.with_for_update(of=s.version)
-    return {r.id: VersionRec.from_row(r) for r in (await conn.execute(stmt)).all()}
+    stmt = _BY_IDS_FOR_UPDATE if for_update else _BY_IDS
+    return {r.id: VersionRec.from_row(r) for r in (await conn.execute(stmt, {"ids": list(ids)})).all()}
 
 
 async def version_by_id(conn: Any, version_id: int, *, for_update: bool = False) -> VersionRec | None:
@@ -41,27 +63,17 @@ async def versions_by_digest_prefix(conn: Any, artifact_ids: sa.ColumnElement[bo
 
 
 async def latest_committed(conn: Any, artifact_id: int) -> VersionRec | None:
-    stmt = (
-        s.select_versions()
-        .where(s.version.c.artifact_id == artifact_id, s.version.c.state == "COMMITTED")
-        .order_by(s.version.c.index.desc())
-        .limit(1)
-    )
-    row = (await conn.execute(stmt)).first()
+    row = (await conn.execute(_LATEST_COMMITTED, {"artifact_id": artifact_id})).first()
     return VersionRec.from_row(row) if row else None
 
 
 async def pending_with_digest(conn: Any, artifact_id: int, digest: str) -> VersionRec | None:
-    stmt = s.select_versions().where(
-        s.version.c.artifact_id == artifact_id, s.version.c.digest == digest, s.version.c.state == "PENDING"
-    ).limit(1)
-    row = (await conn.execute(stmt)).first()
+    row = (await conn.execute(_PENDING_WITH_DIGEST, {"artifact_id": artifact_id, "digest": digest})).first()
     return VersionRec.from_row(row) if row else None
 
 
 async def next_index(conn: Any, artifact_id: int) -> int:
-    stmt = sa.select(sa.func.max(s.version.c.index)).where(s.version.c.artifact_id == artifact_id)
-    current = (await conn.execute(stmt)).scalar()
+    current = (await conn.execute(_NEXT_INDEX, {"artifact_id": artifact_id})).scalar()
     return 0 if current is None else int(current) + 1
 
 
@@ -106,30 +118,18 @@ async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[File
 async def missing_blobs(conn: Any, shas: Sequence[str]) -> set[str]:
     if not shas:
         return set()
-    present = (await conn.execute(sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(list(shas))))).scalars()
+    present = (await conn.execute(_PRESENT_BLOBS, {"shas": list(shas)})).scalars()
     return set(shas) - set(present)
 
 
 async def missing_blobs_of_version(conn: Any, version_id: int) -> list[str]:
-    stmt = (
-        sa.select(s.version_file.c.sha256)
-        .distinct()
-        .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
-        .where(s.version_file.c.version_id == version_id, s.blob.c.sha256.is_(None))
-        .order_by(s.version_file.c.sha256)
-    )
-    return list((await conn.execute(stmt)).scalars())
+    return [sha for sha, _ in await missing_blobs_with_size(conn, version_id)]
 
 
 async def missing_blobs_with_size(conn: Any, version_id: int) -> list[tuple[str, int]]:
-    stmt = (
-        sa.select(s.version_file.c.sha256, sa.func.max(s.version_file.c.size))
-        .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
-        .where(s.version_file.c.version_id == version_id, s.blob.c.sha256.is_(None))
-        .group_by(s.version_file.c.sha256)
-        .order_by(s.version_file.c.sha256)
-    )
-    return [(r[0], int(r[1])) for r in (await conn.execute(stmt)).all()]
+    """(sha256, size) of the version's blobs the database has no row for."""
+    rows = (await conn.execute(_MISSING_OF_VERSION, {"version_id": version_id})).all()
+    return [(r[0], int(r[1])) for r in rows]
 
 
 async def blob_size(conn: Any, sha256: str) -> int | None:
