@@ -12,8 +12,7 @@ from .records import EventRec
 
 
 async def insert_event(conn: Any, values: dict[str, Any]) -> EventRec:
-    row = (await conn.execute(sa.insert(s.event).values(**values).returning(s.event))).one()
-    return EventRec.from_row(row)
+    return EventRec.from_row(await s.insert_returning_row(conn, s.event, values))
 
 
 async def events_by_id(conn: Any, ids: Sequence[int]) -> dict[int, EventRec]:

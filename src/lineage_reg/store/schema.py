@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +50,15 @@ def select_links() -> sa.Select[Any]:
     )
 
 
+@lru_cache(maxsize=None)
+def _insert_returning(table: sa.Table, returning_all: bool) -> Any:
+    return sa.insert(table).returning(*(table.c if returning_all else [table.c.id]))
+
+
 async def insert_returning_id(conn: Any, table: sa.Table, values: dict[str, Any]) -> int:
-    result = await conn.execute(sa.insert(table).values(**values).returning(table.c.id))
+    result = await conn.execute(_insert_returning(table, False), values)
     return int(result.scalar_one())
+
+
+async def insert_returning_row(conn: Any, table: sa.Table, values: dict[str, Any]) -> Any:
+    return (await conn.execute(_insert_returning(table, True), values)).one()
