@@ -76,8 +76,14 @@ def check(document: DocumentNode) -> tuple[GraphQLError, ...]:
 
 
 class QueryLimits(SchemaExtension):
+    """Must come after ValidationCache: it adds to the errors that extension has just set.
+
+    strawberry reads ``pre_execution_errors`` before the validation hooks resume
+    after their ``yield``, so the check runs before it.
+    """
+
     def on_validate(self) -> Iterator[None]:
-        yield
         ctx = self.execution_context
         if ctx.graphql_document is not None and (errors := check(ctx.graphql_document)):
             ctx.pre_execution_errors = [*(ctx.pre_execution_errors or []), *errors]
+        yield
