@@ -9,6 +9,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.http.async_base_view import HTTPException  # re-exported by strawberry
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from ..services.auth import Authenticator
@@ -41,6 +43,15 @@ class GraphQLView(GraphQL[Context, None]):
         header = request.headers.get("authorization") if isinstance(request, Request) else None
         actor = await self.auth.actor(header)
         return build_context(rt=self.rt, actor=actor, base_url=self._base_url(request))
+
+    async def execute_single(self, request: Any, request_adapter: Any, *args: Any, **kwargs: Any) -> Any:
+        """GraphQL over HTTP: a mutation sent with GET is a method error (405), not a bad request."""
+        try:
+            return await super().execute_single(request, request_adapter, *args, **kwargs)
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "mutations and subscriptions need POST") from exc
+            raise
 
     async def on_ws_connect(self, context: Context) -> Any:
         """Auth travels in `connection_init`: {"Authorization": "Bearer <token>"}."""
