@@ -34,11 +34,15 @@ class Direction(Enum):
     BOTH = "BOTH"
 
 
+Edge = tuple[NodeKey, NodeKey]
+
+
 @dataclass
 class LineageResult:
     root: NodeKey
     graph: nx.DiGraph
     distance: dict[NodeKey, int]
+    edge_kind: dict[Edge, str]
     layer: dict[NodeKey, int] = field(default_factory=dict)
     truncated: bool = False
 
@@ -52,6 +56,7 @@ class _Walk:
     skip_runs: bool
     graph: nx.DiGraph
     distance: dict[NodeKey, int]
+    edge_kind: dict[Edge, str]
     target: NodeKey | None = None
     found: bool = False
 
@@ -67,22 +72,27 @@ class _Walk:
             level = frontier
             while level:  # runs reached with skip_runs join the level they were found on
                 same_level: list[NodeKey] = []
-                for here, rows in await self._expand(level):
-                    for other_kind, other_id, edge_kind in rows:
-                        there = (other_kind, other_id)
-                        d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
-                        if there not in self.distance:
-                            if len(self.distance) >= self.limit:
-                                return True
-                            self.distance[there] = d
-                        src, dst = (here, there) if self.downstream else (there, here)
-                        self.graph.add_edge(src, dst, kind=edge_kind)
-                        if there == self.target:
-                            self.found = True
-                            return False
-                        if there not in expanded:
-                            expanded.add(there)
-                            (same_level if d == hop else next_frontier).append(there)
+                edges: list[Edge] = []
+                try:
+                    for here, rows in await self._expand(level):
+                        for other_kind, other_id, edge_kind in rows:
+                            there = (other_kind, other_id)
+                            d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
+                            if there not in self.distance:
+                                if len(self.distance) >= self.limit:
+                                    return True
+                                self.distance[there] = d
+                            edge = (here, there) if self.downstream else (there, here)
+                            edges.append(edge)
+                            self.edge_kind[edge] = edge_kind
+                            if there == self.target:
+                                self.found = True
+                                return False
+                            if there not in expanded:
+                                expanded.add(there)
+                                (same_level if d == hop else next_frontier).append(there)
+                finally:
+                    self.graph.add_edges_from(edges)  # one bulk insert per level
                 level = same_level
             frontier = next_frontier
             hop += 1
@@ -104,15 +114,17 @@ class _Walk:
 
 def layers(graph: nx.DiGraph) -> dict[NodeKey, int]:
     """Topological generation of each node; nodes on a cycle share their component's layer."""
-    if nx.is_directed_acyclic_graph(graph):
+    try:
         return {n: i for i, gen in enumerate(nx.topological_generations(graph)) for n in gen}
+    except nx.NetworkXUnfeasible:
+        pass  # a cycle: lay out the condensation instead
     condensed = nx.condensation(graph)
     members = condensed.graph["mapping"]
     comp_layer = {c: i for i, gen in enumerate(nx.topological_generations(condensed)) for c in gen}
     return {n: comp_layer[members[n]] for n in graph.nodes}
 
 
-def _hide(graph: nx.DiGraph, hidden: Collection[NodeKey]) -> None:
+def _hide(graph: nx.DiGraph, edge_kind: dict[Edge, str], hidden: Collection[NodeKey]) -> None:
     """Remove nodes, joining each one's predecessors to its successors."""
     for node in hidden:
         preds = [p for p in graph.predecessors(node) if p != node]
@@ -120,7 +132,8 @@ def _hide(graph: nx.DiGraph, hidden: Collection[NodeKey]) -> None:
         for p in preds:
             for s in succs:
                 if p != s and not graph.has_edge(p, s):
-                    graph.add_edge(p, s, kind="derived")
+                    graph.add_edge(p, s)
+                    edge_kind[(p, s)] = "derived"
         graph.remove_node(node)
 
 
@@ -131,19 +144,21 @@ async def traverse(
     graph: nx.DiGraph = nx.DiGraph()
     graph.add_node(root)
     distance: dict[NodeKey, int] = {root: 0}
+    edge_kind: dict[Edge, str] = {}
     truncated = False
     for downstream in (False, True):
         if direction == (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
             continue
-        walk = _Walk(fetch, downstream, depth, limit, skip_runs, graph, distance)
+        walk = _Walk(fetch, downstream, depth, limit, skip_runs, graph, distance, edge_kind)
         truncated |= await walk.run(root)
     # Edges to nodes cut off by the limit lead nowhere we may show.
     graph.remove_nodes_from([n for n in list(graph.nodes) if n not in distance])
     hidden = [n for n in graph.nodes if n != root and ((skip_runs and n[0] == RUN) or (kinds and n[0] not in kinds))]
-    _hide(graph, hidden)
+    _hide(graph, edge_kind, hidden)
     for n in hidden:
         distance.pop(n, None)
-    return LineageResult(root=root, graph=graph, distance=distance, layer=layers(graph), truncated=truncated)
+    return LineageResult(root=root, graph=graph, distance=distance, edge_kind=edge_kind, layer=layers(graph),
+                         truncated=truncated)
 
 
 async def shortest_path(fetch: Fetch, source: NodeKey, target: NodeKey, *, depth: int, limit: int) -> list[NodeKey] | None:
@@ -157,7 +172,7 @@ async def shortest_path(fetch: Fetch, source: NodeKey, target: NodeKey, *, depth
     for downstream in (True, False):
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_node(source)
-        walk = _Walk(fetch, downstream, depth, limit, False, graph, {source: 0}, target=target)
+        walk = _Walk(fetch, downstream, depth, limit, False, graph, {source: 0}, {}, target=target)
         await walk.run(source)
         if walk.found:
             path = nx.shortest_path(graph, source, target) if downstream else nx.shortest_path(graph, target, source)

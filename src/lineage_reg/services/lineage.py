@@ -14,14 +14,12 @@ from ..errors import BadInput, LimitExceeded, NotFound
 from ..lineage.engine import Direction, EdgeRow, LineageResult, NodeKey, shortest_path, traverse
 from ..store import links as link_store
 from ..store import lineage as lineage_store
-from ..store import runs as run_store
-from ..store import versions as version_store
 from ..store.records import LinkRec
 from .runtime import Runtime
 
 MAX_DEPTH = 100
 MAX_LIMIT = 100_000
-LABEL_CHUNK = 5000
+LINK_CHUNK = 5000
 KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
 TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
 
@@ -132,8 +130,8 @@ async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datet
         return []
     links: list[LinkRec] = []
     async with rt.db.reader() as r:
-        for start in range(0, len(versions), LABEL_CHUNK):
-            by_version = await link_store.links_of_versions(r, versions[start:start + LABEL_CHUNK])
+        for start in range(0, len(versions), LINK_CHUNK):
+            by_version = await link_store.links_of_versions(r, versions[start:start + LINK_CHUNK])
             links.extend(link for found_links in by_version.values() for link in found_links)
         if alias is not None:
             held = await link_store.alias_names_of(r, [(link.model_id, link.version_id) for link in links])
@@ -159,14 +157,5 @@ async def _labels(conn: Any, keys: Sequence[NodeKey]) -> dict[NodeKey, str]:
         by_kind.setdefault(kind, []).append(row_id)
     out: dict[NodeKey, str] = {}
     for kind, row_ids in by_kind.items():
-        for start in range(0, len(row_ids), LABEL_CHUNK):
-            chunk = row_ids[start:start + LABEL_CHUNK]
-            if kind == "r":
-                out.update((("r", i), run.name) for i, run in (await run_store.runs_by_id(conn, chunk)).items())
-            elif kind == "v":
-                found = await version_store.versions_by_id(conn, chunk)
-                out.update((("v", i), v.ref) for i, v in found.items())
-            else:
-                found_ds = await run_store.datasets_by_id(conn, chunk)
-                out.update((("d", i), f"{d.namespace}/{d.name}") for i, d in found_ds.items())
+        out.update(((kind, i), label) for i, label in (await lineage_store.labels(conn, kind, row_ids)).items())
     return out

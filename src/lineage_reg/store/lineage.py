@@ -54,3 +54,30 @@ async def neighbours(
         for r in (await conn.execute(stmt, params)).all():
             out[r[0]].append((r[1], r[2], r[3]))
     return out
+
+
+_VERSION_LABELS = (
+    sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index)
+    .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
+    .join(s.project, s.project.c.id == s.collection.c.project_id)
+    .where(s.version.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+_RUN_LABELS = sa.select(s.run.c.id, s.run.c.name).where(s.run.c.id.in_(sa.bindparam("ids", expanding=True)))
+_DATASET_LABELS = sa.select(s.dataset.c.id, s.dataset.c.namespace, s.dataset.c.name).where(
+    s.dataset.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+async def labels(conn: Any, kind: str, ids: Sequence[int]) -> dict[int, str]:
+    """Display names only (no JSON columns decoded): a version's ref, a run's name, a dataset's namespace/name."""
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        params = {"ids": list(ids[start:start + CHUNK])}
+        if kind == "v":
+            rows = (await conn.execute(_VERSION_LABELS, params)).all()
+            out.update((r[0], f"{r[1]}/{r[2]}:v{r[3]}") for r in rows)
+        elif kind == "r":
+            out.update((r[0], r[1]) for r in (await conn.execute(_RUN_LABELS, params)).all())
+        else:
+            out.update((r[0], f"{r[1]}/{r[2]}") for r in (await conn.execute(_DATASET_LABELS, params)).all())
+    return out

@@ -81,8 +81,8 @@ async def lineage_graph(
     ]
     edges = [
         LineageEdge(source=strawberry.ID(lineage_service.node_id(s)), target=strawberry.ID(lineage_service.node_id(t)),
-                    kind=d["kind"])
-        for s, t, d in res.graph.edges(data=True)
+                    kind=res.edge_kind[(s, t)])
+        for s, t in res.graph.edges
     ]
     return LineageGraph(root=strawberry.ID(lineage_service.node_id(root)), nodes=nodes, edges=edges,
                         truncated=res.truncated)
