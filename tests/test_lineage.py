@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from conftest import Api
 from test_e2e import log_version
 
@@ -73,9 +75,10 @@ async def diamond(api: Api) -> Builder:
     return b
 
 
-async def test_diamond_upstream(api: Api, dialect: str) -> None:
+@pytest.mark.parametrize("depth", [10, 100])  # hop-by-hop, and one recursive query for deep walks
+async def test_diamond_upstream(api: Api, dialect: str, depth: int) -> None:
     b = await diamond(api)
-    graph = await b.lineage("v3", "UPSTREAM")
+    graph = await b.lineage("v3", "UPSTREAM", depth=depth)
     assert b.named(graph) == {
         "v3": (0, 4), "r3": (1, 3), "v1": (2, 2), "v2": (2, 2), "r1": (3, 1), "r2": (3, 1), "v0": (4, 0),
     }
@@ -116,6 +119,8 @@ async def test_kind_filter(api: Api, dialect: str) -> None:
 
 async def test_depth_and_limit_truncate(api: Api, dialect: str) -> None:
     b = await diamond(api)
+    deep_limited = await b.lineage("v3", "UPSTREAM", depth=100, limit=3)
+    assert len(deep_limited["nodes"]) == 3 and deep_limited["truncated"] is True
     graph = await b.lineage("v3", "UPSTREAM", depth=2)
     assert set(b.named(graph)) == {"v3", "r3", "v1", "v2"} and graph["truncated"] is True
     full_depth = await b.lineage("v3", "UPSTREAM", depth=4)
@@ -205,3 +210,5 @@ async def test_as_of_ignores_later_edges(api: Api, dialect: str) -> None:
     assert set(b.named(now)) == {"v1", "r2", "v2"}
     then = await b.lineage("v1", "DOWNSTREAM", as_of=cut)
     assert set(b.named(then)) == {"v1"}
+    deep_then = await b.lineage("v1", "DOWNSTREAM", as_of=cut, depth=100)
+    assert set(b.named(deep_then)) == {"v1"}

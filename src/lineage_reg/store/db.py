@@ -84,6 +84,12 @@ class Conn:
         self._sync = sync_conn
         self._async = async_conn
 
+    @property
+    def dialect_name(self) -> str:
+        conn = self._sync if self._sync is not None else self._async
+        assert conn is not None
+        return str(conn.dialect.name)
+
     async def execute(self, stmt: Any, params: Any = None) -> Result[Any]:
         if self._sync is not None:
             return self._sync.execute(stmt, params)
