@@ -17,6 +17,11 @@ from ..services import blobs as blob_service
 from ..services.runtime import Runtime
 
 
+class BlobResponse(FileResponse):
+    # Starlette reads 64 KiB per thread hop; 1 MiB reads move large files several times faster.
+    chunk_size = 1024 * 1024
+
+
 def error_response(status: int, exc: RegistryError) -> JSONResponse:
     body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
     return JSONResponse(body, status_code=status)
@@ -66,7 +71,7 @@ def routes(rt: Runtime) -> list[Route]:
         headers = {"ETag": f'"{sha}"', "Cache-Control": "private, max-age=31536000, immutable"}
         if request.headers.get("if-none-match") in (f'"{sha}"', sha):
             return Response(status_code=304, headers=headers)
-        return FileResponse(path, media_type="application/octet-stream", headers=headers)
+        return BlobResponse(path, media_type="application/octet-stream", headers=headers)
 
     async def put_part(request: Request) -> Response:
         q = request.query_params
