@@ -19,7 +19,7 @@ from .runtime import Runtime
 
 MAX_DEPTH = 100
 DEEP = 20  # from this depth on, try loading the reachable set in one recursive query
-PREFETCH_LIMIT = 20_000  # ...if it has at most this many nodes
+PREFETCH_LIMIT = 5_000  # ...if it has at most this many nodes (wide walks waste at most this)
 MAX_LIMIT = 100_000
 LINK_CHUNK = 5000
 KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
