@@ -117,5 +117,6 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pending_ttl_seconds=int(v) if (v := get("PENDING_TTL_SECONDS")) else None,
         gc_grace_seconds=int(v) if (v := get("GC_GRACE_SECONDS")) else None,
         gc_interval_seconds=int(v) if (v := get("GC_INTERVAL_SECONDS")) else None,
+        link_ttl_seconds=int(v) if (v := get("LINK_TTL_SECONDS")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
     )

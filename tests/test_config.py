@@ -1,0 +1,33 @@
+"""Settings come from the environment, with clear errors for nonsense."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lineage_reg.config import from_env
+
+
+def test_environment_is_read() -> None:
+    s = from_env({"LINEAGE_REG_DATA_DIR": "/srv/reg", "LINEAGE_REG_PORT": "9000", "LINEAGE_REG_ANONYMOUS": "read",
+                  "LINEAGE_REG_PROTECTED_ALIASES": "production,champion", "LINEAGE_REG_STORAGE_URL": "s3://b/p",
+                  "LINEAGE_REG_VERIFY": "checksum", "LINEAGE_REG_LINK_TTL_SECONDS": "600",
+                  "LINEAGE_REG_RESPONSE_CACHE": "0", "AWS_REGION": "eu-west-1"})
+    assert s.data_dir == Path("/srv/reg") and s.port == 9000 and s.anonymous == "read"
+    assert s.protected_aliases == ("production", "champion")
+    assert (s.storage_url, s.verify, s.link_ttl_seconds, s.s3_region) == ("s3://b/p", "checksum", 600, "eu-west-1")
+    assert s.response_cache is False
+    assert s.effective_database_url == "sqlite+aiosqlite:////srv/reg/registry.db"
+
+
+def test_defaults_are_safe() -> None:
+    s = from_env({})
+    assert s.anonymous == "none" and s.host == "127.0.0.1" and s.dev is False
+    assert s.protected_aliases == ("production",)
+
+
+@pytest.mark.parametrize(("name", "value"), [("ANONYMOUS", "everyone"), ("VERIFY", "maybe")])
+def test_nonsense_is_refused(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=f"LINEAGE_REG_{name}"):
+        from_env({f"LINEAGE_REG_{name}": value})
