@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import Api
+from lineage_reg.services import lineage as lineage_service
 from test_e2e import log_version
 
 GRAPH = """query($node: ID!, $dir: LineageDirection!, $depth: Int, $limit: Int, $skip: Boolean!,
@@ -75,8 +76,14 @@ async def diamond(api: Api) -> Builder:
     return b
 
 
-@pytest.mark.parametrize("depth", [10, 100])  # hop-by-hop, and one recursive query for deep walks
-async def test_diamond_upstream(api: Api, dialect: str, depth: int) -> None:
+@pytest.mark.parametrize(("depth", "prefetch_limit"), [
+    (10, 5000),   # hop by hop
+    (100, 5000),  # deep: one recursive query loads the reachable set
+    (100, 2),     # deep, but the set is too big to prefetch: falls back to hop by hop
+])
+async def test_diamond_upstream(api: Api, dialect: str, depth: int, prefetch_limit: int,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lineage_service, "PREFETCH_LIMIT", prefetch_limit)  # the server runs in this process
     b = await diamond(api)
     graph = await b.lineage("v3", "UPSTREAM", depth=depth)
     assert b.named(graph) == {
@@ -212,3 +219,23 @@ async def test_as_of_ignores_later_edges(api: Api, dialect: str) -> None:
     assert set(b.named(then)) == {"v1"}
     deep_then = await b.lineage("v1", "DOWNSTREAM", as_of=cut, depth=100)
     assert set(b.named(deep_then)) == {"v1"}
+
+
+@pytest.mark.parametrize("prefetch_limit", [5000, 5])  # (separate servers: the response cache is per server)
+async def test_deep_walk_with_leaves_early_and_a_cut_prefetch(api: Api, dialect: str, prefetch_limit: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """o <- r <- {a, b, c}; c <- rc <- d <- rd. Leaves a and b come early in the walk: a prefetch cut
+    after six nodes must be recognised as cut (and fall back), or rd would silently go missing."""
+    b = Builder(api)
+    await b.project()
+    await b.version("a")
+    await b.version("b")
+    await b.run("rd")
+    await b.version("d", run="rd")
+    await b.run("rc", uses=("d",))
+    await b.version("c", run="rc")
+    await b.run("r", uses=("a", "b", "c"))
+    await b.version("o", run="r")
+    monkeypatch.setattr(lineage_service, "PREFETCH_LIMIT", prefetch_limit)
+    graph = await b.lineage("o", "UPSTREAM", depth=100)
+    assert set(b.named(graph)) == {"o", "r", "a", "b", "c", "rc", "d", "rd"} and graph["truncated"] is False

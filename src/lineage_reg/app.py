@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> Starlette:
     if settings.response_cache:
         # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
         counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
-        http_graphql = ResponseCache(graphql, counter)
+        http_graphql = ResponseCache(graphql, counter, authenticator.actor)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -14,6 +14,8 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # syntax and validation errors: the client's own query
+    if isinstance(original, GraphQLError) and error.path is None:
+        return False  # variables that don't coerce to their declared types: the client's own request
     return not isinstance(original, RegistryError)
 
 

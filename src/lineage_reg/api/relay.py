@@ -10,6 +10,7 @@ import strawberry
 from .. import ids
 from ..services import reads
 from .context import Info
+from .permissions import can_read
 
 T = TypeVar("T")
 
@@ -35,7 +36,8 @@ class Connection(Generic[T]):
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="Total items in the list, all pages together (one extra query when asked for).")
-    async def total_count(self) -> int:
+    async def total_count(self, info: Info) -> int:
+        can_read(info)
         return await self._count()
 
 

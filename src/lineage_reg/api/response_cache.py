@@ -7,6 +7,10 @@ the answer was computed, so no answer outlives a committed write (from this
 process or any other), and never for longer than ``TTL_SECONDS`` (download
 links inside it stay well within their own expiry). Only successful query
 operations are stored; mutations, errors and large answers never are.
+A hit is served only while the request's credentials still name the actor
+they named when the answer was computed: a revoked token is refused here as
+soon as it is anywhere else (revoking writes no event, so the change counter
+alone would keep serving it on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
@@ -48,10 +52,14 @@ def _cacheable_request(body: bytes) -> bool:
 
 
 class ResponseCache:
-    def __init__(self, app: ASGIApp, counter: Callable[[], int | None]) -> None:
+    def __init__(self, app: ASGIApp, counter: Callable[[], int | None],
+                 authenticate: Callable[[str | None], Awaitable[object | None]]) -> None:
         self.app = app
         self.counter = counter
-        self.entries: OrderedDict[tuple[bytes, bytes], tuple[int, float, bytes, list[tuple[bytes, bytes]]]] = OrderedDict()
+        self.authenticate = authenticate  # header -> actor (None: not valid), as the GraphQL view decides it
+        self.entries: OrderedDict[tuple[bytes, bytes], tuple[int, float, bytes, list[tuple[bytes, bytes]], object]] = (
+            OrderedDict()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -62,15 +70,17 @@ class ResponseCache:
         key = (auth, body)
         generation = self.counter()
         hit = self.entries.get(key)
-        if hit is not None and hit[0] == generation and hit[1] > time.monotonic():
+        if (hit is not None and hit[0] == generation and hit[1] > time.monotonic()
+                and await self.authenticate(auth.decode("latin-1") or None) == hit[4]):
             await send({"type": "http.response.start", "status": 200, "headers": hit[3]})
             await send({"type": "http.response.body", "body": hit[2]})
             return
         status, headers, chunks = await self._forward(scope, body, send)
         answer = b"".join(chunks)
         if (status == 200 and generation is not None and len(answer) <= MAX_BODY
-                and b'"errors"' not in answer and _cacheable_request(body)):
-            self.entries[key] = (generation, time.monotonic() + TTL_SECONDS, answer, headers)
+                and b'"errors"' not in answer and _cacheable_request(body)
+                and (actor := await self.authenticate(auth.decode("latin-1") or None)) is not None):
+            self.entries[key] = (generation, time.monotonic() + TTL_SECONDS, answer, headers, actor)
             self.entries.move_to_end(key)
             while len(self.entries) > MAX_ENTRIES:
                 self.entries.popitem(last=False)

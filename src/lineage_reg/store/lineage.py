@@ -98,7 +98,9 @@ WITH RECURSIVE reach(k, id) AS (
     SELECT e.{there}_kind, e.{there}_id FROM reach r JOIN lineage_edge e
       ON e.{here}_kind = r.k AND e.{here}_id = r.id{cut}
 ), nodes AS (SELECT k, id FROM reach LIMIT :limit)
-SELECT e.{here}_kind, e.{here}_id, e.{there}_kind, e.{there}_id, e.kind
+SELECT NULL, NULL, NULL, NULL, NULL, (SELECT COUNT(*) FROM nodes)
+UNION ALL
+SELECT e.{here}_kind, e.{here}_id, e.{there}_kind, e.{there}_id, e.kind, NULL
 FROM nodes n JOIN lineage_edge e ON e.{here}_kind = n.k AND e.{here}_id = n.id{cut}"""
 
 
@@ -115,6 +117,10 @@ async def closure(
         sql = sql.bindparams(sa.bindparam("as_of", type_=s.edge.c.created_at.type))
         params["as_of"] = as_of
     adjacency: dict[tuple[str, int], list[EdgeRow]] = {}
+    reached = 0
     for r in (await conn.execute(sql, params)).all():
+        if r[0] is None:  # the first row carries how many nodes the walk reached
+            reached = int(r[5])
+            continue
         adjacency.setdefault((r[0], r[1]), []).append((r[2], r[3], r[4]))
-    return adjacency, len(adjacency) <= limit
+    return adjacency, reached <= limit
