@@ -20,6 +20,7 @@ from .runtime import Runtime
 MAX_DEPTH = 100
 DEEP = 20  # from this depth on, try loading the reachable set in one recursive query
 PREFETCH_LIMIT = 5_000  # ...if it has at most this many nodes (wide walks waste at most this)
+WIDE_ROOT = 50  # ...and if the root has at most this many neighbours
 MAX_LIMIT = 100_000
 LINK_CHUNK = 5000
 KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
@@ -75,6 +76,15 @@ def _fetcher(conn: Any, as_of: datetime | None) -> Any:
     return fetch
 
 
+async def _wide(fetch: Any, root: NodeKey, direction: Direction) -> bool:
+    """A root with many neighbours (a hub dataset) starts a wide walk: hop by hop wins there."""
+    found = 0
+    for downstream in (False, True):
+        if direction != (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
+            found += len((await fetch(root[0], [root[1]], downstream))[root[1]])
+    return found > WIDE_ROOT
+
+
 async def _prefetched(conn: Any, dialect: str, root: NodeKey, direction: Direction, limit: int,
                       as_of: datetime | None) -> tuple[Any, bool]:
     """Edges of the whole reachable set, one recursive query per direction (best for deep, narrow walks).
@@ -116,7 +126,7 @@ async def lineage(
     async with rt.db.reader() as r:
         labels = await _require(r, root)
         fetch = _fetcher(r, as_of)
-        if depth >= DEEP:
+        if depth >= DEEP and not await _wide(fetch, root, direction):
             # Measured (bench/lineage.py): one recursive query beats a query per hop on deep walks,
             # markedly on PostgreSQL where each hop is a round trip; a cut-off set falls back.
             prefetched, complete = await _prefetched(r, rt.db.dialect, root, direction, PREFETCH_LIMIT, as_of)
