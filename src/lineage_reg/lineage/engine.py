@@ -26,6 +26,7 @@ NodeKey = tuple[str, int]  # ("r" | "v" | "d", row id)
 EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
 Fetch = Callable[[str, Sequence[int], bool], Awaitable[dict[int, list[EdgeRow]]]]
 RUN = "r"
+EXPAND_SLICE = 2000  # nodes per edge query within one level
 
 
 class Direction(Enum):
@@ -74,23 +75,25 @@ class _Walk:
                 same_level: list[NodeKey] = []
                 edges: list[Edge] = []
                 try:
-                    for here, rows in await self._expand(level):
-                        for other_kind, other_id, edge_kind in rows:
-                            there = (other_kind, other_id)
-                            d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
-                            if there not in self.distance:
-                                if len(self.distance) >= self.limit:
-                                    return True
-                                self.distance[there] = d
-                            edge = (here, there) if self.downstream else (there, here)
-                            edges.append(edge)
-                            self.edge_kind[edge] = edge_kind
-                            if there == self.target:
-                                self.found = True
-                                return False
-                            if there not in expanded:
-                                expanded.add(there)
-                                (same_level if d == hop else next_frontier).append(there)
+                    # Slices of the level: a walk that hits the limit stops fetching early.
+                    for first in range(0, len(level), EXPAND_SLICE):
+                        for here, rows in await self._expand(level[first:first + EXPAND_SLICE]):
+                            for other_kind, other_id, edge_kind in rows:
+                                there = (other_kind, other_id)
+                                d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
+                                if there not in self.distance:
+                                    if len(self.distance) >= self.limit:
+                                        return True
+                                    self.distance[there] = d
+                                edge = (here, there) if self.downstream else (there, here)
+                                edges.append(edge)
+                                self.edge_kind[edge] = edge_kind
+                                if there == self.target:
+                                    self.found = True
+                                    return False
+                                if there not in expanded:
+                                    expanded.add(there)
+                                    (same_level if d == hop else next_frontier).append(there)
                 finally:
                     self.graph.add_edges_from(edges)  # one bulk insert per level
                 level = same_level
