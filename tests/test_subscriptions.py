@@ -1,9 +1,18 @@
-"""Subscriptions over a real WebSocket (graphql-transport-ws): auth, live moves, replay without gaps."""
+"""Subscriptions over a real WebSocket (graphql-transport-ws), on SQLite and PostgreSQL.
+
+What a deploy bot relies on: it must authenticate in `connection_init`; it sees
+every move of the alias it watches, live, with the version it moved to and
+from; when it reconnects with the sequence of the last event it saw it gets
+exactly what it missed, in order, then live events, with nothing twice and
+nothing lost. Every wait has a timeout: a broken server fails a test, never
+hangs it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,95 +20,366 @@ from typing import Any
 import pytest
 import websockets
 
-from conftest import Api
+from conftest import Api, LiveServer
+from lineage_reg.config import Settings
+from lineage_reg.store import tokens as token_store
+from lineage_reg.store.db import Database
+from lineage_reg.store.tables.types import utcnow
 from test_e2e import log_version
 
-SET = ('mutation($v: String!) { setAlias(input: {collection: "churn/prod", alias: "staging", version: $v}) '
-       '{ name } }')
-ALIAS_CHANGED = """subscription($after: Float) { aliasChanged(collection: "churn/prod", alias: "staging", after: $after) {
-  alias collection event { sequence kind actor } version { ref } previous { ref } } }"""
+TIMEOUT = 5.0
+PROTOCOL = "graphql-transport-ws"
+
+SET = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, version: $v}) '
+       "{ name } }")
+REMOVE = "mutation($c: String!, $a: String!) { removeAlias(collection: $c, alias: $a) }"
+ALIAS_CHANGED = """subscription($after: Float) {
+  aliasChanged(collection: "churn/churn-model", alias: "staging", after: $after) {
+    alias collection event { sequence kind actor } version { ref } previous { ref }
+  }
+}"""
+MODEL = "churn/churn-model"
+
+
+class Socket:
+    """One graphql-transport-ws connection, read message by message with timeouts."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))  # type: ignore[no-any-return]
+
+    async def next(self, field: str, sub_id: str = "1") -> dict[str, Any]:
+        message = await self.receive()
+        assert message["type"] == "next" and message["id"] == sub_id, message
+        assert not message["payload"].get("errors"), message
+        return message["payload"]["data"][field]  # type: ignore[no-any-return]
+
+    async def quiet(self, seconds: float = 0.7) -> None:
+        """Nothing more arrives (no duplicate, nothing that the filters should have kept out)."""
+        with pytest.raises(asyncio.TimeoutError):
+            message = await self.receive(seconds)
+            raise AssertionError(f"unexpected message {message}")
+
+    async def closed_with(self) -> int:
+        """The close code the server ends the connection with (it must end it, and soon)."""
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                message = await self.receive()
+                assert message["type"] != "connection_ack", message
+        assert closed.value.rcvd is not None, "the server did not send a close frame"
+        return closed.value.rcvd.code
+
+
+def ws_url(api: Api) -> str:
+    return api.url.replace("http://", "ws://") + "/graphql"
 
 
 @asynccontextmanager
-async def connect(api: Api, token: str | None) -> AsyncIterator[Any]:
-    url = api.url.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-        payload = {"Authorization": f"Bearer {token}"} if token else {}
-        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        yield ws
+async def raw_socket(api: Api) -> AsyncIterator[Socket]:
+    async with websockets.connect(ws_url(api), subprotocols=[PROTOCOL], open_timeout=TIMEOUT,  # type: ignore[list-item]
+                                  close_timeout=2) as ws:
+        assert ws.subprotocol == PROTOCOL
+        yield Socket(ws)
 
 
-async def subscribe(ws: Any, query: str, **variables: Any) -> None:
-    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
-    await asyncio.sleep(0.2)  # the subscription is registered before anything below happens
+@asynccontextmanager
+async def connected(api: Api, token: str | None) -> AsyncIterator[Socket]:
+    """A connection that has authenticated in `connection_init` and been acknowledged."""
+    async with raw_socket(api) as sock:
+        await sock.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert (await sock.receive())["type"] == "connection_ack"
+        yield sock
 
 
-async def next_data(ws: Any) -> dict[str, Any]:
-    message = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert message["type"] == "next", message
-    return message["payload"]["data"]  # type: ignore[no-any-return]
+async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = "1", **variables: Any) -> None:
+    """Start a subscription and return once the server listens for live events (its bus subscription is open
+    and it has read where the log stands), so a change made after this call is one the subscriber must see."""
+    bus = server.runtime.bus
+    before = len(bus._subscriptions)
+    await sock.send({"id": sub_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+    deadline = time.monotonic() + TIMEOUT
+    while len(bus._subscriptions) <= before:
+        assert time.monotonic() < deadline, "the subscription never started"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the one read of the log's last sequence that follows
 
 
 async def setup(api: Api, versions: int) -> None:
+    """Project churn; classifier v0..v{n-1}, each linked into churn/churn-model and into churn/other-model."""
     await api('mutation { createProject(name: "churn") { id } }')
     for i in range(versions):
-        await log_version(api, {"m": f"w{i}".encode()})
-        await api('mutation($v: String!) { linkVersion(input: {version: $v, registeredModel: "churn/prod"}) { id } }',
-                  v=f"churn/classifier:v{i}")
+        await log_version(api, {"m.bin": f"weights-{i}".encode()})
+        for model in (MODEL, "churn/other-model"):
+            await api('mutation($v: String!, $m: String!) { linkVersion(input: {version: $v, registeredModel: $m}) '
+                      "{ id } }", v=f"churn/classifier:v{i}", m=model)
 
 
-@pytest.mark.parametrize("token", [None, "not-a-token"])
-async def test_connection_needs_a_valid_token(api: Api, dialect: str, token: str | None) -> None:
-    async with connect(api, token) as ws:
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+async def staging_sequences(api: Api, after: int = 0) -> list[int]:
+    """Every staging move on churn/churn-model after ``after``, from the event log itself."""
+    data = await api("query($after: Float) { events(project: \"churn\", after: $after, first: 500) { edges { node { "
+                     "sequence kind collection alias } } } }", after=after)
+    return [int(e["node"]["sequence"]) for e in data["events"]["edges"]
+            if e["node"]["kind"] in ("alias.set", "alias.removed") and e["node"]["collection"] == "churn-model"
+            and e["node"]["alias"] == "staging"]
 
+
+def ref(n: int) -> str:
+    return f"churn/classifier:v{n}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# (a) Authentication in connection_init.
+
+async def revoked_token(api: Api, settings: Settings) -> str:
+    secret = await api.token_for("admin", "revoked")
+    db = Database(settings.effective_database_url)
+    try:
+        [token_id] = [row.id for row in await db.transaction(token_store.list_tokens) if row.name == "revoked"]
+        assert await db.transaction(lambda c: token_store.revoke_token(c, token_id, utcnow()))
+    finally:
+        await db.dispose()
+    return secret
+
+
+@pytest.mark.parametrize("payload", [
+    None,  # connection_init without a payload
+    {},  # ... or without a token
+    {"Authorization": "Bearer garbage"},
+    {"Authorization": "Bearer lrt_" + "x" * 43},
+    {"Authorization": "Basic YWRtaW46YWRtaW4="},
+    {"Authorization": 12345},
+    {"Authorization": ["Bearer", "x"]},
+    "revoked",
+])
+async def test_connection_init_without_a_valid_token_is_rejected(
+    api: Api, settings: Settings, dialect: str, payload: Any
+) -> None:
+    if payload == "revoked":
+        payload = {"Authorization": f"Bearer {await revoked_token(api, settings)}"}
+    async with raw_socket(api) as sock:
+        init: dict[str, Any] = {"type": "connection_init"}
+        if payload is not None:
+            init["payload"] = payload
+        await sock.send(init)
+        assert await sock.closed_with() == 4403
+
+
+async def test_subscribe_before_connection_init_is_rejected(api: Api, dialect: str) -> None:
+    async with raw_socket(api) as sock:
+        await sock.send({"id": "1", "type": "subscribe", "payload": {"query": ALIAS_CHANGED}})
+        assert await sock.closed_with() == 4401  # Unauthorized: the protocol's own answer
+
+
+async def test_any_valid_role_may_subscribe_and_the_bare_header_works(api: Api, dialect: str) -> None:
+    await setup(api, 1)
+    viewer = await api.token_for("viewer", "deploy-bot")
+    async with raw_socket(api) as sock:
+        await sock.send({"type": "connection_init", "payload": {"authorization": f"Bearer {viewer}"}})
+        assert (await sock.receive())["type"] == "connection_ack"
+        await subscribe(sock, api.server, ALIAS_CHANGED)
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        change = await sock.next("aliasChanged")
+    assert change["version"] == {"ref": ref(0)} and change["event"]["actor"] == "bootstrap-admin"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# (b) Live alias moves.
 
 async def test_live_alias_moves(api: Api, dialect: str) -> None:
-    await setup(api, 2)
-    async with connect(api, api.token) as ws:
-        await subscribe(ws, ALIAS_CHANGED)
-        await api(SET, v="churn/classifier:v0")
-        await api(SET, v="churn/classifier:v1")
-        first, second = (await next_data(ws))["aliasChanged"], (await next_data(ws))["aliasChanged"]
-    assert first["version"] == {"ref": "churn/classifier:v0"} and first["previous"] is None
-    assert second["version"] == {"ref": "churn/classifier:v1"} and second["previous"] == {"ref": "churn/classifier:v0"}
-    assert first["collection"] == "churn/prod" and first["event"]["actor"] == "bootstrap-admin"
-    assert second["event"]["sequence"] > first["event"]["sequence"]
+    await setup(api, 3)
+    mover = api.as_token(await api.token_for("member", "ci-bot"))
+    bot = await api.token_for("viewer", "deploy-bot")
+    async with connected(api, bot) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED)
+        await mover(SET, c=MODEL, a="staging", v=ref(0))
+        first = await sock.next("aliasChanged")
+        # Moves the filters keep out: another alias, the same alias in another collection.
+        await api(SET, c=MODEL, a="production", v=ref(0))
+        await mover(SET, c="churn/other-model", a="staging", v=ref(2))
+        await mover(SET, c="churn/classifier", a="staging", v=ref(2))
+        await mover(SET, c=MODEL, a="staging", v=ref(1))
+        second = await sock.next("aliasChanged")
+        await mover(REMOVE, c=MODEL, a="staging")
+        removed = await sock.next("aliasChanged")
+        await sock.quiet()
 
+    assert first == {"alias": "staging", "collection": MODEL, "version": {"ref": ref(0)}, "previous": None,
+                     "event": {"sequence": first["event"]["sequence"], "kind": "alias.set", "actor": "ci-bot"}}
+    assert second["version"] == {"ref": ref(1)} and second["previous"] == {"ref": ref(0)}
+    assert second["event"]["kind"] == "alias.set" and second["event"]["actor"] == "ci-bot"
+    assert removed["version"] is None and removed["previous"] == {"ref": ref(1)}
+    assert removed["event"]["kind"] == "alias.removed"
+    sequences = [int(c["event"]["sequence"]) for c in (first, second, removed)]
+    assert sequences == await staging_sequences(api)
+
+
+async def test_two_subscriptions_on_one_connection_each_get_their_own(api: Api, dialect: str) -> None:
+    await setup(api, 2)
+    production = ALIAS_CHANGED.replace('alias: "staging"', 'alias: "production"')
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED, sub_id="staging")
+        await subscribe(sock, api.server, production, sub_id="production")
+        await api(SET, c=MODEL, a="production", v=ref(1))
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        got = {}
+        for _ in range(2):
+            message = await sock.receive()
+            assert message["type"] == "next", message
+            got[message["id"]] = message["payload"]["data"]["aliasChanged"]
+        await sock.send({"id": "staging", "type": "complete"})
+        await api(SET, c=MODEL, a="staging", v=ref(1))  # no longer watched
+        await api(SET, c=MODEL, a="production", v=ref(0))
+        assert (await sock.next("aliasChanged", "production"))["version"] == {"ref": ref(0)}
+        await sock.quiet()
+    assert got["staging"]["alias"] == "staging" and got["staging"]["version"] == {"ref": ref(0)}
+    assert got["production"]["alias"] == "production" and got["production"]["version"] == {"ref": ref(1)}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# (c) Reconnect with `after`: replay, then live; nothing twice, nothing lost.
 
 async def test_reconnect_replays_missed_moves_then_goes_live(api: Api, dialect: str) -> None:
+    await setup(api, 5)
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED)
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        seen = int((await sock.next("aliasChanged"))["event"]["sequence"])
+
+    # The bot is away: two staging moves it must get, noise it must not.
+    await api(SET, c=MODEL, a="staging", v=ref(1))
+    await api(SET, c=MODEL, a="production", v=ref(1))
+    await api(SET, c="churn/other-model", a="staging", v=ref(1))
+    await api(SET, c=MODEL, a="staging", v=ref(2))
+
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED, after=seen)
+        replayed = [await sock.next("aliasChanged") for _ in range(2)]
+        await api(SET, c=MODEL, a="staging", v=ref(3))
+        live = await sock.next("aliasChanged")
+        await api(SET, c=MODEL, a="staging", v=ref(4))
+        live2 = await sock.next("aliasChanged")
+        await sock.quiet()  # nothing twice
+
+    assert [(r["previous"], r["version"]) for r in replayed] == [
+        ({"ref": ref(0)}, {"ref": ref(1)}), ({"ref": ref(1)}, {"ref": ref(2)})]
+    assert live["previous"] == {"ref": ref(2)} and live["version"] == {"ref": ref(3)}
+    assert live2["previous"] == {"ref": ref(3)} and live2["version"] == {"ref": ref(4)}
+    got = [int(c["event"]["sequence"]) for c in (*replayed, live, live2)]
+    assert got == await staging_sequences(api, after=seen)  # in order, no gap, no duplicate
+
+    # `after: 0` is the whole history.
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED, after=0)
+        everything = [await sock.next("aliasChanged") for _ in range(5)]
+        await sock.quiet()
+    assert [r["version"]["ref"] for r in everything] == [ref(i) for i in range(5)]
+    assert [int(c["event"]["sequence"]) for c in everything] == await staging_sequences(api)
+
+
+async def test_moves_during_the_replay_are_neither_lost_nor_doubled(api: Api, dialect: str) -> None:
+    """Moves keep coming while a bot reconnects: whatever the timing, it gets each one exactly once, in order."""
     await setup(api, 4)
-    async with connect(api, api.token) as ws:
-        await subscribe(ws, ALIAS_CHANGED)
-        await api(SET, v="churn/classifier:v0")
-        seen = (await next_data(ws))["aliasChanged"]["event"]["sequence"]
-    # The bot is away while two moves happen.
-    await api(SET, v="churn/classifier:v1")
-    await api(SET, v="churn/classifier:v2")
-    async with connect(api, api.token) as ws:
-        await subscribe(ws, ALIAS_CHANGED, after=seen)
-        replayed = [(await next_data(ws))["aliasChanged"] for _ in range(2)]
-        await api(SET, v="churn/classifier:v3")
-        live = (await next_data(ws))["aliasChanged"]
-        with pytest.raises(asyncio.TimeoutError):  # nothing twice
-            await asyncio.wait_for(ws.recv(), 0.5)
-    assert [r["version"]["ref"] for r in replayed] == ["churn/classifier:v1", "churn/classifier:v2"]
-    assert live["version"]["ref"] == "churn/classifier:v3" and live["previous"]["ref"] == "churn/classifier:v2"
+    await api(SET, c=MODEL, a="staging", v=ref(0))
+    seen = (await staging_sequences(api))[-1]
+    for i in range(12):  # a backlog to replay
+        await api(SET, c=MODEL, a="staging", v=ref(1 + i % 3))
+
+    async def keep_moving() -> None:
+        for i in range(12):
+            await api(SET, c=MODEL, a="staging", v=ref(i % 4))
+
+    async with connected(api, api.token) as sock:
+        await sock.send({"id": "1", "type": "subscribe", "payload": {"query": ALIAS_CHANGED,
+                                                                    "variables": {"after": seen}}})
+        mover = asyncio.create_task(keep_moving())
+        try:
+            got = [await sock.next("aliasChanged") for _ in range(24)]
+        finally:
+            await asyncio.wait_for(mover, 30)
+        await sock.quiet()
+    sequences = [int(c["event"]["sequence"]) for c in got]
+    assert sequences == await staging_sequences(api, after=seen)
+    for before, after in zip(got, got[1:]):  # each move starts where the previous one ended
+        assert after["previous"] == before["version"]
 
 
-async def test_events_filtered_by_kind(api: Api, dialect: str) -> None:
+async def test_bad_after_is_an_error_not_a_silent_stream(api: Api, dialect: str) -> None:
+    async with connected(api, api.token) as sock:
+        await sock.send({"id": "1", "type": "subscribe", "payload": {"query": ALIAS_CHANGED,
+                                                                    "variables": {"after": -1}}})
+        message = await sock.receive()
+    assert message["type"] in ("error", "next"), message
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "BAD_INPUT", errors
+
+
+# --------------------------------------------------------------------------------------------------------------
+# (d) events(project:, kinds:).
+
+async def test_events_filtered_by_project_and_kind(api: Api, dialect: str) -> None:
     await api('mutation { createProject(name: "churn") { id } }')
-    query = 'subscription { events(project: "churn", kinds: ["version.committed"]) { kind payload } }'
-    async with connect(api, api.token) as ws:
-        await subscribe(ws, query)
-        await log_version(api, {"a": b"a"})  # writes version.created, version.committed, alias.set
-        await api('mutation { startRun(input: {project: "churn"}) { id } }')
+    await api('mutation { createProject(name: "vision") { id } }')
+    query = ('subscription { events(project: "churn", kinds: ["version.committed", "run.started"]) '
+             "{ sequence kind project actor payload } }")
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, query)
+        # version.created, version.committed and alias.set (latest) each time; only the commit is wanted.
+        await log_version(api, {"a": b"a"})
+        await log_version(api, {"v": b"v"}, project="vision")  # another project
+        await api('mutation { startRun(input: {project: "churn", name: "r"}) { id } }')
+        await api('mutation { startRun(input: {project: "vision", name: "r"}) { id } }')
         await log_version(api, {"b": b"b"})
-        got = [(await next_data(ws))["events"] for _ in range(2)]
-        with pytest.raises(asyncio.TimeoutError):
-            await asyncio.wait_for(ws.recv(), 0.5)
-    assert [e["kind"] for e in got] == ["version.committed", "version.committed"]
-    assert [e["payload"]["ref"] for e in got] == ["churn/classifier:v0", "churn/classifier:v1"]
+        got = [await sock.next("events") for _ in range(3)]
+        await sock.quiet()
+    assert [e["kind"] for e in got] == ["version.committed", "run.started", "version.committed"]
+    assert {e["project"] for e in got} == {"churn"}
+    assert [got[0]["payload"]["ref"], got[2]["payload"]["ref"]] == [ref(0), ref(1)]
+    assert got[0]["sequence"] < got[1]["sequence"] < got[2]["sequence"]
+    # The same filter on a replay: the log agrees.
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, query.replace('kinds: [', 'after: 0, kinds: ['))
+        replayed = [await sock.next("events") for _ in range(3)]
+        await sock.quiet()
+    assert replayed == got
+
+
+async def test_events_without_filters_see_every_kind(api: Api, dialect: str) -> None:
+    await api('mutation { createProject(name: "churn") { id } }')
+    log = "{ events(first: 500) { edges { node { sequence kind collection alias } } } }"
+    before = len((await api(log))["events"]["edges"])
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, "subscription { events { sequence kind collection alias } }")
+        await log_version(api, {"a": b"a"})
+        await api('mutation { startRun(input: {project: "churn", name: "r"}) { id } }')
+        expected = [e["node"] for e in (await api(log))["events"]["edges"]][before:]
+        got = [await sock.next("events") for _ in expected]
+        await sock.quiet()
+    assert got == expected
+    assert {"version.created", "version.committed", "alias.set", "run.started"} <= {e["kind"] for e in got}
+    assert {"kind": "alias.set", "collection": "classifier", "alias": "latest"} in [
+        {k: e[k] for k in ("kind", "collection", "alias")} for e in got]
+
+
+async def test_anonymous_subscribers_only_where_anonymous_reads_are_allowed(settings: Settings, dialect: str) -> None:
+    import dataclasses
+
+    import httpx
+
+    with LiveServer(dataclasses.replace(settings, anonymous="read")) as live:
+        async with httpx.AsyncClient(timeout=30) as http:
+            api = Api(live, http, live.admin_token())
+            await setup(api, 1)
+            async with raw_socket(api) as sock:
+                await sock.send({"type": "connection_init", "payload": {}})
+                assert (await sock.receive())["type"] == "connection_ack"
+                await subscribe(sock, live, ALIAS_CHANGED)
+                await api(SET, c=MODEL, a="staging", v=ref(0))
+                assert (await sock.next("aliasChanged"))["version"] == {"ref": ref(0)}
+            async with raw_socket(api) as sock:  # a bad token is still refused: it is not anonymity
+                await sock.send({"type": "connection_init", "payload": {"Authorization": "Bearer garbage"}})
+                assert await sock.closed_with() == 4403
