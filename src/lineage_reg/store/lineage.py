@@ -21,16 +21,19 @@ CHUNK = 5000
 EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
 
 
+def _is_postgres(conn: Any) -> bool:
+    return (getattr(conn, "dialect_name", None) or conn.dialect.name) == "postgresql"
+
+
 @lru_cache(maxsize=64)
 def _statement(array: bool, downstream: bool, with_via: bool, with_as_of: bool, ordered: bool) -> sa.Select[Any]:
     e = s.edge.c
     here_kind, here_id, there_kind, there_id = (
         (e.src_kind, e.src_id, e.dst_kind, e.dst_id) if downstream else (e.dst_kind, e.dst_id, e.src_kind, e.src_id)
     )
-    # PostgreSQL takes the ids as one array parameter (= ANY), far cheaper than thousands of bound values.
-    ids = (here_id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))) if array else (
-        here_id.in_(sa.bindparam("ids", expanding=True)))
-    stmt = sa.select(here_id, there_kind, there_id, e.kind).where(here_kind == sa.bindparam("kind"), ids)
+    stmt = sa.select(here_id, there_kind, there_id, e.kind).where(
+        here_kind == sa.bindparam("kind"), _ids_in(here_id, array)
+    )
     if with_via:
         stmt = stmt.where(e.kind == sa.bindparam("via"))
     if with_as_of:
@@ -45,7 +48,7 @@ async def neighbours(
     as_of: datetime | None = None, ordered: bool = True,
 ) -> dict[int, list[EdgeRow]]:
     """Edges out of (downstream) or into (upstream) the given nodes of one kind."""
-    array = (getattr(conn, "dialect_name", None) or conn.dialect.name) == "postgresql"
+    array = _is_postgres(conn)
     stmt = _statement(array, downstream, via is not None, as_of is not None, ordered)
     out: dict[int, list[EdgeRow]] = {i: [] for i in ids}
     step = max(1, len(ids)) if array else CHUNK
@@ -60,30 +63,41 @@ async def neighbours(
     return out
 
 
-_VERSION_LABELS = (
-    sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index)
-    .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
-    .join(s.project, s.project.c.id == s.collection.c.project_id)
-    .where(s.version.c.id.in_(sa.bindparam("ids", expanding=True)))
-)
-_RUN_LABELS = sa.select(s.run.c.id, s.run.c.name).where(s.run.c.id.in_(sa.bindparam("ids", expanding=True)))
-_DATASET_LABELS = sa.select(s.dataset.c.id, s.dataset.c.namespace, s.dataset.c.name).where(
-    s.dataset.c.id.in_(sa.bindparam("ids", expanding=True))
-)
+def _ids_in(column: sa.ColumnElement[int], array: bool) -> sa.ColumnElement[bool]:
+    """``column IN (...)``; on PostgreSQL ``= ANY(array)``: one parameter however many ids."""
+    if array:
+        return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam("ids", expanding=True))
+
+
+@lru_cache(maxsize=8)
+def _label_statement(kind: str, array: bool) -> sa.Select[Any]:
+    if kind == "v":
+        return (
+            sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index)
+            .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
+            .join(s.project, s.project.c.id == s.collection.c.project_id)
+            .where(_ids_in(s.version.c.id, array))
+        )
+    if kind == "r":
+        return sa.select(s.run.c.id, s.run.c.name).where(_ids_in(s.run.c.id, array))
+    return sa.select(s.dataset.c.id, s.dataset.c.namespace, s.dataset.c.name).where(_ids_in(s.dataset.c.id, array))
 
 
 async def labels(conn: Any, kind: str, ids: Sequence[int]) -> dict[int, str]:
     """Display names only (no JSON columns decoded): a version's ref, a run's name, a dataset's namespace/name."""
+    array = _is_postgres(conn)
+    stmt = _label_statement(kind, array)
     out: dict[int, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        params = {"ids": list(ids[start:start + CHUNK])}
+    step = max(1, len(ids)) if array else CHUNK
+    for start in range(0, len(ids), step):
+        rows = (await conn.execute(stmt, {"ids": list(ids[start:start + step])})).all()
         if kind == "v":
-            rows = (await conn.execute(_VERSION_LABELS, params)).all()
             out.update((r[0], f"{r[1]}/{r[2]}:v{r[3]}") for r in rows)
         elif kind == "r":
-            out.update((r[0], r[1]) for r in (await conn.execute(_RUN_LABELS, params)).all())
+            out.update((r[0], r[1]) for r in rows)
         else:
-            out.update((r[0], f"{r[1]}/{r[2]}") for r in (await conn.execute(_DATASET_LABELS, params)).all())
+            out.update((r[0], f"{r[1]}/{r[2]}") for r in rows)
     return out
 
 
