@@ -1,23 +1,42 @@
 """Moving bytes: a 1 GiB file and 1,000 x 100 KiB files through the local backend and through S3 (moto).
 
-    python bench/storage.py [--size-mib 1024] [--small 1000] [--small-kib 100]
+    .venv/bin/python bench/storage.py [--size-mib 1024] [--small 1000] [--small-kib 100]
+                                      [--repeat 3] [--backend local|s3|both]
 
-Local backend: upload (parts in parallel, then completeUpload, which hashes
-the assembled file on the server) and download (`File.downloadUrl`, streamed
-to disk and hashed, as the SDK does), next to a plain copy of the same bytes
-on the same disk. S3: the same through presigned URLs against moto's server,
-and commit-time verification (the server streams the object through sha256),
-next to a direct aiobotocore multipart put / get of the same bytes. The
-server's peak RSS is sampled every 50 ms.
+Writes random files to a temporary directory ($TMPDIR or /tmp), then per
+backend starts ``lineage-reg serve`` (SQLite) as a subprocess and per file set:
+
+* upload: ``createArtifactVersion`` (one version with every file of the set),
+  PUTs streamed from disk by httpx (8 files, or 4 parts of the big file, at a
+  time, keep-alive), ``completeUpload`` for multipart, ``commitArtifactVersion``
+  (on S3 the commit verifies: the server streams each new object through
+  sha256). MB/s is create-to-committed; the client's manifest hashing is untimed.
+* download: every ``File.downloadUrl`` (paged) streamed to disk, 8 at a time;
+  the client writes but does not hash (the baselines don't either).
+
+Baselines: local, ``shutil.copyfile`` of the same files on the same disk (one
+figure for both directions); S3, aiobotocore straight to the same moto server
+(``put_object``; the big file in 64 MiB parts 4 at a time via
+``create_multipart_upload``/``upload_part``; ``get_object`` streamed to disk).
+moto runs in its own subprocess (no GIL shared with the client). Nothing is
+fsynced, ours or baseline; every timed phase starts after ``os.sync()``.
+
+Each measurement runs ``--repeat`` times (fresh bytes each time, so nothing
+deduplicates) and the fastest run counts, ours and baselines alike: this
+machine's two cores are shared with whatever else runs. Server CPU (utime +
+stime from /proc) belongs to that fastest run; the server's VmRSS, polled every
+50 ms, is its value before the first run and its peak over all runs.
+MB/s = 10^6 bytes/s. Targets: local >= 50 % of the plain copy; server RSS
+growth < 100 MiB for the big file.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,166 +47,218 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hot_path import Registry as Server  # noqa: E402
+from _load import cpu_ms  # noqa: E402
+from hot_path import Registry, free_port  # noqa: E402
 
 from lineage_reg.client.files import read_slice, sha256_of  # noqa: E402
 
 MiB = 1024 * 1024
+PART = 64 * MiB  # the server's default part size; the aiobotocore baseline uses it too
 CREATE = """mutation($i: CreateArtifactVersionInput!) { createArtifactVersion(input: $i) {
   version { id } uploads { sha256 url method headers uploadId parts { number url offset size } } } }"""
 COMPLETE = ("mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartInput!]!) "
             "{ completeUpload(sha256: $s, size: $n, uploadId: $u, parts: $p) }")
-COMMIT = "mutation($v: ID!) { commitArtifactVersion(version: $v) { id } }"
-FILES = "query($v: ID!) { node(id: $v) { ... on ArtifactVersion { files(first: 500) { edges { node { path downloadUrl } } } } } }"
+COMMIT = "mutation($v: ID!) { commitArtifactVersion(version: $v) { state } }"
+FILES = """query($v: ID!, $after: String) { node(id: $v) { ... on ArtifactVersion {
+  files(first: 500, after: $after) { edges { node { downloadUrl } } pageInfo { hasNextPage endCursor } } } } }"""
 
 
-class RssPeak:
+class Probe:
+    """One process during a block: VmRSS before and peak (polled every 50 ms), CPU seconds used."""
+
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self.base = self.sample()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.pid, self._stop = pid, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
 
-    def sample(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
+    def rss(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) * 1024
 
-    def _run(self) -> None:
+    def _poll(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.sample())
+            self.peak = max(self.peak, self.rss())
 
-    def __enter__(self) -> RssPeak:
+    def __enter__(self) -> Probe:
+        self.base = self.peak = self.rss()
+        self._cpu = cpu_ms([self.pid])
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-    @property
-    def growth_mib(self) -> float:
-        return max(0, self.peak - self.base) / MiB
+        self.peak, self.cpu = max(self.peak, self.rss()), (cpu_ms([self.pid]) - self._cpu) / 1000
 
 
 class Client:
-    def __init__(self, server: Server) -> None:
-        self.gql_http = httpx.Client(base_url=server.url, headers=server.headers, timeout=600)
-        self.raw = httpx.Client(timeout=600, limits=httpx.Limits(max_connections=16))
+    def __init__(self, server: Registry) -> None:
+        self.api = httpx.Client(base_url=server.url, headers=server.headers, timeout=600)
+        self.raw = httpx.Client(timeout=600, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
+        self.completing: list[float] = []  # seconds spent in completeUpload
 
     def gql(self, query: str, **variables: object) -> dict:
-        body = self.gql_http.post("/graphql", json={"query": query, "variables": variables}).json()
+        body = self.api.post("/graphql", json={"query": query, "variables": variables}).json()
         if body.get("errors"):
             raise RuntimeError(body["errors"])
         return body["data"]
 
+    def put(self, url: str, path: Path, offset: int, size: int, headers: dict[str, str]) -> httpx.Response:
+        r = self.raw.put(url, content=read_slice(path, offset, size), headers={**headers, "Content-Length": str(size)})
+        r.raise_for_status()
+        return r
+
     def upload(self, target: dict, path: Path) -> None:
+        """PUT one blob, or its parts 4 at a time and then completeUpload."""
         if not target["parts"]:
-            size = path.stat().st_size
-            r = self.raw.request(target["method"], target["url"], content=read_slice(path, 0, size),
-                                 headers={**target["headers"], "Content-Length": str(size)})
-            r.raise_for_status()
+            self.put(target["url"], path, 0, path.stat().st_size, target["headers"])
             return
-
-        def part(p: dict) -> dict:
-            off, size = int(p["offset"]), int(p["size"])
-            r = self.raw.put(p["url"], content=read_slice(path, off, size), headers={"Content-Length": str(size)})
-            r.raise_for_status()
-            return {"number": p["number"], "etag": r.headers["etag"]}
-
         with ThreadPoolExecutor(4) as pool:
-            etags = list(pool.map(part, target["parts"]))
+            etags = list(pool.map(lambda p: {"number": p["number"], "etag": self.put(
+                p["url"], path, int(p["offset"]), int(p["size"]), {}).headers["etag"]}, target["parts"]))
+        t = time.perf_counter()
         self.gql(COMPLETE, s=target["sha256"], n=path.stat().st_size, u=target["uploadId"], p=etags)
+        self.completing.append(time.perf_counter() - t)
 
     def download(self, url: str, dest: Path) -> None:
-        h = hashlib.sha256()
         with self.raw.stream("GET", url) as r, open(dest, "wb") as f:
-            for chunk in r.iter_bytes(MiB):
-                h.update(chunk)
+            r.raise_for_status()
+            for chunk in r.iter_raw():
                 f.write(chunk)
 
 
-def mbps(nbytes: int, seconds: float) -> float:
-    return nbytes / MiB / seconds
-
-
-def round_trip(server: Server, name: str, files: dict[str, Path], work: Path) -> dict[str, float]:
-    """Upload every file of one version (8 in parallel), commit, download them all; seconds per phase."""
+def ours(server: Registry, name: str, files: dict[str, Path], out: Path) -> dict:
+    """One version of ``files``: create -> upload -> commit, then download it all. Seconds and probes."""
     client = Client(server)
     manifest = [{"path": p, "size": f.stat().st_size, "sha256": sha256_of(f)} for p, f in files.items()]
-    created = client.gql(CREATE, i={"project": "bench", "artifact": name, "type": "model", "files": manifest})
     by_sha = {m["sha256"]: files[m["path"]] for m in manifest}
-    rss = RssPeak(server.proc.pid)
-    with rss:
-        t = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda u: client.upload(u, by_sha[u["sha256"]]), created["createArtifactVersion"]["uploads"]))
-        up = time.perf_counter() - t
-        t = time.perf_counter()
-        vid = created["createArtifactVersion"]["version"]["id"]
-        client.gql(COMMIT, v=vid)
-        commit = time.perf_counter() - t
-        urls = [e["node"]["downloadUrl"] for e in client.gql(FILES, v=vid)["node"]["files"]["edges"]]
-        out = work / f"down-{name}"
-        out.mkdir()
-        t = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda iu: client.download(iu[1], out / str(iu[0])), enumerate(urls)))
-        down = time.perf_counter() - t
-    shutil.rmtree(out)
-    return {"up": up, "commit": commit, "down": down, "rss": rss.growth_mib}
-
-
-def plain_copy(files: dict[str, Path], work: Path) -> float:
-    out = work / "copy"
+    os.sync()
+    with Probe(server.proc.pid) as up, ThreadPoolExecutor(8) as pool:
+        t0 = time.perf_counter()
+        created = client.gql(CREATE, i={"project": "bench", "artifact": name, "type": "model", "files": manifest})
+        created = created["createArtifactVersion"]
+        t1 = time.perf_counter()
+        list(pool.map(lambda u: client.upload(u, by_sha[u["sha256"]]), created["uploads"]))
+        t2 = time.perf_counter()
+        client.gql(COMMIT, v=created["version"]["id"])
+        t3 = time.perf_counter()
+    urls, page = [], {"pageInfo": {"hasNextPage": True, "endCursor": None}}
+    while page["pageInfo"]["hasNextPage"]:  # 500 files a page at most
+        page = client.gql(FILES, v=created["version"]["id"], after=page["pageInfo"]["endCursor"])["node"]["files"]
+        urls += [e["node"]["downloadUrl"] for e in page["edges"]]
+    assert len(urls) == len(files), (len(urls), len(files))
     out.mkdir()
+    os.sync()
+    with Probe(server.proc.pid) as down, ThreadPoolExecutor(8) as pool:
+        t4 = time.perf_counter()
+        list(pool.map(lambda iu: client.download(iu[1], out / str(iu[0])), enumerate(urls)))
+        t5 = time.perf_counter()
+    shutil.rmtree(out)
+    done = sum(client.completing)
+    split = (f"create {t1 - t0:.2f} + PUT {t2 - t1 - done:.2f}" + (f" + complete {done:.2f}" if done else "")
+             + f" + commit {t3 - t2:.2f}")
+    return {"upload": (t3 - t0, up, split), "download": (t5 - t4, down, "")}
+
+
+def plain_copy(files: dict[str, Path], out: Path) -> tuple[float, float]:
+    out.mkdir()
+    os.sync()
     t = time.perf_counter()
     for i, f in enumerate(files.values()):
         shutil.copyfile(f, out / str(i))
     seconds = time.perf_counter() - t
     shutil.rmtree(out)
-    return seconds
+    return seconds, seconds
 
 
-async def direct_s3(endpoint: str, bucket: str, files: dict[str, Path]) -> tuple[float, float]:
+async def direct_s3(endpoint: str, bucket: str, files: dict[str, Path], out: Path) -> tuple[float, float]:
+    from aiobotocore.config import AioConfig
     from aiobotocore.session import get_session
 
-    async with get_session().create_client("s3", endpoint_url=endpoint, region_name="us-east-1") as s3:
+    config = AioConfig(s3={"addressing_style": "path"}, max_pool_connections=16)
+    gate = asyncio.Semaphore(8)
+    async with get_session().create_client("s3", endpoint_url=endpoint, region_name="us-east-1", config=config) as s3:
+        async def part(key: str, upload_id: str, path: Path, n: int, off: int, sem: asyncio.Semaphore) -> dict:
+            async with sem:  # at most 4 parts of 64 MiB in memory at once
+                body = await asyncio.to_thread(lambda: b"".join(read_slice(path, off, PART)))
+                r = await s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=body)
+                return {"PartNumber": n, "ETag": r["ETag"]}
+
         async def put(key: str, path: Path) -> None:
             size = path.stat().st_size
-            if size <= 64 * MiB:
-                await s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-                return
-            up = await s3.create_multipart_upload(Bucket=bucket, Key=key)
-            parts = []
-            with open(path, "rb") as f:
-                for n, off in enumerate(range(0, size, 64 * MiB), 1):
-                    f.seek(off)
-                    r = await s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=n,
-                                             Body=f.read(64 * MiB))
-                    parts.append({"PartNumber": n, "ETag": r["ETag"]})
-            await s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"],
-                                               MultipartUpload={"Parts": parts})
-
-        gate = asyncio.Semaphore(8)
-
-        async def bounded(coro: object) -> None:
             async with gate:
-                await coro  # type: ignore[misc]
+                if size <= PART:
+                    await s3.put_object(Bucket=bucket, Key=key, Body=await asyncio.to_thread(path.read_bytes))
+                    return
+                up = (await s3.create_multipart_upload(Bucket=bucket, Key=key))["UploadId"]
+                sem = asyncio.Semaphore(4)
+                parts = await asyncio.gather(*(part(key, up, path, n, off, sem)
+                                               for n, off in enumerate(range(0, size, PART), 1)))
+                await s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up,
+                                                   MultipartUpload={"Parts": list(parts)})
 
+        async def get(key: str, dest: Path) -> None:
+            async with gate:
+                obj = await s3.get_object(Bucket=bucket, Key=key)
+                with open(dest, "wb") as f:
+                    async with obj["Body"] as body:
+                        while chunk := await body.read(MiB):
+                            f.write(chunk)
+
+        os.sync()
         t = time.perf_counter()
-        await asyncio.gather(*(bounded(put(f"direct/{p}", f)) for p, f in files.items()))
+        await asyncio.gather(*(put(f"direct/{p}", f) for p, f in files.items()))
         up = time.perf_counter() - t
-
-        async def get(key: str) -> None:
-            obj = await s3.get_object(Bucket=bucket, Key=key)
-            async with obj["Body"] as body:
-                while await body.read(MiB):
-                    pass
-
+        out.mkdir()
+        os.sync()
         t = time.perf_counter()
-        await asyncio.gather(*(bounded(get(f"direct/{p}")) for p in files))
-        return up, time.perf_counter() - t
+        await asyncio.gather(*(get(f"direct/{p}", out / str(i)) for i, p in enumerate(files)))
+        down = time.perf_counter() - t
+    shutil.rmtree(out)
+    return up, down
+
+
+def start_moto() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(endpoint, timeout=1)
+            import boto3
+
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="bench-blobs")
+            return proc, endpoint
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("moto did not start")
+
+
+def measure(backend: str, server: Registry, endpoint: str, label: str, files: dict[str, Path], work: Path,
+            repeat: int) -> list[str]:
+    """``repeat`` runs of ours and of the baseline; table rows from the fastest of each."""
+    runs, bases = [], []
+    for r in range(repeat):
+        for f in files.values():  # fresh bytes: otherwise the registry deduplicates the second run
+            with open(f, "r+b") as fh:
+                fh.write(f"{label}/{r}".encode().ljust(16))
+        runs.append(ours(server, f"{'big' if len(files) == 1 else 'small'}-{r}", files, work / "down"))
+        bases.append(plain_copy(files, work / "copy") if backend == "local"
+                     else asyncio.run(direct_s3(endpoint, "bench-blobs", files, work / "direct")))
+    nbytes = sum(f.stat().st_size for f in files.values())
+    big = len(files) == 1
+    rows = []
+    for i, way in enumerate(("upload", "download")):
+        secs, probe, split = min((run[way] for run in runs), key=lambda x: x[0])
+        base = min(b[i] for b in bases)
+        base_rss, peak = runs[0][way][1].base, max(run[way][1].peak for run in runs)
+        ratio = base / secs
+        target = ("met" if ratio >= 0.5 else "MISSED") if backend == "local" else "-"
+        rss_target = ("met" if peak - base_rss < 100 * MiB else "MISSED") if big else "-"
+        rows.append(f"| {'local' if backend == 'local' else 's3 (moto)'} | {label} | {way} | {nbytes / 1e6 / secs:,.0f} | {nbytes / 1e6 / base:,.0f} | "
+                    f"{ratio:.0%} | {target} | {secs:.2f}{f' ({split})' if split else ''} | {probe.cpu:.2f} | "
+                    f"{base_rss / MiB:.0f} -> {peak / MiB:.0f} (+{(peak - base_rss) / MiB:.0f}) | {rss_target} |")
+    return rows
 
 
 def main() -> None:
@@ -195,62 +266,43 @@ def main() -> None:
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--small", type=int, default=1000)
     ap.add_argument("--small-kib", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--backend", choices=("local", "s3", "both"), default="both")
     args = ap.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         work = Path(tmp)
-        big = work / "big.bin"
-        with open(big, "wb") as f:
+        with open(work / "big.bin", "wb") as f:
             for _ in range(args.size_mib):
                 f.write(os.urandom(MiB))
-        small_dir = work / "small"
-        small_dir.mkdir()
+        (work / "small").mkdir()
         for i in range(args.small):
-            (small_dir / f"f{i:04d}.bin").write_bytes(os.urandom(args.small_kib * 1024))
-        sets = {
-            f"1 x {args.size_mib} MiB": {"big.bin": big},
-            f"{args.small} x {args.small_kib} KiB": {p.name: p for p in sorted(small_dir.iterdir())},
-        }
-        from moto.server import ThreadedMotoServer
-        import boto3
-
-        os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        moto.start()
-        host, port = moto.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-blobs")
-        backends = {
-            "local": {},
-            "s3 (moto)": {"LINEAGE_REG_STORAGE_URL": "s3://bench-blobs/registry", "LINEAGE_REG_S3_ENDPOINT_URL": endpoint,
-                          "LINEAGE_REG_S3_REGION": "us-east-1"},
-        }
-        for backend, env in backends.items():
-            server = Server(work / backend.split()[0], env)
-            try:
-                http = httpx.Client(base_url=server.url, headers=server.headers)
-                http.post("/graphql", json={"query": 'mutation { createProject(name: "bench") { id } }'})
-                for label, files in sets.items():
-                    nbytes = sum(f.stat().st_size for f in files.values())
-                    ours = round_trip(server, label.replace(" ", "").replace("x", "-"), files, work)
-                    if backend == "local":
-                        base_up = base_down = plain_copy(files, work)
-                        baseline = "plain copy"
-                    else:
-                        base_up, base_down = asyncio.run(direct_s3(endpoint, "bench-blobs", files))
-                        baseline = "direct aiobotocore"
-                    rows.append(f"| {backend} | {label} | {mbps(nbytes, ours['up']):.0f} | {mbps(nbytes, base_up):.0f} "
-                                f"({base_up / ours['up']:.0%}) | {mbps(nbytes, ours['down']):.0f} | "
-                                f"{mbps(nbytes, base_down):.0f} ({base_down / ours['down']:.0%}) | "
-                                f"{ours['commit']:.2f} | {ours['rss']:.0f} | {baseline} |")
-            finally:
-                server.stop()
-        moto.stop()
-    print("| backend | files | upload MB/s | baseline MB/s (ours / baseline) | download MB/s | baseline MB/s "
-          "(ours / baseline) | commit s | server RSS growth MiB | baseline |")
-    print("|---|---|---|---|---|---|---|---|---|")
+            (work / "small" / f"f{i:04d}.bin").write_bytes(os.urandom(args.small_kib * 1024))
+        sets = {f"1 x {args.size_mib} MiB": {"big.bin": work / "big.bin"},
+                f"{args.small} x {args.small_kib} KiB": {p.name: p for p in sorted((work / "small").iterdir())}}
+        moto, endpoint = start_moto() if args.backend != "local" else (None, "")
+        try:
+            for backend in ("local", "s3") if args.backend == "both" else (args.backend,):
+                env = {} if backend == "local" else {
+                    "LINEAGE_REG_STORAGE_URL": "s3://bench-blobs/registry", "LINEAGE_REG_S3_ENDPOINT_URL": endpoint,
+                    "LINEAGE_REG_S3_REGION": "us-east-1"}
+                server = Registry(work / backend, env)
+                try:
+                    Client(server).gql('mutation { createProject(name: "bench") { id } }')
+                    for label, files in sets.items():
+                        rows += measure(backend, server, endpoint, label, files, work, args.repeat)
+                finally:
+                    server.stop()
+        finally:
+            if moto is not None:
+                moto.terminate()
+                moto.wait(10)
+    print(f"\nbest of {args.repeat}; local baseline = shutil.copyfile, s3 baseline = aiobotocore direct to moto\n")
+    print("| backend | files | way | lineage-reg MB/s | baseline MB/s | ours / baseline | >= 50 % (local) | "
+          "seconds | server CPU s | server RSS MiB before -> peak (growth) | growth < 100 MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print("\ntargets: local backend >= 50 % of the plain copy; server RSS growth < 100 MiB for the large file")
 
 
 if __name__ == "__main__":
