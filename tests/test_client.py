@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import subprocess
+import sys
+import threading
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import LiveServer
-from lineage_reg.client import DigestInvalid, NotFound, Registry
-from lineage_reg.client.files import VerifiedWriter, safe_target
+import lineage_reg.client
+from conftest import LiveServer, free_port
+from lineage_reg.client import BadInput, Conflict, DigestInvalid, NotFound, Registry, RegistryError, Unauthenticated
+from lineage_reg.client.files import safe_target, write_verified
 from lineage_reg.config import Settings
-from lineage_reg.errors import BadInput
+
+MiB = 1024 * 1024
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:
@@ -22,34 +30,100 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_exported_members() -> None:
+    assert sorted(lineage_reg.client.__all__) == [
+        "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
+        "Registry", "RegistryError", "Run", "Unauthenticated", "Version", "VersionCommitted",
+    ]
+    assert lineage_reg.client.NotFound is lineage_reg.errors.NotFound
+
+
+def test_sdk_imports_nothing_of_the_server() -> None:
+    code = "import sys, lineage_reg.client; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.files",
+                                  "lineage_reg.client.registry", "lineage_reg.client.run",
+                                  "lineage_reg.client.version", "lineage_reg.errors", "lineage_reg.refs"])
+
+
 def test_log_link_resolve_download(live: LiveServer, tmp_path: Path, dialect: str, storage: str) -> None:
-    files = {"model.bin": os.urandom(4096), "tok/vocab.txt": b"a b c", "config.json": b"{}"}
+    files = {"model.bin": os.urandom(3 * MiB + 17), "tok/vocab.txt": b"a b c", "tok/deep/er/merges.txt": b"ab",
+             "copy.bin": b"a b c", "empty": b"", "config.json": b"{}"}
     src = write_tree(tmp_path / "out", files)
     with Registry(live.url, live.admin_token()) as reg:
         reg.create_project("churn")
-        with reg.start_run("churn", config={"lr": 0.1}) as run:
+        with reg.start_run("churn", name="train-1", config={"lr": 0.1}, git_commit="3fa9c1d") as run:
             run.log_metrics(0, {"loss": 0.5})
+            run.log_metrics(1, {"loss": 0.25})
             run.use_dataset("s3://lake", "events")
-            version = run.log_artifact("classifier", type="model", path=src, metadata={"auc": 0.9})
+            version = run.log_artifact("classifier", type="model", path=src, metadata={"auc": 0.9},
+                                       description="first", aliases=["candidate"])
         assert version.ref == "churn/classifier:v0" and version.state == "COMMITTED"
+        assert sorted(version.aliases) == ["candidate", "latest"]
         assert sorted(f.path for f in version.files) == sorted(files)
-        again = reg.log_artifact("churn", "classifier", type="model", path=src)
-        assert again.id == version.id  # deduplicated
+        assert {f.path: f.size for f in version.files} == {k: len(v) for k, v in files.items()}
+
+        again = reg.log_artifact("churn", "classifier", type="model", path=src, aliases=["relogged"])
+        assert again.id == version.id and again.ref == version.ref  # deduplicated: nothing uploaded, no v1
+        assert again.aliases == ["candidate", "latest", "relogged"]
+        assert sorted(reg.resolve("churn/classifier:relogged").aliases) == ["candidate", "latest", "relogged"]
+
         assert reg.link(version.ref, "churn/prod", aliases=["staging"]) == "churn/prod:v0"
         reg.set_alias("churn/prod", "production", version.ref)
-        assert reg.resolve("churn/prod:production").metadata == {"auc": 0.9}
+        resolved = reg.resolve("churn/prod:production")
+        assert (resolved.id, resolved.digest, resolved.metadata) == (version.id, version.digest, {"auc": 0.9})
+        assert reg.resolve("churn/prod:staging").id == version.id
+        assert reg.resolve(f"churn/classifier@{version.digest[:8]}").id == version.id
+
         out = reg.download("churn/prod:production", tmp_path / "deployed")
-        assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
-        assert [v["ref"] for v in reg.versions("churn", "classifier")] == ["churn/classifier:v0"]
-        run_view = reg.query("query($id: ID!) { run(id: $id) { status datasetsRead { name } outputs { ref } } }",
-                             id=run.id)["run"]
-        assert run_view == {"status": "FINISHED", "datasetsRead": [{"name": "events"}],
-                            "outputs": [{"ref": "churn/classifier:v0"}]}
+        assert out == tmp_path / "deployed" and read_tree(out) == files
+        assert not [p for p in out.rglob(".*.part")]
+
+        reg.remove_alias("churn/prod", "staging")
+        with pytest.raises(NotFound):
+            reg.resolve("churn/prod:staging")
+
+        assert [v["ref"] for v in reg.versions("churn/classifier")] == ["churn/classifier:v0"]
+        run_view = reg.query("query($id: ID!) { run(id: $id) { name status gitCommit config datasetsRead { name } "
+                             "outputs { ref } metrics(key: \"loss\") { step value } } }", id=run.id)["run"]
+        assert run_view == {"name": "train-1", "status": "FINISHED", "gitCommit": "3fa9c1d", "config": {"lr": 0.1},
+                            "datasetsRead": [{"name": "events"}], "outputs": [{"ref": "churn/classifier:v0"}],
+                            "metrics": [{"step": 0, "value": 0.5}, {"step": 1, "value": 0.25}]}
+
+
+def test_second_run_uses_the_first_ones_output(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    (tmp_path / "features.parquet").write_bytes(b"PAR1")
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        features = reg.log_artifact("churn", "features", type="dataset", path=tmp_path / "features.parquet")
+        assert [f.path for f in features.files] == ["features.parquet"]  # a single file keeps its name
+        run = reg.start_run("churn")
+        run.use_artifact(features.ref)
+        run.finish("FINISHED", summary={"auc": 0.91})
+        view = reg.query("query($id: ID!) { run(id: $id) { status summary inputs { ref } } }", id=run.id)["run"]
+        assert view == {"status": "FINISHED", "summary": {"auc": 0.91}, "inputs": [{"ref": "churn/features:v0"}]}
+
+
+def test_versions_are_listed_page_by_page(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        for i in range(5):
+            (tmp_path / "m.txt").write_text(str(i))
+            reg.log_artifact("churn", "m", type="model", path=tmp_path / "m.txt")
+        listed = list(reg.versions("churn/m", page_size=2))
+        assert [v["index"] for v in listed] == [4, 3, 2, 1, 0]
+        assert listed[0]["aliases"] == ["latest"] and listed[0]["state"] == "COMMITTED"
+        with pytest.raises(NotFound):
+            list(reg.versions("churn/ghost"))
 
 
 def test_large_file_goes_up_in_parts(settings: Settings, tmp_path: Path, dialect: str, storage: str) -> None:
-    small_parts = dataclasses.replace(settings, multipart_threshold=5 * 1024 * 1024, part_size=5 * 1024 * 1024)
-    body = os.urandom(11 * 1024 * 1024)
+    small_parts = dataclasses.replace(settings, multipart_threshold=5 * MiB, part_size=5 * MiB)
+    body = os.urandom(11 * MiB)
     src = write_tree(tmp_path / "big", {"weights.bin": body})
     with LiveServer(small_parts) as live, Registry(live.url, live.admin_token()) as reg:
         reg.create_project("churn")
@@ -58,27 +132,128 @@ def test_large_file_goes_up_in_parts(settings: Settings, tmp_path: Path, dialect
         assert (out / "weights.bin").read_bytes() == body
 
 
-def test_errors_map_to_classes(live: LiveServer, dialect: str) -> None:
+def test_files_stream_in_constant_memory(live: LiveServer, tmp_path: Path) -> None:
+    """Hashing, uploading and downloading a 48 MiB file never holds it in memory (server included)."""
+    big = tmp_path / "src" / "weights.bin"
+    big.parent.mkdir()
+    with open(big, "wb") as f:
+        for _ in range(48):
+            f.write(os.urandom(MiB))
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        tracemalloc.start()
+        try:
+            version = reg.log_artifact("churn", "big", type="model", path=big.parent)
+            reg.download(version.ref, tmp_path / "back")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 * MiB, f"peak {peak / MiB:.1f} MiB"
+    assert (tmp_path / "back" / "weights.bin").stat().st_size == 48 * MiB
+
+
+def test_errors_map_to_classes(live: LiveServer, tmp_path: Path, dialect: str) -> None:
     with Registry(live.url, live.admin_token()) as reg:
         with pytest.raises(NotFound, match="project 'ghost'"):
             reg.resolve("ghost/model:production")
+        reg.create_project("churn")
+        with pytest.raises(Conflict):
+            reg.create_project("churn")
+        (tmp_path / "f").write_bytes(b"x")
+        reg.log_artifact("churn", "m", type="model", path=tmp_path / "f")
+        with pytest.raises(NotFound, match="'churn/m:v7' not found") as missing:
+            reg.resolve("churn/m:v7")
+        assert missing.value.code == "NOT_FOUND" and missing.value.details == {"ref": "churn/m:v7"}
         with pytest.raises(BadInput, match="invalid reference"):
             reg.resolve("not a ref")
+        with pytest.raises(BadInput, match="Syntax Error"):  # the request itself is invalid: no code, no path
+            reg.query("query { resolve(ref: ")
+        with pytest.raises(BadInput, match="invalid collection"):
+            list(reg.versions("no-slash"))
+    with Registry(live.url, "not-a-token") as reg, pytest.raises(Unauthenticated):
+        reg.resolve("churn/m:v0")
 
 
-def test_failed_run_is_marked_failed(live: LiveServer, dialect: str) -> None:
+def test_unreachable_server_is_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with Registry(url) as reg, pytest.raises(RegistryError, match=f"cannot reach lineage-reg at {url}/graphql"):
+        reg.query("{ projects { totalCount } }")
+
+
+def test_defaults_come_from_the_environment(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEAGE_REG_URL", live.url + "/")
+    monkeypatch.setenv("LINEAGE_REG_TOKEN", live.admin_token())
+    with Registry() as reg:
+        assert reg.url == live.url
+        reg.create_project("from-env")
+        assert reg.query("{ project(name: \"from-env\") { name } }") == {"project": {"name": "from-env"}}
+
+
+def test_run_context_marks_failure_and_finishes_once(live: LiveServer, dialect: str) -> None:
     with Registry(live.url, live.admin_token()) as reg:
         reg.create_project("churn")
-        with pytest.raises(RuntimeError), reg.start_run("churn") as run:
+        with pytest.raises(RuntimeError), reg.start_run("churn") as crashed:
             raise RuntimeError("training crashed")
-        assert reg.query("query($id: ID!) { run(id: $id) { status } }", id=run.id)["run"]["status"] == "FAILED"
+        with reg.start_run("churn") as early:
+            early.finish("FINISHED", summary={"auc": 0.8})  # the block's end does not finish it again
+        status = "query($id: ID!) { run(id: $id) { status summary } }"
+        assert reg.query(status, id=crashed.id)["run"] == {"status": "FAILED", "summary": {}}
+        assert reg.query(status, id=early.id)["run"] == {"status": "FINISHED", "summary": {"auc": 0.8}}
 
 
-def test_verified_writer_keeps_nothing_on_mismatch(tmp_path: Path) -> None:
-    writer = VerifiedWriter(tmp_path / "f.bin", "0" * 64)
-    writer.write(b"not those bytes")
+def test_download_refuses_a_tampered_blob(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    """A blob damaged at rest: DigestInvalid, no file (not even a temporary one), the old file untouched."""
+    src = write_tree(tmp_path / "src", {"model.bin": b"good bytes", "a/b.txt": b"fine"})
+    dest = write_tree(tmp_path / "deployed", {"model.bin": b"the previous model"})
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        blob = live.runtime.blobs.path(next(f.sha256 for f in version.files if f.path == "model.bin"))
+        blob.chmod(0o644)
+        blob.write_bytes(b"evil bytes")  # same size, other content
+        with pytest.raises(DigestInvalid, match="model.bin"):
+            reg.download(version.ref, dest)
+    leftovers = read_tree(dest)
+    assert leftovers.pop("model.bin") == b"the previous model"
+    assert leftovers in ({}, {"a/b.txt": b"fine"})  # the intact file may have arrived first; nothing else did
+
+
+def test_write_verified_keeps_nothing_on_mismatch(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "f.bin"
     with pytest.raises(DigestInvalid):
-        writer.finish()
+        write_verified(target, "0" * 64, iter([b"not ", b"those bytes"]))
+    assert list((tmp_path / "sub").iterdir()) == []
+    good = b"those bytes"
+    assert write_verified(target, hashlib.sha256(good).hexdigest(), iter([good])).read_bytes() == good
+
+
+def test_write_verified_cleans_up_when_the_stream_breaks(tmp_path: Path) -> None:
+    def broken() -> Iterator[bytes]:
+        yield b"half"
+        raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ConnectionResetError):
+        write_verified(tmp_path / "f.bin", "0" * 64, broken())
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(BadInput):
-        safe_target(tmp_path, "../escape")
+
+
+@pytest.mark.parametrize("path", ["../escape", "a/../../escape", "/etc/passwd", "."])
+def test_safe_target_refuses_escapes(tmp_path: Path, path: str) -> None:
+    with pytest.raises(BadInput, match="outside"):
+        safe_target(tmp_path / "dest", path)
+
+
+def test_uploads_run_in_parallel(live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_tree(tmp_path / "src", {f"shard-{i}.bin": os.urandom(1024) for i in range(8)})
+    threads: set[int] = set()
+    original = Registry._upload
+
+    def spy(self: Registry, target: dict[str, object], source: Path) -> None:
+        threads.add(threading.get_ident())
+        original(self, target, source)
+
+    monkeypatch.setattr(Registry, "_upload", spy)
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        assert len(reg.log_artifact("churn", "shards", type="model", path=src).files) == 8
+    assert 1 < len(threads) <= 4

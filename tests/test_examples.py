@@ -1,19 +1,34 @@
-"""The examples run as a user would run them, against a real server."""
+"""The examples and docs/sdk.md run as a user would run them, against a real server."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import LiveServer
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
-def test_quickstart_and_deploy_bot(live: LiveServer, tmp_path: Path, dialect: str) -> None:
-    env = {**os.environ, "LINEAGE_REG_URL": live.url, "LINEAGE_REG_TOKEN": live.admin_token()}
+def user_env(live: LiveServer, token: str | None = None) -> dict[str, str]:
+    return {**os.environ, "LINEAGE_REG_URL": live.url, "LINEAGE_REG_TOKEN": token or live.admin_token()}
+
+
+def test_quickstart(live: LiveServer, dialect: str) -> None:
+    for version in ("v0", "v1"):  # a second run logs and promotes a new version
+        quick = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], env=user_env(live),
+                               capture_output=True, text=True, timeout=120)
+        assert quick.returncode == 0, quick.stderr
+        assert f"quickstart/churn:production is quickstart/churn-classifier:{version}" in quick.stdout
+        assert "downloaded: ['config.json', 'weights/model.bin']" in quick.stdout
+
+
+def test_deploy_bot_ships_what_quickstart_promotes(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    env = user_env(live)
     bot = subprocess.Popen([sys.executable, str(EXAMPLES / "deploy_bot.py"), "quickstart/churn", "--dest",
                             str(tmp_path / "deployed"), "--once"], env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -22,7 +37,6 @@ def test_quickstart_and_deploy_bot(live: LiveServer, tmp_path: Path, dialect: st
         quick = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], env=env, capture_output=True,
                                text=True, timeout=120)
         assert quick.returncode == 0, quick.stderr
-        assert "promoted to production" in quick.stdout
         out, _ = bot.communicate(timeout=60)
     finally:
         bot.kill()
@@ -30,3 +44,24 @@ def test_quickstart_and_deploy_bot(live: LiveServer, tmp_path: Path, dialect: st
     assert "deployed quickstart/churn-classifier:v0" in out
     deployed = tmp_path / "deployed" / "quickstart_churn-classifier_v0"
     assert (deployed / "weights" / "model.bin").stat().st_size == 256 * 1024
+    assert (tmp_path / "deployed" / ".sequence").read_text()
+
+
+def test_deploy_bot_gives_up_on_a_bad_token(live: LiveServer, tmp_path: Path) -> None:
+    bot = subprocess.run([sys.executable, str(EXAMPLES / "deploy_bot.py"), "quickstart/churn", "--dest",
+                          str(tmp_path)], env=user_env(live, token="not-a-token"), capture_output=True, text=True,
+                         timeout=60)
+    assert bot.returncode != 0
+    assert "4403" in bot.stderr or "refused" in bot.stderr, bot.stderr
+
+
+def test_sdk_docs_run_top_to_bottom(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "sdk.md").read_text(), re.S)
+    script = tmp_path / "sdk_docs.py"
+    script.write_text("\n".join(blocks))
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=user_env(live), capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "NOT_FOUND version 'churn/classifier:v99' not found" in run.stdout
+    assert sorted(p.relative_to(tmp_path / "deploy").as_posix() for p in (tmp_path / "deploy").rglob("*")) == [
+        "config.json", "weights", "weights/model.bin"]

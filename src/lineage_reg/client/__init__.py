@@ -1,10 +1,18 @@
-"""The lineage-reg Python SDK (sync, httpx). See docs/sdk.md."""
+"""The lineage-reg Python SDK (sync, httpx). See docs/sdk.md.
+
+    Registry        a connection: runs, logging, links, aliases, resolve, download, query
+    Run             a run in progress (Registry.start_run)
+    Version, File   what resolve and log_artifact return
+    RegistryError   base of every error; one subclass per server error code
+"""
 
 from ..errors import (
     BadInput, BlobUnknown, Conflict, DigestInvalid, Forbidden, LimitExceeded, NotFound, RegistryError,
     Unauthenticated, VersionCommitted,
 )
-from .registry import File, Registry, Run, Version
+from .registry import Registry
+from .run import Run
+from .version import File, Version
 
 __all__ = [
     "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",

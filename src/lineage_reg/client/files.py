@@ -1,12 +1,13 @@
-"""Local file work for the SDK: manifests by streaming hash, verified streamed downloads."""
+"""Local file work for the SDK: manifests by streaming hash, streamed uploads, verified atomic downloads."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+import secrets
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ..errors import BadInput, DigestInvalid
 
@@ -22,32 +23,31 @@ def sha256_of(path: Path) -> str:
 
 
 def walk(root: Path) -> dict[str, Path]:
-    """Relative POSIX path -> file, for a file or every file under a directory."""
-    root = Path(root)
+    """Relative POSIX path -> file, for a single file (its name) or every file under a directory."""
     if root.is_file():
         return {root.name: root}
     if not root.is_dir():
         raise BadInput(f"{root} is neither a file nor a directory")
-    return {
-        PurePosixPath(p.relative_to(root)).as_posix(): p
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def manifest(files: dict[str, Path]) -> list[dict[str, object]]:
-    return [{"path": rel, "size": p.stat().st_size, "sha256": sha256_of(p)} for rel, p in files.items()]
+def manifest(files: dict[str, Path], workers: int = 4) -> list[dict[str, object]]:
+    """``[{path, size, sha256}]`` as createArtifactVersion takes it; files are hashed ``workers`` at a time."""
+    with ThreadPoolExecutor(workers) as pool:  # hashlib releases the GIL on large buffers
+        digests = list(pool.map(sha256_of, files.values()))
+    return [{"path": rel, "size": p.stat().st_size, "sha256": sha}
+            for (rel, p), sha in zip(files.items(), digests, strict=True)]
 
 
 def read_slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
-    """Stream ``size`` bytes from ``offset``: what one part of a multipart upload sends."""
+    """Stream ``size`` bytes from ``offset`` (a whole file, or one part of a multipart upload)."""
     with open(path, "rb") as f:
         f.seek(offset)
         left = size
         while left > 0:
             chunk = f.read(min(CHUNK, left))
             if not chunk:
-                break
+                raise BadInput(f"{path} shrank while it was being uploaded; log it again once it is written")
             left -= len(chunk)
             yield chunk
 
@@ -55,36 +55,29 @@ def read_slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
 def safe_target(dest: Path, rel: str) -> Path:
     """Where ``rel`` goes under ``dest``; refuses paths that would escape it."""
     target = (dest / rel).resolve()
-    if not target.is_relative_to(dest.resolve()):
+    if target == dest.resolve() or not target.is_relative_to(dest.resolve()):
         raise BadInput(f"refusing to write {rel!r} outside {dest}")
     return target
 
 
-class VerifiedWriter:
-    """Writes a download to a temporary file next to its target, renaming it into place only if the sha256 matches."""
-
-    def __init__(self, target: Path, sha256: str) -> None:
-        self.target = target
-        self.sha256 = sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        self._file = os.fdopen(fd, "wb")
-        self._tmp = Path(name)
-        self._hash = hashlib.sha256()
-
-    def write(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
-        self._file.write(chunk)
-
-    def finish(self) -> Path:
-        self._file.close()
-        if self._hash.hexdigest() != self.sha256:
-            self._tmp.unlink(missing_ok=True)
-            raise DigestInvalid(f"downloaded bytes of {self.target.name} hash to {self._hash.hexdigest()}, "
-                                f"expected {self.sha256}; nothing was written")
-        os.replace(self._tmp, self.target)
-        return self.target
-
-    def abort(self) -> None:
-        self._file.close()
-        self._tmp.unlink(missing_ok=True)
+def write_verified(target: Path, sha256: str, chunks: Iterable[bytes]) -> Path:
+    """Write ``chunks`` to a temporary file beside ``target``, hashing as they come; rename it into place
+    only if the sha256 matches. On a mismatch (or any error) nothing is left behind and ``target`` is untouched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    try:
+        h = hashlib.sha256()
+        with open(tmp, "xb") as out:  # mode 0o666 & ~umask, like any file the user writes
+            for chunk in chunks:
+                h.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() != sha256:
+            raise DigestInvalid(f"downloaded bytes for {target.name} hash to {h.hexdigest()}, expected {sha256}; "
+                                "the file was not written (download again; if it persists the stored blob is damaged)")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
