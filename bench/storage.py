@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import shutil
 import subprocess
@@ -41,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,8 +51,6 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load import cpu_ms  # noqa: E402
 from hot_path import Registry, free_port  # noqa: E402
-
-from lineage_reg.client.files import read_slice, sha256_of  # noqa: E402
 
 MiB = 1024 * 1024
 PART = 64 * MiB  # the server's default part size; the aiobotocore baseline uses it too
@@ -61,6 +61,20 @@ COMPLETE = ("mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartIn
 COMMIT = "mutation($v: ID!) { commitArtifactVersion(version: $v) { state } }"
 FILES = """query($v: ID!, $after: String) { node(id: $v) { ... on ArtifactVersion {
   files(first: 500, after: $after) { edges { node { downloadUrl } } pageInfo { hasNextPage endCursor } } } } }"""
+
+
+def read_slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
+    """``size`` bytes from ``offset`` (fewer at the end of the file), 1 MiB at a time, straight from disk."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while size > 0 and (chunk := f.read(min(MiB, size))):
+            size -= len(chunk)
+            yield chunk
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class Probe:
@@ -95,6 +109,10 @@ class Client:
         self.api = httpx.Client(base_url=server.url, headers=server.headers, timeout=600)
         self.raw = httpx.Client(timeout=600, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
         self.completing: list[float] = []  # seconds spent in completeUpload
+
+    def close(self) -> None:
+        self.api.close()
+        self.raw.close()
 
     def gql(self, query: str, **variables: object) -> dict:
         body = self.api.post("/graphql", json={"query": query, "variables": variables}).json()
@@ -153,9 +171,10 @@ def ours(server: Registry, name: str, files: dict[str, Path], out: Path) -> dict
         list(pool.map(lambda iu: client.download(iu[1], out / str(iu[0])), enumerate(urls)))
         t5 = time.perf_counter()
     shutil.rmtree(out)
+    client.close()
     done = sum(client.completing)
     split = (f"create {t1 - t0:.2f} + PUT {t2 - t1 - done:.2f}" + (f" + complete {done:.2f}" if done else "")
-             + f" + commit {t3 - t2:.2f}")
+             + f" + commit/verify {t3 - t2:.2f}")
     return {"upload": (t3 - t0, up, split), "download": (t5 - t4, down, "")}
 
 
@@ -255,7 +274,8 @@ def measure(backend: str, server: Registry, endpoint: str, label: str, files: di
         ratio = base / secs
         target = ("met" if ratio >= 0.5 else "MISSED") if backend == "local" else "-"
         rss_target = ("met" if peak - base_rss < 100 * MiB else "MISSED") if big else "-"
-        rows.append(f"| {'local' if backend == 'local' else 's3 (moto)'} | {label} | {way} | {nbytes / 1e6 / secs:,.0f} | {nbytes / 1e6 / base:,.0f} | "
+        name = "local" if backend == "local" else "s3 (moto)"
+        rows.append(f"| {name} | {label} | {way} | {nbytes / 1e6 / secs:,.0f} | {nbytes / 1e6 / base:,.0f} | "
                     f"{ratio:.0%} | {target} | {secs:.2f}{f' ({split})' if split else ''} | {probe.cpu:.2f} | "
                     f"{base_rss / MiB:.0f} -> {peak / MiB:.0f} (+{(peak - base_rss) / MiB:.0f}) | {rss_target} |")
     return rows
@@ -271,6 +291,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     rows: list[str] = []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         work = Path(tmp)
         with open(work / "big.bin", "wb") as f:
@@ -289,7 +310,9 @@ def main() -> None:
                     "LINEAGE_REG_S3_REGION": "us-east-1"}
                 server = Registry(work / backend, env)
                 try:
-                    Client(server).gql('mutation { createProject(name: "bench") { id } }')
+                    setup = Client(server)
+                    setup.gql('mutation { createProject(name: "bench") { id } }')
+                    setup.close()
                     for label, files in sets.items():
                         rows += measure(backend, server, endpoint, label, files, work, args.repeat)
                 finally:
@@ -298,7 +321,8 @@ def main() -> None:
             if moto is not None:
                 moto.terminate()
                 moto.wait(10)
-    print(f"\nbest of {args.repeat}; local baseline = shutil.copyfile, s3 baseline = aiobotocore direct to moto\n")
+    print(f"\nbest of {args.repeat}; local baseline = shutil.copyfile, s3 baseline = aiobotocore direct to moto; "
+          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)\n")
     print("| backend | files | way | lineage-reg MB/s | baseline MB/s | ours / baseline | >= 50 % (local) | "
           "seconds | server CPU s | server RSS MiB before -> peak (growth) | growth < 100 MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
