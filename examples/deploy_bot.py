@@ -5,9 +5,13 @@
 
 Subscribes to `aliasChanged` over WebSocket (graphql-transport-ws, the token in
 `connection_init`). Each version that moves to the alias is resolved and
-downloaded (verified) to ``<dest>/<project>_<artifact>_v<n>``. The bot keeps
-the sequence of the last event it handled in ``<dest>/.sequence`` and passes
-it as ``after`` when it (re)connects, so a restart replays what it missed.
+downloaded to ``<dest>/<project>_<artifact>_v<n>`` (every file checked against
+its sha256), then "deployed": the symlink ``<dest>/current`` is swapped to it
+atomically, so a server reading ``current/`` sees the old version or the new
+one, never half of one. The bot keeps the sequence of the last event it handled
+in ``<dest>/.sequence`` and passes it as ``after`` when it (re)connects, so a
+restart or a dropped connection replays what it missed. Started before the
+registered model exists, it waits for it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ SUBSCRIPTION = """subscription($c: String!, $a: String!, $after: Float) {
   aliasChanged(collection: $c, alias: $a, after: $after) { event { sequence actor } version { ref } } }"""
 
 
+WAIT_SECONDS = 1.0
+
+
+def swap_symlink(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` in one rename: readers never see it missing."""
+    tmp = link.with_name(link.name + ".new")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target.name)  # relative: the deploy dir can move
+    os.replace(tmp, link)
+
+
 async def follow(reg: Registry, token: str, collection: str, alias: str, dest: Path, once: bool) -> None:
     state = dest / ".sequence"
     after = float(state.read_text()) if state.exists() else None
@@ -45,13 +60,21 @@ async def follow(reg: Registry, token: str, collection: str, alias: str, dest: P
                 if message["type"] == "ping":
                     await ws.send(json.dumps({"type": "pong"}))
                     continue
-                if message["type"] != "next" or message["payload"].get("errors"):
+                errors = message["payload"].get("errors") if message["type"] == "next" else None
+                if errors and errors[0].get("extensions", {}).get("code") == "NOT_FOUND":
+                    print(f"{collection} does not exist yet; waiting for it", flush=True)
+                    after = 0  # once it exists, all of its history is news to us
+                    await ws.close()
+                    await asyncio.sleep(WAIT_SECONDS)
+                    break  # connect and subscribe again
+                if message["type"] != "next" or errors:
                     raise SystemExit(f"subscription ended: {message}")
                 change = message["payload"]["data"]["aliasChanged"]
                 if change["version"] is not None:  # None: the alias was removed
                     ref = change["version"]["ref"]
                     target = dest / ref.replace("/", "_").replace(":", "_")
                     await asyncio.to_thread(reg.download, ref, target)
+                    swap_symlink(dest / "current", target)
                     print(f"deployed {ref} to {target} (moved by {change['event']['actor']})", flush=True)
                 after = change["event"]["sequence"]
                 dest.mkdir(parents=True, exist_ok=True)
@@ -61,7 +84,8 @@ async def follow(reg: Registry, token: str, collection: str, alias: str, dest: P
         except websockets.ConnectionClosed as closed:
             if closed.rcvd and 4400 <= closed.rcvd.code < 4500:  # refused (e.g. 4403 bad token): retrying won't help
                 raise SystemExit(f"server closed the subscription: {closed.rcvd.code} {closed.rcvd.reason}") from None
-            print("connection lost; reconnecting", flush=True)  # `after` replays what we missed
+            # 1013: we fell behind; anything else: the connection dropped. `after` replays what we missed.
+            print("connection lost; reconnecting", flush=True)
 
 
 def main() -> None:

@@ -75,6 +75,12 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "removeAlias": ('mutation { removeAlias(collection: "churn/churn-model", alias: "staging") }', ()),
     "addTags": ('mutation($artifact: ID!) { addTags(target: $artifact, tags: ["new"]) }', ("artifact",)),
     "removeTags": ('mutation($artifact: ID!) { removeTags(target: $artifact, tags: ["keep"]) }', ("artifact",)),
+    "createWebhook": ('mutation { createWebhook(input: {project: "churn", url: "https://hooks.example.com/x", '
+                      'kinds: ["alias.set"], secret: "0123456789abcdef"}) { id } }', ()),
+    "updateWebhook": ('mutation($webhook: ID!) { updateWebhook(input: {id: $webhook, active: false}) { id } }',
+                      ("webhook",)),
+    "deleteWebhook": ("mutation($webhook: ID!) { deleteWebhook(id: $webhook) }", ("webhook",)),
+    "pingWebhook": ("mutation($webhook: ID!) { pingWebhook(id: $webhook) { id } }", ("webhook",)),
 }
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '
@@ -93,7 +99,10 @@ async def seed(api: Api) -> dict[str, Any]:
                       'registeredModel: "churn/churn-model", aliases: ["staging", "production"]}) { id } }'))
     artifact = (await api('{ artifact(project: "churn", name: "classifier") { id } }'))["artifact"]["id"]
     await api('mutation($a: ID!) { addTags(target: $a, tags: ["keep"]) }', a=artifact)
+    webhook = (await api('mutation { createWebhook(input: {project: "churn", url: "https://hooks.example.com/a", '
+                         'kinds: ["version.deleted"], secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
     return {
+        "webhook": webhook,
         "run": run,
         "version": (await api('{ resolve(ref: "churn/classifier:v0") { id } }'))["resolve"]["id"],
         "pending": pending["createArtifactVersion"]["version"]["id"],
@@ -255,6 +264,8 @@ async def test_member_writes_runs_versions_links_and_ordinary_aliases(api: Api, 
     await refused(member, "FORBIDDEN", WRITES["createProject"][0])
     await refused(member, "FORBIDDEN", WRITES["unlinkVersion"][0], link=ids["link"])
     await refused(member, "FORBIDDEN", WRITES["deleteArtifactVersion"][0])
+    for name in ("createWebhook", "updateWebhook", "deleteWebhook", "pingWebhook"):
+        await refused(member, "FORBIDDEN", WRITES[name][0], webhook=ids["webhook"])
     prod = await member('{ resolve(ref: "churn/churn-model:production") { ref } }')
     assert prod["resolve"]["ref"] == "churn/classifier:v0"
 

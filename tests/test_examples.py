@@ -45,6 +45,7 @@ def test_deploy_bot_ships_what_quickstart_promotes(live: LiveServer, tmp_path: P
     deployed = tmp_path / "deployed" / "quickstart_churn-classifier_v0"
     assert (deployed / "weights" / "model.bin").stat().st_size == 256 * 1024
     assert (tmp_path / "deployed" / ".sequence").read_text()
+    assert (tmp_path / "deployed" / "current").resolve() == deployed.resolve()  # the symlink swapped to it
 
 
 def test_deploy_bot_gives_up_on_a_bad_token(live: LiveServer, tmp_path: Path) -> None:

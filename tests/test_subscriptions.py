@@ -309,6 +309,7 @@ async def test_moves_during_the_replay_are_neither_lost_nor_doubled(api: Api, di
 
 
 async def test_bad_after_is_an_error_not_a_silent_stream(api: Api, dialect: str) -> None:
+    await setup(api, 1)
     async with connected(api, api.token) as sock:
         await sock.send({"id": "1", "type": "subscribe", "payload": {"query": ALIAS_CHANGED,
                                                                     "variables": {"after": -1}}})
@@ -383,3 +384,83 @@ async def test_anonymous_subscribers_only_where_anonymous_reads_are_allowed(sett
             async with raw_socket(api) as sock:  # a bad token is still refused: it is not anonymity
                 await sock.send({"type": "connection_init", "payload": {"Authorization": "Bearer garbage"}})
                 assert await sock.closed_with() == 4403
+
+
+# --------------------------------------------------------------------------------------------------------------
+# (e) Bad input: unknown targets are errors on a socket that stays usable; protocol violations close it.
+
+@pytest.mark.parametrize("query, code", [
+    ('subscription { aliasChanged(collection: "churn/nope") { alias } }', "NOT_FOUND"),
+    ('subscription { aliasChanged(collection: "elsewhere/churn-model") { alias } }', "NOT_FOUND"),
+    ('subscription { aliasChanged(collection: "churn/churn-model", alias: "Not An Alias") { alias } }', "BAD_INPUT"),
+    ('subscription { events(project: "nope") { kind } }', "NOT_FOUND"),
+    ('subscription { events(kinds: ["alias.exploded"]) { kind } }', "BAD_INPUT"),
+])
+async def test_unknown_targets_are_errors_and_the_socket_stays_usable(
+    api: Api, dialect: str, query: str, code: str
+) -> None:
+    await setup(api, 1)
+    async with connected(api, api.token) as sock:
+        await sock.send({"id": "bad", "type": "subscribe", "payload": {"query": query}})
+        message = await sock.receive()
+        assert message["type"] in ("error", "next") and message["id"] == "bad", message
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == code, errors
+        assert "Traceback" not in json.dumps(message)
+        if message["type"] == "next":  # an error raised while starting the stream: then the stream completes
+            assert await sock.receive() == {"id": "bad", "type": "complete"}
+
+        await subscribe(sock, api.server, ALIAS_CHANGED, sub_id="good")
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        assert (await sock.next("aliasChanged", "good"))["version"] == {"ref": ref(0)}
+
+
+@pytest.mark.parametrize("messages, code", [
+    (["not json"], 4400),
+    ([{"type": "no-such-type"}], 4400),
+    ([{"id": "1", "type": "subscribe", "payload": {"query": "subscription { events { kind } }"}}] * 2, 4409),
+    ([{"type": "connection_init"}], 4429),
+])
+async def test_protocol_violations_close_with_the_protocols_codes(
+    api: Api, dialect: str, messages: list[Any], code: int
+) -> None:
+    async with connected(api, api.token) as sock:
+        for message in messages:
+            await sock.ws.send(message if isinstance(message, str) else json.dumps(message))
+        assert await sock.closed_with() == code
+
+
+async def test_a_subscriber_that_falls_behind_is_disconnected_and_resumes_with_after(
+    settings: Settings, dialect: str
+) -> None:
+    import dataclasses
+
+    import httpx
+
+    with LiveServer(dataclasses.replace(settings, subscriber_queue=3)) as server:
+        async with httpx.AsyncClient(timeout=30) as http:
+            api = Api(server, http, server.admin_token())
+            await setup(api, 1)
+            first = await staging_sequences(api)
+            query = 'subscription($after: Float) { events(project: "churn", after: $after) { sequence kind alias } }'
+            async with connected(api, api.token) as sock:
+                await subscribe(sock, server, query)
+                # One commit that writes more events than the queue holds, all published at once.
+                await log_version(api, {"m.bin": b"more weights"}, aliases=["a", "b", "c", "d", "e"])
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await sock.receive()
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+                reason = closed.value.rcvd.reason
+                assert reason.startswith("subscriber fell behind; resubscribe with after: "), reason
+                resume = int(reason.rsplit(" ", 1)[1])
+            log = await api("query($a: Float) { events(project: \"churn\", after: $a, first: 100) { edges { node { "
+                            "sequence kind } } } }", a=resume)
+            missed = [int(e["node"]["sequence"]) for e in log["events"]["edges"]]
+            kinds = [e["node"]["kind"] for e in log["events"]["edges"]]
+            assert missed and set(kinds) == {"alias.set"} and first == []
+            async with connected(api, api.token) as sock:
+                await sock.send({"id": "1", "type": "subscribe", "payload": {"query": query,
+                                                                            "variables": {"after": resume}}})
+                replayed = [int((await sock.next("events"))["sequence"]) for _ in missed]
+                assert replayed == missed

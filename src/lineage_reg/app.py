@@ -25,7 +25,8 @@ from .http import files
 from .services import auth
 from .services import events as event_service
 from .services import gc
-from .services.runtime import Runtime
+from .services.runtime import EVENT_CHANNEL, Runtime
+from .services.webhooks import Dispatcher
 from .store import migrations
 from .store.db import Database
 
@@ -52,6 +53,9 @@ def build_runtime(settings: Settings) -> Runtime:
         latest_id=lambda: event_service.last_sequence(rt),
     )
     rt.bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
+    if not db.is_sqlite:
+        db.change_channel = EVENT_CHANNEL
+    db.on_commit = rt.bus.changed
     return rt
 
 
@@ -72,6 +76,8 @@ def create_app(settings: Settings) -> Starlette:
     from .api.view import GraphQLView
 
     rt = build_runtime(settings)
+    dispatcher = Dispatcher(rt)
+    rt.deliveries_queued = dispatcher.wake
     authenticator = auth.Authenticator(rt)
     graphql = GraphQLView(rt, authenticator)
     http_graphql: Any = graphql
@@ -85,6 +91,7 @@ def create_app(settings: Settings) -> Starlette:
         await migrations.upgrade(rt.db)
         await rt.bus.start()
         await rt.blobs.start()
+        await dispatcher.start()
         gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
         secret = await auth.bootstrap_admin_token(rt)
         if secret is not None:
@@ -93,6 +100,7 @@ def create_app(settings: Settings) -> Starlette:
         if gc_task is not None:
             gc_task.cancel()
             await asyncio.gather(gc_task, return_exceptions=True)
+        await dispatcher.stop()
         await rt.blobs.stop()
         await rt.bus.stop()
         await rt.db.dispose()

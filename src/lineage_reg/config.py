@@ -50,6 +50,12 @@ class Settings:
     pending_ttl_seconds: int = 24 * 3600
     gc_grace_seconds: int = 2 * 3600
     gc_interval_seconds: int = 0  # 0: no periodic GC in the server; run `lineage-reg gc`
+    # Events a subscriber may fall behind before it is disconnected (it resumes with `after`).
+    subscriber_queue: int = 10_000
+    # Webhooks: a failed delivery is retried after backoff, 2x backoff, 4x ... until max attempts.
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 10.0
+    webhook_timeout_seconds: float = 10.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -118,5 +124,9 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         gc_grace_seconds=int(v) if (v := get("GC_GRACE_SECONDS")) else None,
         gc_interval_seconds=int(v) if (v := get("GC_INTERVAL_SECONDS")) else None,
         link_ttl_seconds=int(v) if (v := get("LINK_TTL_SECONDS")) else None,
+        subscriber_queue=int(v) if (v := get("SUBSCRIBER_QUEUE")) else None,
+        webhook_max_attempts=int(v) if (v := get("WEBHOOK_MAX_ATTEMPTS")) else None,
+        webhook_backoff_seconds=float(v) if (v := get("WEBHOOK_BACKOFF_SECONDS")) else None,
+        webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
     )

@@ -10,7 +10,8 @@ import binascii
 
 from .errors import BadInput
 
-TYPES = ("Project", "Run", "Dataset", "Artifact", "ArtifactVersion", "RegisteredModel", "ModelLink", "Event")
+TYPES = ("Project", "Run", "Dataset", "Artifact", "ArtifactVersion", "RegisteredModel", "ModelLink", "Event",
+         "Webhook", "WebhookDelivery")
 
 
 def encode(type_name: str, row_id: int) -> str:

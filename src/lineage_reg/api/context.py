@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from strawberry.types import Info as _Info
 
@@ -19,6 +20,8 @@ class Context:
     base_url: str
     # graphql-transport-ws `connection_init` payload; strawberry fills it in.
     connection_params: dict[str, object] | None = None
+    # The WebSocket a subscription runs on (None over HTTP): a subscriber that falls behind is closed.
+    websocket: Any = None
 
 
 def build_context(*, rt: Runtime, actor: Actor | None, base_url: str) -> Context:

@@ -52,3 +52,25 @@ class SetAliasInput:
 class DatasetInput:
     namespace: str
     name: str
+
+
+@strawberry.input
+class CreateWebhookInput:
+    project: str
+    url: str = strawberry.field(description="http(s) URL that receives a POST per matching event.")
+    kinds: list[str] = strawberry.field(description="Event kinds to send, e.g. [\"alias.set\", \"alias.removed\"].")
+    secret: str = strawberry.field(description="16-256 characters; the HMAC-SHA256 key for X-LineageReg-Signature. "
+                                   "Never returned by the API.")
+    collection: str | None = strawberry.field(default=None, description="project/name: only this collection's events.")
+    alias_pattern: str | None = strawberry.field(default=None, description="Glob on the alias, e.g. `production`.")
+
+
+@strawberry.input
+class UpdateWebhookInput:
+    id: strawberry.ID
+    url: str | None = None
+    kinds: list[str] | None = None
+    secret: str | None = None
+    collection: str | None = strawberry.field(default=None, description="\"\" removes the collection filter.")
+    alias_pattern: str | None = strawberry.field(default=None, description="\"\" removes the alias filter.")
+    active: bool | None = None

@@ -5,16 +5,21 @@ from __future__ import annotations
 import strawberry
 
 from ..blobs.base import UploadTarget as BlobTarget
-from ..services import aliases, models, projects, runs, versions
+from .. import ids
+from ..services import aliases, models, projects, runs, versions, webhooks
 from ..services import blobs as blob_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
-from .inputs import CreateArtifactVersionInput, DatasetInput, LinkVersionInput, SetAliasInput, StartRunInput
+from .inputs import (
+    CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput, StartRunInput,
+    UpdateWebhookInput,
+)
 from .permissions import alias_writer, require, writer
 from .types.common import JSON, RunStatus
 from .types.registry import Alias, ArtifactVersion, ModelLink, Project, RegisteredModel
 from .types.runs import Dataset, Run
+from .types.webhooks import Webhook, WebhookDelivery
 
 
 @strawberry.type(description="One slice of a multipart upload: PUT bytes [offset, offset+size) to url, keep the ETag.")
@@ -183,3 +188,34 @@ class Mutation:
         return await tags_service.change_tags(info.context.rt, actor=writer(info), target=target, remove=tags)
 
 
+
+    @strawberry.mutation(description="Admin: POST matching events to a URL, signed with `secret`. See docs/events.md.")
+    async def create_webhook(self, info: Info, input: CreateWebhookInput) -> Webhook:
+        actor = require(info, "admin").name
+        rec = await webhooks.create_webhook(
+            info.context.rt, actor=actor, project=input.project, url=input.url, kinds=input.kinds,
+            secret=input.secret, collection=input.collection, alias_pattern=input.alias_pattern,
+        )
+        return Webhook.of(rec)
+
+    @strawberry.mutation(description="Admin: change a webhook; fields left out stay as they are.")
+    async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> Webhook:
+        require(info, "admin")
+        rec = await webhooks.update_webhook(
+            info.context.rt, ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
+            secret=input.secret, collection=input.collection or None, clear_collection=input.collection == "",
+            alias_pattern=input.alias_pattern or None, clear_alias_pattern=input.alias_pattern == "",
+            active=input.active,
+        )
+        return Webhook.of(rec)
+
+    @strawberry.mutation(description="Admin: delete a webhook and its delivery history.")
+    async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
+        require(info, "admin")
+        await webhooks.delete_webhook(info.context.rt, ids.decode_as(id, "Webhook"))
+        return True
+
+    @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
+    async def ping_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
+        require(info, "admin")
+        return WebhookDelivery.of(await webhooks.ping(info.context.rt, ids.decode_as(id, "Webhook")))

@@ -9,15 +9,16 @@ import strawberry
 
 from .. import ids, refs
 from ..errors import BadInput
-from ..services import reads
+from ..services import reads, webhooks
 from .context import Info
-from .permissions import can_read
+from .permissions import can_read, require
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
 from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
 from .types.runs import Dataset, Run
+from .types.webhooks import Webhook, WebhookDelivery
 
 _NODE_LOADERS = {
     "Project": ("project", Project.of),
@@ -37,6 +38,8 @@ class Query:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         can_read(info)
         type_name, row_id = ids.decode(id)
+        if type_name not in _NODE_LOADERS:
+            return None  # ids of admin-only objects are looked up through their own fields
         loader_name, convert = _NODE_LOADERS[type_name]
         rec = await getattr(info.context.loaders, loader_name).load(row_id)
         if rec is None:
@@ -123,3 +126,15 @@ class Query:
             raise BadInput("after must be an event's sequence number")
         cursor = ids.encode_cursor(int(after)) if after is not None else None
         return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)
+
+    @strawberry.field(description="Admin: a project's webhooks.")
+    async def webhooks(self, info: Info, project: str) -> list[Webhook]:
+        require(info, "admin")
+        return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project)]
+
+    @strawberry.field(description="Admin: one webhook's deliveries, newest first.")
+    async def deliveries(self, info: Info, webhook: strawberry.ID, first: int | None = None,
+                         after: str | None = None) -> Connection[WebhookDelivery]:
+        require(info, "admin")
+        hook = await webhooks.get_webhook(info.context.rt, ids.decode_as(webhook, "Webhook"))
+        return await connection(info, "webhook.deliveries", hook.id, WebhookDelivery.of, first=first, after=after)

@@ -14,8 +14,11 @@ from collections.abc import AsyncGenerator, Callable
 import strawberry
 
 from .. import refs
-from ..errors import BadInput
+from ..errors import BadInput, NotFound
+from ..events.bus import Overflow
 from ..services import events as event_service
+from ..services import reads
+from ..store.tables.events import EVENT_KINDS
 from ..store.records import EventRec
 from .context import Info
 from .loaders import Loaders
@@ -23,6 +26,7 @@ from .permissions import can_read
 from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
+SLOW_CONSUMER_CLOSE = 1013
 
 
 async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bool],
@@ -31,21 +35,35 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
     if after is not None and (after < 0 or after != int(after)):
         raise BadInput("after must be an event's sequence number")
     rt = info.context.rt
-    sub = rt.bus.subscribe()
+    sub = rt.bus.subscribe(rt.settings.subscriber_queue)
     try:
-        start = int(after) if after is not None else await event_service.last_sequence(rt)
+        start = last = int(after) if after is not None else await event_service.last_sequence(rt)
         replayed: set[int] = set()
         async for rec in event_service.replay(rt, after=start, **filters):
             replayed.add(rec.id)
+            last = rec.id
             yield rec
         while True:
-            rec = await sub.get()
+            try:
+                rec = await sub.get()
+            except Overflow:
+                if info.context.websocket is None:
+                    raise
+                await _disconnect_slow(info, last)
+                return
             if rec.id > start and rec.id not in replayed and keep(rec):
-                # Loaders cache per connection; a long subscription must see fresh rows.
+                # Loaders are built per connection; each event must see fresh rows.
                 info.context.loaders = Loaders(rt)
+                last = max(last, rec.id)
                 yield rec
     finally:
         sub.close()
+
+
+async def _disconnect_slow(info: Info, last: int) -> None:
+    """Close the socket (1013 Try Again Later) rather than buffer without bound; the reason says how to resume."""
+    reason = f"subscriber fell behind; resubscribe with after: {last}"
+    await info.context.websocket.close(code=SLOW_CONSUMER_CLOSE, reason=reason)
 
 
 @strawberry.type
@@ -54,10 +72,16 @@ class Subscription:
     async def alias_changed(
         self, info: Info, collection: str | None = None, alias: str | None = None, after: float | None = None
     ) -> AsyncGenerator[AliasChange, None]:
+        can_read(info)
         project = name = None
         if collection is not None:
             c = refs.parse_collection(collection)
             project, name = c.project, c.name
+            if await reads.collection_by_name(info.context.rt, project, name) is None:
+                raise NotFound(f"collection {collection!r} not found; subscribe to an existing project/name",
+                               collection=collection)
+        if alias is not None:
+            refs.check_alias(alias)
 
         def keep(e: EventRec) -> bool:
             return (e.kind in ALIAS_KINDS and (project is None or (e.project == project and e.collection == name))
@@ -70,6 +94,13 @@ class Subscription:
     async def events(
         self, info: Info, project: str | None = None, kinds: list[str] | None = None, after: float | None = None
     ) -> AsyncGenerator[Event, None]:
+        can_read(info)
+        if project is not None and await reads.project_by_name(info.context.rt, refs.check_project_name(project)) is None:
+            raise NotFound(f"project {project!r} not found", project=project)
+        unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
+        if unknown:
+            raise BadInput(f"unknown event kinds {unknown}; known kinds: {', '.join(EVENT_KINDS)}")
+
         def keep(e: EventRec) -> bool:
             return (project is None or e.project == project) and (not kinds or e.kind in kinds)
 

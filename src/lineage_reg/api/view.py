@@ -43,7 +43,10 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None = None) -> Context:
         header = request.headers.get("authorization") if isinstance(request, Request) else None
         actor = await self.auth.actor(header)
-        return build_context(rt=self.rt, actor=actor, base_url=self._base_url(request))
+        context = build_context(rt=self.rt, actor=actor, base_url=self._base_url(request))
+        if isinstance(request, WebSocket):
+            context.websocket = request
+        return context
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

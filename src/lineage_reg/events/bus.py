@@ -16,13 +16,13 @@ QUEUE_LIMIT = 10_000
 
 
 class Overflow(Exception):
-    """The subscriber fell more than QUEUE_LIMIT events behind."""
+    """The subscriber fell more than its queue limit behind."""
 
 
 class Subscription:
-    def __init__(self, bus: InProcessBus) -> None:
+    def __init__(self, bus: InProcessBus, limit: int) -> None:
         self._bus = bus
-        self.queue: asyncio.Queue[EventRec | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue: asyncio.Queue[EventRec | None] = asyncio.Queue(limit)
         self.overflowed = False
 
     async def get(self) -> EventRec:
@@ -37,8 +37,9 @@ class Subscription:
 
 class EventBus(Protocol):
     def publish(self, events: list[EventRec]) -> None: ...
-    def subscribe(self) -> Subscription: ...
+    def subscribe(self, limit: int = QUEUE_LIMIT) -> Subscription: ...
     def counter(self) -> int | None: ...
+    def changed(self) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -64,19 +65,23 @@ class InProcessBus:
         for event in events:
             self.dispatch(event)
 
+    def changed(self) -> None:
+        """Something was committed (with or without events): caches keyed on ``counter()`` expire."""
+        self.generation += 1
+
     def dispatch(self, event: EventRec) -> None:
         self.generation += 1
         for sub in list(self._subscriptions):
-                if sub.overflowed:
-                    continue
-                try:
-                    sub.queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    sub.overflowed = True
-                    sub.queue.get_nowait()
-                    sub.queue.put_nowait(None)
+            if sub.overflowed:
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(self)
+    def subscribe(self, limit: int = QUEUE_LIMIT) -> Subscription:
+        sub = Subscription(self, limit)
         self._subscriptions.add(sub)
         return sub

@@ -26,10 +26,14 @@ class PostgresBus(CatchUpBus):
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(self._dsn)
-        await conn.add_listener(EVENT_CHANNEL, lambda *_: self.wake())
+        await conn.add_listener(EVENT_CHANNEL, lambda *_: self._notified())
         conn.add_termination_listener(lambda _conn: self._lost())
         self._conn = conn
         self.generation += 1
+
+    def _notified(self) -> None:
+        self.changed()  # another process committed something, events or not
+        self.wake()
 
     def _lost(self) -> None:
         self._conn = None

@@ -25,7 +25,7 @@ from ..store import schema as s
 from ..store import resolve as resolve_store
 from ..store import versions as version_store
 from ..store.records import (
-    CollectionRec, DatasetRec, EventRec, FileRec, LinkRec, ProjectRec, RunRec, VersionRec,
+    CollectionRec, DatasetRec, DeliveryRec, EventRec, FileRec, LinkRec, ProjectRec, RunRec, VersionRec,
 )
 from . import lookup
 from .runtime import Runtime
@@ -89,6 +89,9 @@ LISTS: dict[str, ListSpec] = {
     "dataset.writtenBy": _runs_via_edge("r", "d", "wrote", parent_is_src=False),
     "model.versions": ListSpec(s.select_links(), s.link.c.model_id, s.link.c.index, True, LinkRec.from_row),
     "model.history": ListSpec(sa.select(s.event), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row),
+    "webhook.deliveries": ListSpec(
+        sa.select(s.delivery), s.delivery.c.webhook_id, s.delivery.c.id, True, DeliveryRec.from_row
+    ),
     "events": ListSpec(
         sa.select(s.event), None, s.event.c.id, False, EventRec.from_row,
         filtered=sa.select(s.event).where(s.event.c.project == ARG),

@@ -14,6 +14,7 @@ from ..store import events as event_store
 from ..store.db import Database
 from ..store.records import CollectionRec, EventRec
 from ..store.tables.types import utcnow
+from . import outbox
 
 T = TypeVar("T")
 EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
@@ -25,6 +26,8 @@ class Runtime:
     blobs: BlobStore
     bus: EventBus
     settings: Settings
+    # Called after a commit that queued webhook deliveries (the dispatcher's doorbell).
+    deliveries_queued: Callable[[], None] = lambda: None
 
 
 @dataclass
@@ -36,6 +39,7 @@ class Tx:
     actor: str | None
     at: datetime
     events: list[EventRec] = field(default_factory=list)
+    deliveries: int = 0
 
     async def event(
         self,
@@ -75,10 +79,12 @@ async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T
         tx = Tx(conn=conn, dialect=rt.db.dialect, actor=actor, at=utcnow())
         attempt[:] = [tx]
         result = await work(tx)
-        if tx.events and tx.dialect == "postgresql":
-            await conn.execute(event_store.notify_stmt(EVENT_CHANNEL))
+        if tx.events:
+            tx.deliveries = await outbox.enqueue(conn, tx.events)
         return result
 
     result = await rt.db.transaction(run)
     rt.bus.publish(attempt[0].events)
+    if attempt[0].deliveries:
+        rt.deliveries_queued()
     return result

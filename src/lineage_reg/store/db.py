@@ -105,6 +105,11 @@ class Database:
         self._sync_reader: Engine | None = None
         self._sync_writer: Engine | None = None
         self._data_version: sqlite3.Connection | None = None
+        # PostgreSQL: every write transaction sends NOTIFY on this channel (delivered only if it
+        # commits), so other processes' caches and event buses learn of every change.
+        self.change_channel: str | None = None
+        # Called after every commit in this process (caches here must not wait for the NOTIFY).
+        self.on_commit: Callable[[], None] | None = None
         if self.is_sqlite:
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
@@ -176,9 +181,15 @@ class Database:
             try:
                 if self._sync_writer is not None:
                     with self._sync_writer.begin() as sync_conn:
-                        return await work(Conn(sync_conn, None))  # type: ignore[arg-type]
-                async with self.engine.begin() as conn:
-                    return await work(conn)
+                        result = await work(Conn(sync_conn, None))  # type: ignore[arg-type]
+                else:
+                    async with self.engine.begin() as conn:
+                        result = await work(conn)
+                        if self.change_channel is not None:
+                            await conn.execute(sa.select(sa.func.pg_notify(self.change_channel, "")))
+                if self.on_commit is not None:
+                    self.on_commit()
+                return result
             except Exception as exc:
                 if not _is_retryable(exc) or attempt == MAX_ATTEMPTS - 1:
                     raise

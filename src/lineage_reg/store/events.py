@@ -41,7 +41,3 @@ async def fetch_events(conn: Any, stmt: sa.Select[Any], limit: int) -> list[Even
 async def last_event_id(conn: Any) -> int:
     return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.event.c.id), 0)))).scalar_one())
 
-
-def notify_stmt(channel: str) -> Any:
-    """PostgreSQL delivers the notification only if the transaction commits."""
-    return sa.select(sa.func.pg_notify(channel, ""))

@@ -128,3 +128,36 @@ class EventRec(_Record):
     from_version_id: int | None
     to_version_id: int | None
     payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class WebhookRec(_Record):
+    id: int
+    project_id: int
+    project: str
+    collection_id: int | None
+    collection: str | None
+    url: str
+    kinds: list[str]
+    alias_pattern: str | None
+    secret_sealed: str
+    active: bool
+    created_at: datetime
+    created_by: str | None
+
+
+@dataclass(slots=True)
+class DeliveryRec(_Record):
+    id: int
+    webhook_id: int
+    event_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_status_code: int | None
+    last_latency_ms: float | None
+    last_error: str | None

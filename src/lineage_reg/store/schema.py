@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .tables import auth, events, lineage, registry, runs
+from .tables import auth, events, lineage, registry, runs, webhooks
 
 project: sa.Table = registry.Project.__table__  # type: ignore[assignment]
 collection: sa.Table = registry.Collection.__table__  # type: ignore[assignment]
@@ -22,6 +22,8 @@ dataset: sa.Table = runs.Dataset.__table__  # type: ignore[assignment]
 edge: sa.Table = lineage.Edge.__table__  # type: ignore[assignment]
 event: sa.Table = events.Event.__table__  # type: ignore[assignment]
 api_token: sa.Table = auth.ApiToken.__table__  # type: ignore[assignment]
+webhook: sa.Table = webhooks.Webhook.__table__  # type: ignore[assignment]
+delivery: sa.Table = webhooks.WebhookDelivery.__table__  # type: ignore[assignment]
 
 
 def select_collections() -> sa.Select[Any]:
