@@ -464,3 +464,26 @@ async def test_a_subscriber_that_falls_behind_is_disconnected_and_resumes_with_a
                                                                             "variables": {"after": resume}}})
                 replayed = [int((await sock.next("events"))["sequence"]) for _ in missed]
                 assert replayed == missed
+
+
+async def test_subscribers_share_an_events_answer_only_when_their_requests_are_the_same(
+    api: Api, dialect: str
+) -> None:
+    """Answers are computed once per event and distinct subscription: different variables, different answers."""
+    await setup(api, 0)
+    query = ('subscription($n: Int) { events(project: "churn", kinds: ["version.committed"]) '
+             "{ kind toVersion { files(first: $n) { edges { node { path } } } } } }")
+    viewer = await api.token_for("viewer")
+    async with connected(api, api.token) as one, connected(api, api.token) as two, \
+            connected(api, viewer) as three:
+        await subscribe(one, api.server, query, n=1)
+        await subscribe(two, api.server, query, n=3)
+        await subscribe(three, api.server, query, n=1)
+        await log_version(api, {"a.bin": b"a", "b.bin": b"b", "c.bin": b"c"})
+
+        def paths(answer: dict[str, Any]) -> list[str]:
+            return [e["node"]["path"] for e in answer["toVersion"]["files"]["edges"]]
+
+        assert paths(await one.next("events")) == ["a.bin"]
+        assert paths(await two.next("events")) == ["a.bin", "b.bin", "c.bin"]
+        assert paths(await three.next("events")) == ["a.bin"]

@@ -8,6 +8,7 @@ from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 
 from .errors import masking, should_mask
+from .fanout import FanoutExecutor
 from .limits import QueryLimits
 from .mutations import Mutation
 from .queries import Query
@@ -36,6 +37,7 @@ def build_schema() -> strawberry.Schema:
             QueryLimits,
             masking,
         ],
+        execution_context_class=FanoutExecutor,
     )
 
 

@@ -9,6 +9,7 @@ out of order, and the bus delivers each event once anyway.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
 
 import strawberry
@@ -18,6 +19,7 @@ from ..errors import BadInput, NotFound
 from ..events.bus import Overflow
 from ..services import events as event_service
 from ..services import reads
+from ..services.runtime import Runtime
 from ..store.tables.events import EVENT_KINDS
 from ..store.records import EventRec
 from .context import Info
@@ -27,6 +29,26 @@ from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
 SLOW_CONSUMER_CLOSE = 1013
+
+
+SHARED_EVENTS = 64
+
+
+def loaders_for_event(rt: Runtime, event_id: int) -> Loaders:
+    """One set of DataLoaders per event, shared by every subscriber it goes to.
+
+    Loaders built per connection would serve stale rows on a long subscription;
+    per subscriber and event, 1,000 subscribers would mean 1,000 identical reads.
+    Shared per event, the reads of all subscribers batch into one. Loaders hold
+    records only: access is still checked per subscriber, by the resolvers.
+    """
+    shared: OrderedDict[int, Loaders] = rt.caches.setdefault("event-loaders", OrderedDict())
+    loaders = shared.get(event_id)
+    if loaders is None:
+        loaders = shared[event_id] = Loaders(rt)
+        if len(shared) > SHARED_EVENTS:
+            shared.popitem(last=False)
+    return loaders
 
 
 async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bool],
@@ -40,6 +62,7 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
         start = last = int(after) if after is not None else await event_service.last_sequence(rt)
         replayed: set[int] = set()
         async for rec in event_service.replay(rt, after=start, **filters):
+            info.context.loaders = loaders_for_event(rt, rec.id)
             replayed.add(rec.id)
             last = rec.id
             yield rec
@@ -52,8 +75,7 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
                 await _disconnect_slow(info, last)
                 return
             if rec.id > start and rec.id not in replayed and keep(rec):
-                # Loaders are built per connection; each event must see fresh rows.
-                info.context.loaders = Loaders(rt)
+                info.context.loaders = loaders_for_event(rt, rec.id)
                 last = max(last, rec.id)
                 yield rec
     finally:

@@ -26,6 +26,11 @@ class Actor:
     name: str | None  # None: anonymous
     role: str | None  # None: may do nothing
 
+    @property
+    def access_key(self) -> tuple[object, ...]:
+        """Everything access decisions depend on: two actors with the same key may share answers."""
+        return (self.role,)
+
     def has(self, role: str) -> bool:
         return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
 

@@ -28,6 +28,8 @@ class Runtime:
     settings: Settings
     # Called after a commit that queued webhook deliveries (the dispatcher's doorbell).
     deliveries_queued: Callable[[], None] = lambda: None
+    # Per-process caches that upper layers own (e.g. the API's per-event DataLoaders).
+    caches: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
