@@ -40,7 +40,8 @@ STORAGES = ["local", "s3"]
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dialect" in metafunc.fixturenames:
-        metafunc.parametrize("dialect", DIALECTS, scope="function")
+        only = metafunc.definition.get_closest_marker("dialects")  # @pytest.mark.dialects("postgresql")
+        metafunc.parametrize("dialect", list(only.args) if only else DIALECTS, scope="function")
     if "storage" in metafunc.fixturenames:
         metafunc.parametrize("storage", STORAGES, scope="function")
 
