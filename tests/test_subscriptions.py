@@ -487,3 +487,48 @@ async def test_subscribers_share_an_events_answer_only_when_their_requests_are_t
         assert paths(await one.next("events")) == ["a.bin"]
         assert paths(await two.next("events")) == ["a.bin", "b.bin", "c.bin"]
         assert paths(await three.next("events")) == ["a.bin"]
+
+
+async def _fail_alias_inserts_named(settings: Settings, dialect: str, name: str) -> None:
+    """A real trigger in the database: any INSERT of alias ``name`` fails, after the statements before it ran."""
+    import sqlalchemy as sa
+
+    db = Database(settings.effective_database_url)
+    if dialect == "sqlite":
+        ddl = [f"CREATE TRIGGER fail_{name} BEFORE INSERT ON alias WHEN NEW.name = '{name}' "
+               "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
+    else:
+        ddl = [f"CREATE FUNCTION fail_{name}() RETURNS trigger AS $$ BEGIN IF NEW.name = '{name}' THEN "
+               "RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+               f"CREATE TRIGGER fail_{name} BEFORE INSERT ON alias FOR EACH ROW EXECUTE FUNCTION fail_{name}()"]
+
+    async def run(conn: Any) -> None:
+        for statement in ddl:
+            await conn.execute(sa.text(statement))
+
+    try:
+        await db.transaction(run)
+    finally:
+        await db.dispose()
+
+
+async def test_a_rolled_back_mutation_emits_nothing(api: Api, settings: Settings, dialect: str) -> None:
+    """linkVersion writes model.created, version.linked and alias.set (latest) before its last alias insert fails:
+    none of them may reach a subscriber, the event log or a webhook."""
+    from conftest import snapshot
+
+    await setup(api, 1)
+    await _fail_alias_inserts_named(settings, dialect, "doomed")
+    await api('mutation { createWebhook(input: {project: "churn", url: "http://127.0.0.1:9/x", '
+              'kinds: ["model.created", "version.linked", "alias.set"], secret: "0123456789abcdef"}) { id } }')
+    query = 'subscription { events(project: "churn") { sequence kind } }'
+    async with connected(api, api.token) as sock:
+        await subscribe(sock, api.server, query)
+        before = await snapshot(api.server)
+        body = await api.raw('mutation { linkVersion(input: {version: "churn/classifier:v0", '
+                             'registeredModel: "churn/fresh-model", aliases: ["doomed"]}) { id } }')
+        assert body["errors"][0]["message"].startswith("internal error"), body  # masked: no SQL to the client
+        assert await snapshot(api.server) == before  # no event, no delivery, no model, no link
+        await api(SET, c="churn/churn-model", a="staging", v=ref(0))  # the next committed change
+        assert (await sock.next("events"))["kind"] == "alias.set"  # ... is the first thing the subscriber sees
+        await sock.quiet()

@@ -60,6 +60,10 @@ class CatchUpBus(InProcessBus):
     def wake(self) -> None:
         self._wake.set()
 
+    def seen(self, event_id: int) -> bool:
+        """Delivered already, or older than this process (never delivered)."""
+        return event_id in self._delivered or event_id <= self._floor
+
     def publish(self, events: list[EventRec]) -> None:
         for event in events:
             self._deliver(event)

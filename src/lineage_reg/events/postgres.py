@@ -1,9 +1,10 @@
 """Cross-process events over PostgreSQL LISTEN/NOTIFY: no broker to run.
 
-Every write transaction that wrote events sends ``NOTIFY lineage_reg`` before
-it commits (PostgreSQL delivers it only if the commit happens). Each process
-keeps one listening connection and, on a notification, catches up from the
-log. While that connection is down, ``counter()`` is None: caches that depend
+Every write transaction sends ``NOTIFY lineage_reg`` before it commits
+(PostgreSQL delivers it only if the commit happens), with the sequence of its
+last event as payload (empty when it wrote none). Each process keeps one
+listening connection; a notification expires its caches and, unless it already
+has that event, it catches up from the log. While that connection is down, ``counter()`` is None: caches that depend
 on it switch off rather than serve answers nobody could invalidate.
 """
 
@@ -26,13 +27,16 @@ class PostgresBus(CatchUpBus):
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(self._dsn)
-        await conn.add_listener(EVENT_CHANNEL, lambda *_: self._notified())
+        await conn.add_listener(EVENT_CHANNEL, lambda _conn, _pid, _channel, payload: self._notified(payload))
         conn.add_termination_listener(lambda _conn: self._lost())
         self._conn = conn
         self.generation += 1
 
-    def _notified(self) -> None:
-        self.changed()  # another process committed something, events or not
+    def _notified(self, payload: str) -> None:
+        """A write committed (payload: its last event's sequence, or "" when it wrote no events)."""
+        self.changed()
+        if payload.isdigit() and self.seen(int(payload)):
+            return  # our own write (published at commit) or already caught up: no read needed
         self.wake()
 
     def _lost(self) -> None:

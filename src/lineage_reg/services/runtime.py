@@ -85,7 +85,10 @@ async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T
             tx.deliveries = await outbox.enqueue(conn, tx.events)
         return result
 
-    result = await rt.db.transaction(run)
+    def last_sequence() -> str:  # the NOTIFY payload: lets other processes skip events they already have
+        return str(max(e.id for e in attempt[0].events)) if attempt[0].events else ""
+
+    result = await rt.db.transaction(run, notify_payload=last_sequence)
     rt.bus.publish(attempt[0].events)
     if attempt[0].deliveries:
         rt.deliveries_queued()

@@ -171,11 +171,13 @@ class Database:
     async def ping(self) -> None:
         await self.fetch_one(sa.select(sa.literal(1)))
 
-    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]], *,
+                          notify_payload: Callable[[], str] | None = None) -> T:
         """Run ``work`` in one transaction, retrying when a concurrent writer won a race.
 
         ``work`` must be safe to run again: it re-reads what it depends on.
-        Domain errors it raises roll back and propagate untouched.
+        Domain errors it raises roll back and propagate untouched. On PostgreSQL
+        the NOTIFY carries ``notify_payload()`` (read after ``work`` ran).
         """
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -186,7 +188,8 @@ class Database:
                     async with self.engine.begin() as conn:
                         result = await work(conn)
                         if self.change_channel is not None:
-                            await conn.execute(sa.select(sa.func.pg_notify(self.change_channel, "")))
+                            payload = notify_payload() if notify_payload is not None else ""
+                            await conn.execute(sa.select(sa.func.pg_notify(self.change_channel, payload)))
                 if self.on_commit is not None:
                     self.on_commit()
                 return result
