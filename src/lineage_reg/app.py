@@ -22,6 +22,7 @@ from .events.bus import InProcessBus
 from .events.postgres import PostgresBus
 from .events.sqlite import SqliteBus
 from .http import files
+from .http import openlineage as openlineage_http
 from .services import auth
 from .services import events as event_service
 from .services import gc
@@ -117,6 +118,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/healthz", healthz),
             *files.routes(rt),
+            *openlineage_http.routes(rt, authenticator),
             Route("/graphql", http_graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

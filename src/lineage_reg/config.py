@@ -7,6 +7,7 @@ ones a person changes often, a CLI flag (see ``cli.py``). Flags win.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +53,9 @@ class Settings:
     gc_interval_seconds: int = 0  # 0: no periodic GC in the server; run `lineage-reg gc`
     # Events a subscriber may fall behind before it is disconnected (it resumes with `after`).
     subscriber_queue: int = 10_000
+    # OpenLineage: job namespace -> project ("*" for all others); unmapped namespaces become projects of their own.
+    openlineage_projects: dict[str, str] = field(default_factory=dict)
+    openlineage_max_body_bytes: int = 32 * 1024 * 1024
     # Webhooks: a failed delivery is retried after backoff, 2x backoff, 4x ... until max attempts.
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 10.0
@@ -90,6 +94,19 @@ class Settings:
         return path.read_text().strip().encode()
 
 
+def _mapping(text: str, name: str) -> dict[str, str]:
+    """"ns1=project1,ns2=project2,*=fallback" -> dict."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{name}: write namespace=project pairs separated by commas, not {item!r}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,127}", value.strip()):
+            raise ValueError(f"{name}: {value.strip()!r} is not a project name (lowercase letters, digits, . _ -)")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
 
@@ -125,6 +142,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         gc_interval_seconds=int(v) if (v := get("GC_INTERVAL_SECONDS")) else None,
         link_ttl_seconds=int(v) if (v := get("LINK_TTL_SECONDS")) else None,
         subscriber_queue=int(v) if (v := get("SUBSCRIBER_QUEUE")) else None,
+        openlineage_projects=_mapping(v, "LINEAGE_REG_OPENLINEAGE_PROJECTS") if (v := get("OPENLINEAGE_PROJECTS")) else None,
+        openlineage_max_body_bytes=int(v) if (v := get("OPENLINEAGE_MAX_BODY_BYTES")) else None,
         webhook_max_attempts=int(v) if (v := get("WEBHOOK_MAX_ATTEMPTS")) else None,
         webhook_backoff_seconds=float(v) if (v := get("WEBHOOK_BACKOFF_SECONDS")) else None,
         webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,

@@ -127,6 +127,12 @@ class Query:
         cursor = ids.encode_cursor(int(after)) if after is not None else None
         return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)
 
+    @strawberry.field(description="A dataset by namespace and name (or by one of its OpenLineage symlinks).")
+    async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
+        can_read(info)
+        rec = await reads.dataset_by_name(info.context.rt, namespace, name)
+        return Dataset.of(rec) if rec else None
+
     @strawberry.field(description="Admin: a project's webhooks.")
     async def webhooks(self, info: Info, project: str) -> list[Webhook]:
         require(info, "admin")

@@ -18,6 +18,7 @@ from ..errors import BadInput, LimitExceeded
 from ..store import events as event_store
 from ..store import lineage as lineage_store
 from ..store import links as link_store
+from ..store import openlineage as ol_store
 from ..store import pages
 from ..store import projects as project_store
 from ..store import runs as run_store
@@ -216,3 +217,9 @@ async def resolve(rt: Runtime, text: str) -> VersionRec:
             if found is not None:
                 return found
         return await lookup.version(r, text)
+
+
+async def dataset_by_name(rt: Runtime, namespace: str, name: str) -> DatasetRec | None:
+    async with rt.db.reader() as r:
+        row = await ol_store.dataset_by_name(r, namespace, name)
+    return DatasetRec.from_row(row) if row else None

@@ -34,6 +34,9 @@ class RunRec(_Record):
     created_by: str | None
     created_at: datetime
     finished_at: datetime | None
+    external_id: str | None = None
+    parent_id: int | None = None
+    facets: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -41,6 +44,7 @@ class DatasetRec(_Record):
     id: int
     namespace: str
     name: str
+    facets: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -56,6 +56,13 @@ async def metric_history(conn: Any, run_id: int, key: str | None, limit: int) ->
 
 
 async def dataset_get_or_create(conn: Any, dialect: str, namespace: str, name: str, at: datetime) -> DatasetRec:
+    """The dataset of this name (or the one it is a symlink of); created if neither exists."""
+    a, d = s.dataset_alias.c, s.dataset.c
+    via = sa.select(s.dataset).join(s.dataset_alias, a.dataset_id == d.id).where(a.namespace == namespace,
+                                                                                 a.name == name)
+    row = (await conn.execute(via)).first()
+    if row is not None:
+        return DatasetRec.from_row(row)
     insert = _upsert(dialect)(s.dataset).values(namespace=namespace, name=name, created_at=at)
     await conn.execute(insert.on_conflict_do_nothing())
     stmt = sa.select(s.dataset).where(s.dataset.c.namespace == namespace, s.dataset.c.name == name)

@@ -40,6 +40,9 @@ class Run(LineageField, Node):
     created_at: datetime
     finished_at: datetime | None
     created_by: str | None
+    external_id: str | None = strawberry.field(description="The OpenLineage runId, for runs reported by OpenLineage.")
+    facets: JSON = strawberry.field(description="Selected OpenLineage run facets (parent, nominalTime, errorMessage, "
+                                    "processing_engine, jobType).")
     _rec: strawberry.Private[RunRec]
 
     @classmethod
@@ -47,8 +50,17 @@ class Run(LineageField, Node):
         return cls(
             id=strawberry.ID(ids.encode("Run", rec.id)), name=rec.name, status=RunStatus(rec.status),
             config=rec.config, summary=rec.summary, git_commit=rec.git_commit, created_at=rec.created_at,
-            finished_at=rec.finished_at, created_by=rec.created_by, _rec=rec,
+            finished_at=rec.finished_at, created_by=rec.created_by, external_id=rec.external_id,
+            facets=rec.facets or {}, _rec=rec,
         )
+
+    @strawberry.field(description="The run that started this one (OpenLineage ParentRunFacet).")
+    async def parent(self, info: Info) -> Run | None:
+        can_read(info)
+        if self._rec.parent_id is None:
+            return None
+        rec = await info.context.loaders.run.load(self._rec.parent_id)
+        return Run.of(rec) if rec else None
 
     @strawberry.field
     async def project(self, info: Info) -> Annotated[Project, strawberry.lazy(".registry")]:
@@ -102,11 +114,14 @@ class Dataset(LineageField, Node):
     id: strawberry.ID
     namespace: str
     name: str
+    facets: JSON = strawberry.field(description="Selected OpenLineage dataset facets (schema, dataSource, "
+                                    "columnLineage, version, symlinks, ...), each from the newest event.")
     _rec: strawberry.Private[DatasetRec]
 
     @classmethod
     def of(cls, rec: DatasetRec) -> Dataset:
-        return cls(id=strawberry.ID(ids.encode("Dataset", rec.id)), namespace=rec.namespace, name=rec.name, _rec=rec)
+        return cls(id=strawberry.ID(ids.encode("Dataset", rec.id)), namespace=rec.namespace, name=rec.name,
+                   facets=rec.facets or {}, _rec=rec)
 
     @strawberry.field
     async def read_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:

@@ -41,8 +41,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def json_column(nullable: bool = False) -> Any:
-    return sa.Column(JSONType, nullable=nullable)
+def json_column(nullable: bool = False, default: Any = None) -> Any:
+    """``default`` (e.g. ``dict``) applies to inserts that leave the column out, Core ones included."""
+    return sa.Column(JSONType, nullable=nullable, default=default)
 
 
 def time_column(nullable: bool = False, index: bool = False) -> Any:
