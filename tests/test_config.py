@@ -31,3 +31,12 @@ def test_defaults_are_safe() -> None:
 def test_nonsense_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"LINEAGE_REG_{name}"):
         from_env({f"LINEAGE_REG_{name}": value})
+
+
+def test_openlineage_project_mapping_from_the_environment() -> None:
+    settings = from_env({"LINEAGE_REG_OPENLINEAGE_PROJECTS": "airflow-prod=warehouse, *=pipelines"})
+    assert settings.openlineage_projects == {"airflow-prod": "warehouse", "*": "pipelines"}
+    with pytest.raises(ValueError, match="namespace=project"):
+        from_env({"LINEAGE_REG_OPENLINEAGE_PROJECTS": "airflow-prod"})
+    with pytest.raises(ValueError, match="not a project name"):
+        from_env({"LINEAGE_REG_OPENLINEAGE_PROJECTS": "airflow=Not A Project"})

@@ -222,3 +222,23 @@ async def test_a_member_token_ingests_and_projects_follow_the_namespace(api: Api
     runs = (await api(RUNS))["project"]["runs"]["edges"]
     assert sorted((r["node"]["name"], r["node"]["status"]) for r in runs) == [
         ("daily_dag", "RUNNING"), ("daily_dag.ingest", "RUNNING")]  # the parent is a placeholder until it reports
+
+
+async def test_namespaces_map_to_configured_projects(settings: Any, dialect: str) -> None:
+    import dataclasses
+
+    from conftest import LiveServer
+
+    mapped = dataclasses.replace(settings, openlineage_projects={NS: "pipelines", "*": "elsewhere"})
+    with LiveServer(mapped) as server:
+        async with httpx.AsyncClient(timeout=30) as http:
+            api = Api(server, http, server.admin_token())
+            other = good_event() | {"job": {"namespace": "spark://cluster-1", "name": "join"},
+                                    "run": {"runId": str(uuid.uuid4())}}
+            for event in (good_event(), other):
+                resp = await http.post(f"{api.url}/api/v1/lineage", json=event, headers={"Authorization": f"Bearer {api.token}"})
+                assert resp.status_code == 201, resp.text
+            projects = (await api("{ projects { edges { node { name } } } }"))["projects"]["edges"]
+            assert sorted(p["node"]["name"] for p in projects) == ["elsewhere", "pipelines"]
+            runs = (await api('{ project(name: "elsewhere") { runs { edges { node { name } } } } }'))
+            assert [r["node"]["name"] for r in runs["project"]["runs"]["edges"]] == ["join"]
