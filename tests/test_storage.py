@@ -13,7 +13,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from conftest import Api, LiveServer, snapshot
+from conftest import Api, LiveServer, make_bucket, snapshot
 from lineage_reg.app import build_runtime
 from lineage_reg.config import Settings
 from lineage_reg.services import gc
@@ -86,7 +86,28 @@ async def test_wrong_size_is_digest_invalid(api: Api, rt: Runtime, dialect: str,
         assert resp.status_code == 422
     err = await api.error(COMMIT, v=created["version"]["id"])
     assert err.code == ("BLOB_UNKNOWN" if storage == "local" else "DIGEST_INVALID")
+    if storage == "s3":
+        assert "holds 5 bytes, the manifest declared 10" in err.errors[0]["message"]
     assert not await stored(rt, target["sha256"])
+
+
+async def test_s3_checksum_mode_still_checks_presence_and_size(settings: Settings, dialect: str,
+                                                               s3_endpoint: str) -> None:
+    """`--verify checksum` trusts the store's SHA-256 (moto records the header without checking it), never its size."""
+    s3 = dataclasses.replace(settings, storage_url=f"s3://{make_bucket(s3_endpoint)}/registry", verify="checksum",
+                             s3_endpoint_url=s3_endpoint, s3_region="us-east-1")
+    async with httpx.AsyncClient(timeout=30) as http:
+        with LiveServer(s3) as server:
+            api = Api(server, http, server.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            created = await create(api, {"model.bin": b"0123456789"})
+            [target] = created["uploads"]
+            await put(api, target, b"01234")
+            err = await api.error(COMMIT, v=created["version"]["id"])
+            assert err.code == "DIGEST_INVALID" and "holds 5 bytes" in err.errors[0]["message"]
+            assert (await put(api, target, b"0123456789")).status_code == 200
+            committed = (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]
+            assert committed["state"] == "COMMITTED"
 
 
 async def test_commit_with_missing_blob(api: Api, dialect: str, storage: str) -> None:

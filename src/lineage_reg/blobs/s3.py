@@ -108,30 +108,40 @@ class S3BlobStore:
                            f"{exc.response.get('Error', {}).get('Message', 'unknown error')}") from None
 
     async def verify(self, sha256: str, size: int) -> bool:
+        """Presence, size and sha256 of a stored object. ``full``: one GET gives the size and the bytes to hash;
+        ``checksum``: a HEAD, trusting a SHA-256 the store computed (a GET when it reports none)."""
         key = self.key(sha256)
         try:
-            head = await self._client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            if self.verify_mode == "checksum":
+                head = await self._client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+                await self._check_size(sha256, head["ContentLength"], size)
+                if head.get("ChecksumSHA256"):
+                    digest = base64.b64decode(head["ChecksumSHA256"]).hex()
+                else:
+                    digest = await self._hash_object(sha256, key, size)
+            else:
+                digest = await self._hash_object(sha256, key, size)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
-        if head["ContentLength"] != size:
-            await self.delete(sha256)
-            raise DigestInvalid(f"blob {sha256}: the store holds {head['ContentLength']} bytes, the manifest "
-                                f"declared {size}; upload the file again, then commit")
-        if self.verify_mode == "checksum" and head.get("ChecksumSHA256"):
-            digest = base64.b64decode(head["ChecksumSHA256"]).hex()
-        else:
-            digest = await self._hash_object(key)
         if digest != sha256:
             await self.delete(sha256)
             raise DigestInvalid(f"blob {sha256}: the stored bytes hash to {digest}; upload the file again, then commit")
         return True
 
-    async def _hash_object(self, key: str) -> str:
+    async def _check_size(self, sha256: str, stored: int, declared: int) -> None:
+        if stored != declared:
+            await self.delete(sha256)
+            raise DigestInvalid(f"blob {sha256}: the store holds {stored} bytes, the manifest declared {declared}; "
+                                "upload the file again, then commit")
+
+    async def _hash_object(self, sha256: str, key: str, size: int) -> str:
         hasher = hashlib.sha256()
         obj = await self._client.get_object(Bucket=self.bucket, Key=key)
         async with obj["Body"] as stream:
+            if obj["ContentLength"] != size:  # checked before reading a byte
+                await self._check_size(sha256, obj["ContentLength"], size)
             while chunk := await stream.read(MiB):
                 hasher.update(chunk)
         return hasher.hexdigest()
