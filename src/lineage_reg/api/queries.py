@@ -9,14 +9,17 @@ import strawberry
 
 from .. import ids, refs
 from ..errors import BadInput
-from ..services import reads, webhooks
+from ..services import compare, reads, webhooks
 from .context import Info
 from .permissions import can_read, require
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
-from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
+from .types.registry import (
+    Artifact, ArtifactVersion, ComparedFile, ComparedValue, FileChange, ModelLink, Project, RegisteredModel,
+    VersionComparison,
+)
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
 
@@ -30,6 +33,10 @@ _NODE_LOADERS = {
     "ModelLink": ("link", ModelLink.of),
     "Event": ("event", Event.of),
 }
+
+
+def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
+    return [ComparedValue(key=r.key, values=r.values, differs=r.differs) for r in rows]
 
 
 @strawberry.type
@@ -126,6 +133,18 @@ class Query:
             raise BadInput("after must be an event's sequence number")
         cursor = ids.encode_cursor(int(after)) if after is not None else None
         return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)
+
+    @strawberry.field(description="2-10 versions (references or ids) side by side: the producing runs' config and "
+                      "metrics, metadata, and files added/removed/changed against the first.")
+    async def compare_versions(self, info: Info, refs: list[str]) -> VersionComparison:
+        can_read(info)
+        c = await compare.compare(info.context.rt, refs)
+        return VersionComparison(
+            versions=[ArtifactVersion.of(v) for v in c.versions], config=_compared(c.config),
+            metrics=_compared(c.metrics), metadata=_compared(c.metadata),
+            files=[ComparedFile(path=f.path, change=FileChange(f.change), sha256=f.sha256, size=f.size)
+                   for f in c.files],
+        )
 
     @strawberry.field(description="A dataset by namespace and name (or by one of its OpenLineage symlinks).")
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:

@@ -47,6 +47,19 @@ async def upsert_metrics(conn: Any, dialect: str, rows: list[dict[str, Any]]) ->
     await conn.execute(stmt, rows)
 
 
+async def latest_metrics(conn: Any, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+    """Each run's last logged value of every metric key (highest step)."""
+    m = s.metric.c
+    last = (sa.select(m.run_id, m.key, sa.func.max(m.step).label("step"))
+            .where(m.run_id.in_(list(run_ids))).group_by(m.run_id, m.key).subquery())
+    stmt = sa.select(m.run_id, m.key, m.value).join(
+        last, sa.and_(m.run_id == last.c.run_id, m.key == last.c.key, m.step == last.c.step))
+    found: dict[int, dict[str, float]] = {}
+    for row in (await conn.execute(stmt)).all():
+        found.setdefault(int(row.run_id), {})[row.key] = float(row.value)
+    return found
+
+
 async def metric_history(conn: Any, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:
     stmt = sa.select(s.metric.c.key, s.metric.c.step, s.metric.c.value).where(s.metric.c.run_id == run_id)
     if key is not None:

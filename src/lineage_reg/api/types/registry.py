@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -269,3 +270,37 @@ class Alias:
     async def version(self, info: Info) -> ArtifactVersion:
         can_read(info)
         return ArtifactVersion.of(await info.context.loaders.version.load(self._version_id))
+
+
+@strawberry.enum
+class FileChange(Enum):
+    ADDED = "ADDED"
+    REMOVED = "REMOVED"
+    CHANGED = "CHANGED"
+    UNCHANGED = "UNCHANGED"
+
+
+@strawberry.type(description="One key across the compared versions; `values[i]` belongs to `versions[i]` "
+                 "(null where absent).")
+class ComparedValue:
+    key: str
+    values: list[JSON | None]
+    differs: bool
+
+
+@strawberry.type(description="One path across the compared versions, against the first version.")
+class ComparedFile:
+    path: str
+    change: FileChange
+    sha256: list[str | None]
+    size: list[float | None]
+
+
+@strawberry.type(description="Versions side by side: the producing runs' config and metrics, metadata, files.")
+class VersionComparison:
+    versions: list[ArtifactVersion]
+    config: list[ComparedValue]
+    metrics: list[ComparedValue] = strawberry.field(
+        description="The producing run's summary, else the last logged value of each metric.")
+    metadata: list[ComparedValue]
+    files: list[ComparedFile]
