@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -30,6 +31,9 @@ from lineage_reg.services import auth
 from lineage_reg.store import migrations
 from lineage_reg.store.db import Database
 from lineage_reg.store.tables import metadata
+
+# A developer's own `lineage-reg login` must never reach the tests (nor the tests overwrite it).
+os.environ["LINEAGE_REG_CREDENTIALS"] = os.path.join(tempfile.mkdtemp(prefix="lr-test-"), "credentials.json")
 
 DIALECTS = ["sqlite", "postgresql"]
 _db_counter = itertools.count()

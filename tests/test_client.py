@@ -16,7 +16,9 @@ import pytest
 
 import lineage_reg.client
 from conftest import LiveServer, free_port
-from lineage_reg.client import BadInput, Conflict, DigestInvalid, NotFound, Registry, RegistryError, Unauthenticated
+from lineage_reg.client import (
+    BadInput, Conflict, DigestInvalid, NotFound, Registry, RegistryError, Unauthenticated, Unreachable,
+)
 from lineage_reg.client.files import safe_target, write_verified
 from lineage_reg.config import Settings
 
@@ -37,7 +39,7 @@ def read_tree(root: Path) -> dict[str, bytes]:
 def test_exported_members() -> None:
     assert sorted(lineage_reg.client.__all__) == [
         "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
-        "Registry", "RegistryError", "Run", "Unauthenticated", "Version", "VersionCommitted",
+        "Registry", "RegistryError", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
     ]
     assert lineage_reg.client.NotFound is lineage_reg.errors.NotFound
 
@@ -176,7 +178,7 @@ def test_errors_map_to_classes(live: LiveServer, tmp_path: Path, dialect: str) -
 
 def test_unreachable_server_is_a_clear_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    with Registry(url) as reg, pytest.raises(RegistryError, match=f"cannot reach lineage-reg at {url}/graphql"):
+    with Registry(url) as reg, pytest.raises(Unreachable, match=f"cannot reach lineage-reg at {url}/graphql"):
         reg.query("{ projects { totalCount } }")
 
 

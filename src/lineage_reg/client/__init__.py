@@ -10,11 +10,11 @@ from ..errors import (
     BadInput, BlobUnknown, Conflict, DigestInvalid, Forbidden, LimitExceeded, NotFound, RegistryError,
     Unauthenticated, VersionCommitted,
 )
-from .registry import Registry
+from .registry import Registry, Unreachable
 from .run import Run
 from .version import File, Version
 
 __all__ = [
     "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
-    "Registry", "RegistryError", "Run", "Unauthenticated", "Version", "VersionCommitted",
+    "Registry", "RegistryError", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
 ]

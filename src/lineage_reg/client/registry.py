@@ -16,6 +16,7 @@ server (or presigned by S3, which refuses a second credential).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,15 +54,60 @@ VERSIONS = """query($p: String!, $n: String!, $f: Int, $a: String) { artifact(pr
   pageInfo { hasNextPage endCursor } } } }"""
 
 
-class Registry:
-    """A connection to a lineage-reg server. ``url`` and ``token`` default to ``LINEAGE_REG_URL``
-    (else http://127.0.0.1:8080) and ``LINEAGE_REG_TOKEN``."""
+COMPARE = """query($refs: [String!]!) { compareVersions(refs: $refs) {
+  versions { ref digest } config { key values differs } metrics { key values differs }
+  metadata { key values differs } files { path change sha256 size } } }"""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0) -> None:
-        self.url = (url or os.environ.get("LINEAGE_REG_URL") or DEFAULT_URL).rstrip("/")
-        token = token or os.environ.get("LINEAGE_REG_TOKEN")
+
+class Unreachable(errors.RegistryError):
+    """The server could not be reached at all (not running, wrong URL, network down)."""
+
+    code = "UNREACHABLE"
+
+
+def credentials_path() -> Path:
+    """Where ``lineage-reg login`` keeps the URL and token (``LINEAGE_REG_CREDENTIALS`` overrides)."""
+    override = os.environ.get("LINEAGE_REG_CREDENTIALS")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("lineage-reg")) / "credentials.json"
+
+
+def saved_credentials() -> dict[str, str]:
+    try:
+        data = json.loads(credentials_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k in ("url", "token") and isinstance(v, str)}
+
+
+def save_credentials(url: str, token: str) -> Path:
+    """Write the credentials file readable by its owner only (the token is a secret)."""
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url, "token": token}, f)
+    os.replace(tmp, path)
+    return path
+
+
+class Registry:
+    """A connection to a lineage-reg server. ``url`` and ``token`` default to ``LINEAGE_REG_URL`` and
+    ``LINEAGE_REG_TOKEN``, then to what ``lineage-reg login`` saved, then to http://127.0.0.1:8080 and no token.
+    ``progress`` (optional) is called with the number of bytes of each chunk uploaded or downloaded."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
+                 progress: Callable[[int], None] | None = None) -> None:
+        saved = saved_credentials()
+        self.url = (url or os.environ.get("LINEAGE_REG_URL") or saved.get("url") or DEFAULT_URL).rstrip("/")
+        token = token or os.environ.get("LINEAGE_REG_TOKEN") or saved.get("token")
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(timeout=timeout)
+        self.progress = progress
 
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
@@ -83,8 +129,8 @@ class Registry:
         try:
             resp = self._http.post(endpoint, json={"query": text, "variables": variables}, headers=self._auth)
         except httpx.TransportError as exc:
-            raise errors.RegistryError(f"cannot reach lineage-reg at {endpoint}: {exc!r}; "
-                                       "is the server running and LINEAGE_REG_URL right?") from exc
+            raise Unreachable(f"cannot reach lineage-reg at {endpoint} ({type(exc).__name__}); "
+                              "is the server running and LINEAGE_REG_URL (or `lineage-reg login --url`) right?") from exc
         try:
             body = resp.json()
         except ValueError:
@@ -170,6 +216,12 @@ class Registry:
                 return
             after = conn["pageInfo"]["endCursor"]
 
+    def compare(self, *refs: str) -> dict[str, Any]:
+        """2-10 versions side by side: ``versions``, ``config`` and ``metrics`` of the producing runs,
+        ``metadata`` (each a list of ``{key, values, differs}``) and ``files`` (``{path, change, sha256, size}``,
+        change ADDED/REMOVED/CHANGED/UNCHANGED against the first)."""
+        return self.query(COMPARE, refs=list(refs))["compareVersions"]  # type: ignore[no-any-return]
+
     def download(self, ref: str, dest_dir: str | Path) -> Path:
         """Every file of a version into ``dest_dir/<path>``, streamed and sha256-verified, each renamed into
         place only when complete and correct. Refuses (before writing anything) paths escaping ``dest_dir``."""
@@ -196,7 +248,7 @@ class Registry:
     def _send(self, method: str, url: str, source: Path, offset: int, size: int,
               headers: dict[str, str]) -> httpx.Response:
         try:
-            resp = self._http.request(method, url, content=read_slice(source, offset, size),
+            resp = self._http.request(method, url, content=self._counted(read_slice(source, offset, size)),
                                       headers={**headers, "Content-Length": str(size)})
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"upload of {source} failed: {exc!r}") from exc
@@ -204,13 +256,25 @@ class Registry:
             raise _transfer_error(resp, f"upload of {source}")
         return resp
 
+    def _counted(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+        if self.progress is None:
+            return chunks
+        progress = self.progress
+
+        def counting() -> Iterator[bytes]:
+            for chunk in chunks:
+                progress(len(chunk))
+                yield chunk
+
+        return counting()
+
     def _fetch(self, file: File, target: Path) -> None:
         try:
             with self._http.stream("GET", file.download_url) as resp:
                 if resp.status_code != 200:
                     resp.read()
                     raise _transfer_error(resp, f"download of {file.path}")
-                write_verified(target, file.sha256, resp.iter_bytes())
+                write_verified(target, file.sha256, self._counted(resp.iter_bytes()))
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"download of {file.path} failed: {exc!r}") from exc
 

@@ -1,4 +1,7 @@
-"""``lineage-reg``: serve | export-schema | db upgrade | token create/list/revoke."""
+"""The server's own commands: serve, gc, export-schema, db upgrade, token create/list/revoke.
+
+Each is a function of an options namespace; ``cli/__init__.py`` declares the flags (typer).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import gc
 import sys
 from pathlib import Path
 
-from . import config
+from .. import config
 
 
 def _settings(args: argparse.Namespace) -> config.Settings:
@@ -28,7 +31,7 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from ..app import create_app
 
     settings = _settings(args)
     print(f"lineage-reg: data in {settings.data_dir}, database {settings.effective_database_url.split('@')[-1]}",
@@ -51,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> int:
-    from .api.schema import schema
+    from ..api.schema import schema
 
     text = schema.as_str() + "\n"
     if args.output == "-":
@@ -62,8 +65,8 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from .store import migrations
-    from .store.db import Database
+    from ..store import migrations
+    from ..store.db import Database
 
     async def run() -> None:
         db = Database(_settings(args).effective_database_url)
@@ -78,11 +81,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from .app import build_runtime
-    from .services import auth
-    from .store import migrations
-    from .store import tokens as token_store
-    from .store.tables.types import utcnow
+    from ..app import build_runtime
+    from ..services import auth
+    from ..store import migrations
+    from ..store import tokens as token_store
+    from ..store.tables.types import utcnow
 
     async def run() -> int:
         rt = build_runtime(_settings(args))
@@ -109,9 +112,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_gc(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from .app import build_runtime
-    from .services import gc
-    from .store import migrations
+    from ..app import build_runtime
+    from ..services import gc
+    from ..store import migrations
 
     async def run() -> int:
         rt = build_runtime(_settings(args))
@@ -130,65 +133,3 @@ def cmd_gc(args: argparse.Namespace) -> int:
             await rt.db.dispose()
 
     return asyncio.run(run())
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lineage-reg", description="ML model registry with a lineage graph")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    def storage_flags(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--data-dir", help="embedded data directory (env LINEAGE_REG_DATA_DIR)")
-        sp.add_argument("--database-url", help="e.g. postgresql+asyncpg://user@host/db (env LINEAGE_REG_DATABASE_URL)")
-        sp.add_argument("--storage-url", help="s3://bucket/prefix for S3 blob storage (env LINEAGE_REG_STORAGE_URL)")
-        sp.add_argument("--s3-endpoint-url", help="S3-compatible endpoint (env LINEAGE_REG_S3_ENDPOINT_URL)")
-        sp.add_argument("--verify", choices=("full", "checksum"),
-                        help="how commit checks S3 objects: hash them (full) or trust the store's checksum")
-
-    serve = sub.add_parser("serve", help="run the API server")
-    storage_flags(serve)
-    serve.add_argument("--host", help="listen address (default 127.0.0.1, env LINEAGE_REG_HOST)")
-    serve.add_argument("--port", type=int, help="listen port (default 8080, env LINEAGE_REG_PORT)")
-    serve.add_argument("--dev", action="store_true", help="serve GraphiQL at /graphql")
-    serve.add_argument("--anonymous", choices=config.ANONYMOUS_MODES, help="what requests without a token may do")
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(func=cmd_serve)
-
-    collect = sub.add_parser("gc", help="collect abandoned uploads and unreferenced blobs")
-    storage_flags(collect)
-    collect.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
-    collect.add_argument("--now", help=argparse.SUPPRESS)  # tests: a controllable clock (ISO 8601)
-    collect.set_defaults(func=cmd_gc)
-
-    export = sub.add_parser("export-schema", help="print the GraphQL schema (SDL)")
-    export.add_argument("-o", "--output", default="-")
-    export.set_defaults(func=cmd_export_schema)
-
-    db = sub.add_parser("db", help="database maintenance")
-    db_sub = db.add_subparsers(dest="db_cmd", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="apply migrations up to the newest")
-    storage_flags(upgrade)
-    upgrade.set_defaults(func=cmd_db_upgrade)
-
-    token = sub.add_parser("token", help="API tokens")
-    token_sub = token.add_subparsers(dest="token_cmd", required=True)
-    create = token_sub.add_parser("create", help="create a token and print its secret (shown once)")
-    create.add_argument("--name", required=True)
-    create.add_argument("--role", choices=("viewer", "member", "admin"), default="member")
-    storage_flags(create)
-    listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
-    storage_flags(listing)
-    revoke = token_sub.add_parser("revoke", help="revoke a token by id")
-    revoke.add_argument("id", type=int)
-    storage_flags(revoke)
-    for sp in (create, listing, revoke):
-        sp.set_defaults(func=cmd_token)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
