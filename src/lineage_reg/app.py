@@ -73,6 +73,7 @@ async def periodic_gc(rt: Runtime) -> None:
 
 
 def create_app(settings: Settings) -> Starlette:
+    from .api.request_guard import RequestGuard
     from .api.response_cache import ResponseCache
     from .api.view import GraphQLView
 
@@ -86,6 +87,8 @@ def create_app(settings: Settings) -> Starlette:
         # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
         counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
         http_graphql = ResponseCache(graphql, counter, authenticator.actor)
+    # Outermost: a body that is not JSON, or too big, goes no further (not even into the cache's buffer).
+    http_graphql = RequestGuard(http_graphql, max_body_bytes=settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

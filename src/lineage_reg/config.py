@@ -15,6 +15,17 @@ from pathlib import Path
 import platformdirs
 
 ANONYMOUS_MODES = ("none", "read", "write")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*(s|m|h)\s*$")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_rate(spec: str) -> tuple[int, float]:
+    """``"100/10s"`` -> (100, 10.0): at most 100 at once, refilled evenly over 10 seconds."""
+    match = _RATE.match(spec)
+    count, per = (int(match[1]), float(match[2] or 1) * _UNIT_SECONDS[match[3]]) if match else (0, 0.0)
+    if count < 1 or per <= 0:
+        raise ValueError(f"a rate looks like '100/10s', '600/m' or '5000/h' (count/period), not {spec!r}")
+    return count, per
 
 
 def default_data_dir() -> Path:
@@ -29,13 +40,20 @@ class Settings:
     port: int = 8080
     # Public base URL used in upload/download links; default: the request's own.
     public_url: str | None = None
-    dev: bool = False  # GraphiQL on, nothing else
+    # GraphiQL, introspection and "Did you mean ...?" suggestions: on only for development.
+    dev: bool = False
     # What a request without a token may do. Writes need a token unless "write".
     anonymous: str = "none"
     protected_aliases: tuple[str, ...] = ("production",)
     # Lifetime of signed upload/download links to the local blob store.
     link_ttl_seconds: int = 3600
     max_page_size: int = 500
+    # Largest request body /graphql accepts (413 above it); /files uploads are not limited by it.
+    max_body_bytes: int = 1024 * 1024
+    # Origins whose pages may open a WebSocket to /graphql, besides the server's own; "*" for any.
+    allowed_origins: tuple[str, ...] = ()
+    # Mutations per token, e.g. "100/10s" (bursts up to 100, refilled over 10 s); None: unlimited.
+    mutation_rate: str | None = None
     # Serve repeated identical queries from memory until the next committed write.
     response_cache: bool = True
     # Blob storage: None for the local directory, or s3://bucket/prefix.
@@ -120,6 +138,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError(f"LINEAGE_REG_ANONYMOUS must be one of {ANONYMOUS_MODES}, not {anonymous!r}")
     protected = get("PROTECTED_ALIASES")
     verify = get("VERIFY")
+    if (rate := get("MUTATION_RATE")) is not None:
+        parse_rate(rate)  # fail at start, not at the first mutation
     if verify is not None and verify not in ("full", "checksum"):
         raise ValueError(f"LINEAGE_REG_VERIFY must be 'full' or 'checksum', not {verify!r}")
     return settings.with_overrides(
@@ -148,4 +168,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         webhook_backoff_seconds=float(v) if (v := get("WEBHOOK_BACKOFF_SECONDS")) else None,
         webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
+        max_body_bytes=int(v) if (v := get("MAX_BODY_BYTES")) else None,
+        allowed_origins=tuple(o.strip() for o in v.split(",") if o.strip()) if (v := get("ALLOWED_ORIGINS")) else None,
+        mutation_rate=get("MUTATION_RATE"),
     )

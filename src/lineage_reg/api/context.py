@@ -10,6 +10,7 @@ from strawberry.types import Info as _Info
 from ..services.auth import Actor
 from ..services.runtime import Runtime
 from .loaders import Loaders
+from .ratelimit import RateLimiter
 
 
 @dataclass
@@ -22,10 +23,14 @@ class Context:
     connection_params: dict[str, object] | None = None
     # The WebSocket a subscription runs on (None over HTTP): a subscriber that falls behind is closed.
     websocket: Any = None
+    # Mutations per token (LINEAGE_REG_MUTATION_RATE); None: unlimited. One per process, shared by all requests.
+    mutation_limiter: RateLimiter | None = None
 
 
-def build_context(*, rt: Runtime, actor: Actor | None, base_url: str) -> Context:
-    return Context(rt=rt, actor=actor, loaders=Loaders(rt), base_url=base_url.rstrip("/"))
+def build_context(*, rt: Runtime, actor: Actor | None, base_url: str,
+                  mutation_limiter: RateLimiter | None = None) -> Context:
+    return Context(rt=rt, actor=actor, loaders=Loaders(rt), base_url=base_url.rstrip("/"),
+                   mutation_limiter=mutation_limiter)
 
 
 Info = _Info[Context, None]

@@ -7,6 +7,7 @@ the answer was computed, so no answer outlives a committed write (from this
 process or any other), and never for longer than ``TTL_SECONDS`` (download
 links inside it stay well within their own expiry). Only successful query
 operations are stored; mutations, errors and large answers never are.
+Answers are kept per ``Accept`` header too (it picks the answer's media type).
 A hit is served only while the request's credentials still name the actor
 they named when the answer was computed: a revoked token is refused here as
 soon as it is anywhere else (revoking writes no event, so the change counter
@@ -57,7 +58,7 @@ class ResponseCache:
         self.app = app
         self.counter = counter
         self.authenticate = authenticate  # header -> actor (None: not valid), as the GraphQL view decides it
-        self.entries: OrderedDict[tuple[bytes, bytes], tuple[int, float, bytes, list[tuple[bytes, bytes]], object]] = (
+        self.entries: OrderedDict[tuple[bytes, bytes, bytes], tuple[int, float, bytes, list[tuple[bytes, bytes]], object]] = (
             OrderedDict()
         )
 
@@ -66,8 +67,13 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        auth = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        key = (auth, body)
+        auth = accept = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                auth = value
+            elif name == b"accept":
+                accept = value
+        key = (auth, accept, body)
         generation = self.counter()
         hit = self.entries.get(key)
         if (hit is not None and hit[0] == generation and hit[1] > time.monotonic()

@@ -9,9 +9,10 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from .errors import masking, should_mask
 from .fanout import FanoutExecutor
-from .limits import QueryLimits
+from .limits import QueryLimits, TokenLimit
 from .mutations import Mutation
 from .queries import Query
+from .ratelimit import MutationRateLimit
 from .subscriptions import Subscription
 from .types.events import AliasChange, Event
 from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
@@ -31,10 +32,13 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         # Every Node implementation, so `node(id:)` can return any of them.
         types=[Project, Run, Dataset, Artifact, ArtifactVersion, RegisteredModel, ModelLink, Event, AliasChange],
+        # Order matters: each check runs before the work it protects (see limits.py, ratelimit.py).
         extensions=[
+            TokenLimit,
             lambda: ParserCache(maxsize=1000),
             lambda: ValidationCache(maxsize=1000),
             QueryLimits,
+            MutationRateLimit,
             masking,
         ],
         execution_context_class=FanoutExecutor,

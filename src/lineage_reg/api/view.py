@@ -1,7 +1,18 @@
-"""The GraphQL endpoint: builds each request's context and authenticates WebSockets."""
+"""The GraphQL endpoint: builds each request's context and authenticates WebSockets.
+
+GraphQL over HTTP as its spec has it: one operation per request (no batches),
+mutations never over GET (405 + ``Allow``), answers as ``application/json`` or,
+when the client asks for it, ``application/graphql-response+json`` (then a
+request that fails before execution - syntax, validation, a limit - is a 400).
+Every refusal at the HTTP level is a JSON body with ``extensions.code``.
+WebSockets: only ``graphql-transport-ws``, only from the server's own origin,
+clients that send no ``Origin`` (SDKs, bots), or ``LINEAGE_REG_ALLOWED_ORIGINS``.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
@@ -11,28 +22,61 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.async_base_view import HTTPException  # re-exported by strawberry
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from ..services.auth import Authenticator
 from ..services.runtime import Runtime
 from .context import Context, build_context
+from .ratelimit import RateLimiter
+from .request_guard import JSON, rejection
 from .schema import schema
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+BATCHING_OFF = ('batching is off: send one operation per request, as one JSON object '
+                '{"query": ..., "variables": {...}, "operationName": ...}')
+
+
+@lru_cache(maxsize=256)
+def negotiate(accept: str) -> str:
+    """The answer's media type: graphql-response+json when the client ranks it at least as high as JSON
+    (wildcards count for JSON, the type every client understands)."""
+    quality = {GRAPHQL_RESPONSE: -1.0, JSON: -1.0}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        key = JSON if media in ("*/*", "application/*") else media
+        if key in quality:
+            quality[key] = max(quality[key], q)
+    return GRAPHQL_RESPONSE if 0 < quality[GRAPHQL_RESPONSE] >= quality[JSON] else JSON
+
+
+def _media_type(request: Request) -> str:
+    return negotiate(request.headers.get("accept", ""))
 
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, rt: Runtime, auth: Authenticator) -> None:
-        from datetime import timedelta
-
         super().__init__(
             schema,
             graphql_ide="graphiql" if rt.settings.dev else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=20,
+            allowed_origins=rt.settings.allowed_origins,
         )
         self.rt = rt
         self.auth = auth
+        self.mutation_limiter = RateLimiter.from_spec(rt.settings.mutation_rate)
 
     def _base_url(self, conn: Request | WebSocket) -> str:
         if self.rt.settings.public_url:
@@ -43,7 +87,8 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None = None) -> Context:
         header = request.headers.get("authorization") if isinstance(request, Request) else None
         actor = await self.auth.actor(header)
-        context = build_context(rt=self.rt, actor=actor, base_url=self._base_url(request))
+        context = build_context(rt=self.rt, actor=actor, base_url=self._base_url(request),
+                                mutation_limiter=self.mutation_limiter)
         if isinstance(request, WebSocket):
             context.websocket = request
         return context
@@ -51,14 +96,53 @@ class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = self._refusal(request, exc)
+        await response(scope, receive, send)
 
-        async def send_allow(message: Any) -> None:
+    def _refusal(self, request: Request, exc: HTTPException) -> Response:
+        status, message = exc.status_code, exc.reason
+        headers = {}
+        if status == 405:
             # A 405 must say which method would work (RFC 9110): ours only ever answers operations GET can't run.
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                message = {**message, "headers": [*message.get("headers", []), (b"allow", b"POST")]}
-            await send(message)
+            headers["Allow"] = "POST"
+        if status == 404:
+            message = "GraphiQL is served only in development (`lineage-reg serve --dev`); send a query instead"
+        code = {404: "NOT_FOUND", 413: "LIMIT_EXCEEDED"}.get(status, "BAD_INPUT")
+        return rejection(status, message, code, media_type=_media_type(request), headers=headers)
 
-        return await super().__call__(scope, receive, send_allow)
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):
+            sub_response.media_type = _media_type(request)
+        return sub_response
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":
+            start = (await request.get_body()).lstrip()[:1]
+            if start == b"[":
+                raise HTTPException(400, BATCHING_OFF)
+            if start != b"{":
+                raise HTTPException(400, 'the request body must be one JSON object: {"query": ..., "variables": ...}')
+        return await super().parse_http_body(request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        if isinstance(result, PreExecutionError) and _media_type(request) == GRAPHQL_RESPONSE:
+            answer.pop("data", None)  # nothing ran: a request error has no data entry (GraphQL over HTTP)
+        return answer
+
+    def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+                        sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = GRAPHQL_RESPONSE
+            if isinstance(response_data, dict) and "data" not in response_data and not sub_response.status_code:
+                response.status_code = 400
+        return response
 
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
                              root_value: Any, request_data: Any) -> Any:
