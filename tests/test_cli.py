@@ -45,10 +45,8 @@ def model_dir(root: Path, weights: bytes) -> Path:
 
 def test_log_get_link_alias_ls_show_history_lineage_diff(env: dict[str, str], live: LiveServer, tmp_path: Path,
                                                          dialect: str) -> None:
-    from lineage_reg.client import Registry
-
-    with Registry(live.url, live.admin_token()) as reg:  # projects are an admin's job, not the CLI's
-        reg.create_project("churn")
+    assert ok("project", "create", "churn", env=env).strip() == "created project churn"
+    assert cli("project", "create", "churn", env=env).returncode == 5  # CONFLICT: the name is taken
     src = model_dir(tmp_path / "m0", b"w" * 100_000)
     runner_env = env
 

@@ -118,6 +118,16 @@ def link(ref: str, registered_model: str,
 
 
 alias_app = typer.Typer(help="Move or remove aliases.", no_args_is_help=True)
+project_app = typer.Typer(help="Projects.", no_args_is_help=True)
+
+
+@project_app.command("create")
+def project_create(name: str, description: Annotated[Optional[str], typer.Option()] = None,  # noqa: UP045
+                   url: Url = None) -> None:
+    """Create project NAME (needs the admin role)."""
+    with session(url) as reg:
+        reg.create_project(name, description)
+    out.print(f"created project {name}", highlight=False)
 
 
 @alias_app.command("set")
@@ -319,6 +329,7 @@ def register(app: typer.Typer) -> None:
     for command in (login, log, get, link, ls, show, history, lineage, diff):
         app.command()(command)
     app.add_typer(alias_app, name="alias")
+    app.add_typer(project_app, name="project")
 
 
 __all__ = ["EXIT_CODES", "Unreachable", "register"]
