@@ -563,3 +563,85 @@ async def test_internal_errors_are_masked(api: Api, dialect: str) -> None:
     body = await api.raw("query($n: Int) { projects(first: $n) { totalCount } }", {"n": "ten"})
     assert "Int cannot represent" in body["errors"][0]["message"], body
     assert MASKED_MESSAGE == "internal error; the server logged the details"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Token lifetimes, the token CLI, --no-auth.
+
+async def test_an_expired_token_is_unauthenticated(api: Api, settings: Settings, dialect: str) -> None:
+    from datetime import timedelta
+
+    rt = build_runtime(settings)
+    try:
+        short = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(seconds=1.5))
+        long = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(hours=1))
+    finally:
+        await rt.db.dispose()
+    assert (await api.as_token(long)(READS["projects"]))["projects"] is not None
+    await asyncio.sleep(2.0)  # never used before it expired: nothing cached
+    body = await refused(api.as_token(short), "UNAUTHENTICATED", READS["projects"])
+    assert "expired" in body["errors"][0]["message"]
+    assert (await api.as_token(long)(READS["projects"]))["projects"] is not None
+
+
+def _cli(*args: str, settings: Settings) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "lineage_reg.cli", *args, "--data-dir", str(settings.data_dir),
+                           "--database-url", settings.effective_database_url],
+                          capture_output=True, text=True, timeout=60)
+
+
+async def test_token_cli_users_admins_and_lifetimes(api: Api, settings: Settings, dialect: str) -> None:
+    made = _cli("token", "create", "--user", "alice", "--expires-in", "30d", settings=settings)
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    assert secret.startswith("lrt_")
+    member = api.as_token(secret)
+    assert (await member(READS["projects"]))["projects"] is not None
+    await refused(member, "FORBIDDEN", WRITES["createProject"][0])  # --user without --admin: a member
+    admin = _cli("token", "create", "--user", "root", "--admin", settings=settings)
+    assert admin.returncode == 0
+    await api.as_token(admin.stdout.strip())('mutation { createProject(name: "by-root") { id } }')
+    listing = _cli("token", "list", settings=settings)
+    assert listing.returncode == 0
+    rows = {line.split("\t")[1]: line for line in listing.stdout.splitlines()}
+    assert "active until" in rows["alice"] and rows["root"].split("\t")[2] == "admin"
+    assert secret not in listing.stdout  # secrets are never shown again
+    bad = _cli("token", "create", "--user", "bob", "--expires-in", "forever", settings=settings)
+    assert bad.returncode == 5 and "90d" in bad.stderr
+    nobody = _cli("token", "create", settings=settings)
+    assert nobody.returncode == 2 and "--user" in nobody.stderr
+
+
+def test_no_auth_only_on_loopback_and_loudly(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    refused_ = subprocess.run([sys.executable, "-m", "lineage_reg.cli", "serve", "--no-auth", "--host", "0.0.0.0",
+                               "--data-dir", str(tmp_path / "a")], capture_output=True, text=True, timeout=60)
+    assert refused_.returncode != 0 and "loopback" in refused_.stderr
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "lineage_reg.cli", "serve", "--no-auth", "--port", str(port),
+                               "--data-dir", str(tmp_path / "b"), "--log-level", "warning"],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                resp = httpx.post(f"http://127.0.0.1:{port}/graphql",
+                                  json={"query": 'mutation { createProject(name: "open") { name } }'}, timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        assert resp.json() == {"data": {"createProject": {"name": "open"}}}  # no token, admin rights
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+    assert "WITHOUT AUTHENTICATION" in stderr

@@ -98,8 +98,9 @@ def create_app(settings: Settings) -> Starlette:
         await dispatcher.start()
         gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
         secret = await auth.bootstrap_admin_token(rt)
-        if secret is not None:
-            log.warning("no API tokens existed: created an admin token, saved to %s", settings.data_dir / auth.BOOTSTRAP_FILE)
+        if secret is not None:  # shown once, like Jupyter's token; also kept (mode 0600) for scripts
+            log.warning("no API tokens existed: created an admin token (shown once): %s  (saved to %s)",
+                        secret, settings.data_dir / auth.BOOTSTRAP_FILE)
         yield
         if gc_task is not None:
             gc_task.cancel()

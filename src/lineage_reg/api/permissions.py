@@ -10,7 +10,8 @@ from .context import Info
 def require(info: Info, role: str = "viewer") -> Actor:
     actor = info.context.actor
     if actor is None:
-        raise Unauthenticated("the token sent is not valid or was revoked; create one with `lineage-reg token create`")
+        raise Unauthenticated("the token sent is not valid, expired or was revoked; "
+                              "create one with `lineage-reg token create`")
     if actor.role is None:
         raise Unauthenticated("authentication required: send 'Authorization: Bearer <token>'")
     if not actor.has(role):

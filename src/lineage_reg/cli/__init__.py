@@ -8,6 +8,7 @@ ls, show, history, lineage, diff.
 from __future__ import annotations
 
 import argparse
+import sys
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -65,6 +66,8 @@ def serve(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_ur
           dev: Annotated[bool, typer.Option(help="serve GraphiQL at /graphql")] = False,
           anonymous: Annotated[Optional[Anonymous], typer.Option(  # noqa: UP045
               help="what requests without a token may do")] = None,
+          no_auth: Annotated[bool, typer.Option(
+              help="local experiments only: every request is an admin (refused unless on a loopback address)")] = False,
           log_level: str = "info") -> None:
     raise typer.Exit(server.cmd_serve(_ns(**locals())))
 
@@ -88,11 +91,19 @@ def upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_
     raise typer.Exit(server.cmd_db_upgrade(_ns(**locals())))
 
 
-@token_app.command(help="Create a token and print its secret (shown once).")
-def create(name: Annotated[str, typer.Option()], role: Role = Role.member, data_dir: DataDir = None,
-           database_url: DatabaseUrl = None, storage_url: StorageUrl = None, s3_endpoint_url: S3Endpoint = None,
-           verify: VerifyOpt = None) -> None:
-    raise typer.Exit(server.cmd_token(_ns(token_cmd="create", **locals())))
+@token_app.command(help="Create a token and print its secret (shown once; only a hash is stored).")
+def create(name: Annotated[Optional[str], typer.Option("--user", "--name", help="who the token is for")] = None,  # noqa: UP045
+           role: Annotated[Role, typer.Option(help="viewer reads; member writes; admin everything")] = Role.member,
+           admin: Annotated[bool, typer.Option("--admin", help="same as --role admin")] = False,
+           expires_in: Annotated[Optional[str], typer.Option(help="lifetime, e.g. 90d, 12h, 30m (default: none)")] = None,  # noqa: UP045
+           data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: StorageUrl = None,
+           s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None) -> None:
+    if not name:
+        raise typer.BadParameter("name who the token is for with --user NAME")
+    values = dict(locals())
+    values["role"] = Role.admin if admin else role
+    del values["admin"]
+    raise typer.Exit(server.cmd_token(_ns(token_cmd="create", **values)))
 
 
 @token_app.command("list", help="List tokens (never their secrets).")
@@ -111,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="lineage-reg", standalone_mode=True)
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        if isinstance(exc.code, str):  # a refusal with its reason: say it, fail
+            print(f"error: {exc.code}", file=sys.stderr)
+            return 1
+        return int(exc.code or 0)
     return 0
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import config
+from ..errors import RegistryError
 
 
 def _settings(args: argparse.Namespace) -> config.Settings:
@@ -34,6 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ..app import create_app
 
     settings = _settings(args)
+    if getattr(args, "no_auth", False):
+        settings = no_auth_settings(settings)
     print(f"lineage-reg: data in {settings.data_dir}, database {settings.effective_database_url.split('@')[-1]}",
           file=sys.stderr)
     print(f"lineage-reg: GraphQL at http://{settings.host}:{settings.port}/graphql "
@@ -92,21 +95,41 @@ def cmd_token(args: argparse.Namespace) -> int:
         try:
             await migrations.upgrade(rt.db)
             if args.token_cmd == "create":
-                print(await auth.create_token(rt, name=args.name, role=args.role))
+                lifetime = auth.parse_lifetime(args.expires_in) if args.expires_in else None
+                print(await auth.create_token(rt, name=args.name, role=args.role, expires_in=lifetime))
             elif args.token_cmd == "list":
                 async with rt.db.reader() as r:
                     for row in await token_store.list_tokens(r):
-                        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+                        now = utcnow()
+                        state = (f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else
+                                 f"expired {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at and row.expires_at <= now
+                                 else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
                         print(f"{row.id}\t{row.name}\t{row.role}\t{state}")
             else:
                 if not await rt.db.transaction(lambda c: token_store.revoke_token(c, args.id, utcnow())):
                     print(f"no active token with id {args.id}", file=sys.stderr)
                     return 1
             return 0
+        except RegistryError as exc:
+            print(f"error: {exc.code} {exc.message}", file=sys.stderr)
+            return 5
         finally:
             await rt.db.dispose()
 
     return asyncio.run(run())
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def no_auth_settings(settings: config.Settings) -> config.Settings:
+    """``serve --no-auth``: anyone who can connect is an admin. Only on a loopback address, and loudly."""
+    if settings.host not in LOOPBACK:
+        raise SystemExit(f"--no-auth lets anyone who connects do anything; it only runs on a loopback address "
+                         f"({', '.join(LOOPBACK)}), not on {settings.host!r}")
+    print("!" * 78 + "\n!! lineage-reg runs WITHOUT AUTHENTICATION (--no-auth): every request is an admin.\n"
+          "!! For local experiments only. Never expose this port.\n" + "!" * 78, file=sys.stderr)
+    return settings.with_overrides(anonymous="admin")
 
 
 def cmd_gc(args: argparse.Namespace) -> int:

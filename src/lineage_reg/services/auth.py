@@ -7,9 +7,11 @@ as sha256 hashes; a lookup costs one indexed read, cached for a few seconds.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..errors import BadInput
 from ..store import tokens as token_store
@@ -35,24 +37,37 @@ class Actor:
         return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
 
 
-ANONYMOUS_ROLES = {"none": None, "read": "viewer", "write": "member"}
+ANONYMOUS_ROLES = {"none": None, "read": "viewer", "write": "member", "admin": "admin"}
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-async def create_token(rt: Runtime, *, name: str, role: str) -> str:
-    """Create a token and return its secret; the secret is not stored and can't be shown again."""
+async def create_token(rt: Runtime, *, name: str, role: str, expires_in: timedelta | None = None) -> str:
+    """Create a token for user ``name`` and return its secret; the secret is not stored and can't be shown again.
+    With ``expires_in`` the token stops working after that long."""
     if role not in ROLES:
         raise BadInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not (0 < len(name) <= 128):
         raise BadInput("token name must be 1-128 characters")
+    if expires_in is not None and expires_in.total_seconds() <= 0:
+        raise BadInput("a token's lifetime must be positive, e.g. 30d or 12h")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await rt.db.transaction(
-        lambda conn: token_store.insert_token(conn, name=name, secret_hash=hash_secret(secret), role=role, at=utcnow())
-    )
+    now = utcnow()
+    expires_at = now + expires_in if expires_in is not None else None
+    await rt.db.transaction(lambda conn: token_store.insert_token(
+        conn, name=name, secret_hash=hash_secret(secret), role=role, at=now, expires_at=expires_at))
     return secret
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """'90d', '12h', '30m' -> a timedelta."""
+    m = re.fullmatch(r"\s*(\d+)\s*([dhm])\s*", text)
+    if m is None or int(m.group(1)) == 0:
+        raise BadInput(f"lifetime {text!r}: write a positive number of days, hours or minutes, e.g. 90d, 12h, 30m")
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
 
 
 class Authenticator:
@@ -74,7 +89,7 @@ class Authenticator:
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._rt.db.reader() as r:
-            found = await token_store.token_by_hash(r, key)
+            found = await token_store.token_by_hash(r, key, utcnow())
         actor = Actor(name=found[1], role=found[2]) if found else None
         if len(self._cache) > 10_000:
             self._cache.clear()

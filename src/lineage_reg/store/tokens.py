@@ -10,14 +10,17 @@ import sqlalchemy as sa
 from . import schema as s
 
 
-async def insert_token(conn: Any, *, name: str, secret_hash: str, role: str, at: datetime) -> int:
-    values = dict(name=name, secret_hash=secret_hash, role=role, created_at=at)
+async def insert_token(conn: Any, *, name: str, secret_hash: str, role: str, at: datetime,
+                       expires_at: datetime | None = None) -> int:
+    values = dict(name=name, secret_hash=secret_hash, role=role, created_at=at, expires_at=expires_at)
     return await s.insert_returning_id(conn, s.api_token, values)
 
 
-async def token_by_hash(conn: Any, secret_hash: str) -> tuple[int, str, str] | None:
+async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int, str, str] | None:
+    """The live token with this hash: not revoked, not expired."""
     t = s.api_token.c
-    stmt = sa.select(t.id, t.name, t.role).where(t.secret_hash == secret_hash, t.revoked_at.is_(None))
+    stmt = sa.select(t.id, t.name, t.role).where(
+        t.secret_hash == secret_hash, t.revoked_at.is_(None), sa.or_(t.expires_at.is_(None), t.expires_at > now))
     row = (await conn.execute(stmt)).first()
     return (int(row.id), row.name, row.role) if row else None
 
@@ -33,4 +36,5 @@ async def revoke_token(conn: Any, token_id: int, at: datetime) -> bool:
 
 async def list_tokens(conn: Any) -> list[Any]:
     t = s.api_token.c
-    return list((await conn.execute(sa.select(t.id, t.name, t.role, t.created_at, t.revoked_at).order_by(t.id))).all())
+    stmt = sa.select(t.id, t.name, t.role, t.created_at, t.revoked_at, t.expires_at).order_by(t.id)
+    return list((await conn.execute(stmt)).all())

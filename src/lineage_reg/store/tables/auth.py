@@ -18,3 +18,4 @@ class ApiToken(SQLModel, table=True):
     role: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=time_column())
     revoked_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
