@@ -81,6 +81,8 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
                       ("webhook",)),
     "deleteWebhook": ("mutation($webhook: ID!) { deleteWebhook(id: $webhook) }", ("webhook",)),
     "pingWebhook": ("mutation($webhook: ID!) { pingWebhook(id: $webhook) { id } }", ("webhook",)),
+    "addMember": ('mutation { addMember(project: "churn", user: "mallory", role: "admin") { user } }', ()),
+    "removeMember": ('mutation { removeMember(project: "churn", user: "bootstrap-admin") { user } }', ()),
 }
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '
@@ -598,9 +600,10 @@ async def test_token_cli_users_admins_and_lifetimes(api: Api, settings: Settings
     assert made.returncode == 0, made.stderr
     secret = made.stdout.strip()
     assert secret.startswith("lrt_")
-    member = api.as_token(secret)
-    assert (await member(READS["projects"]))["projects"] is not None
-    await refused(member, "FORBIDDEN", WRITES["createProject"][0])  # --user without --admin: a member
+    alice = api.as_token(secret)
+    # --user without --admin: no global role; she sees only projects she is a member of (none yet).
+    assert (await alice(READS["projects"]))["projects"]["totalCount"] == 0
+    await refused(alice, "FORBIDDEN", WRITES["createProject"][0])
     admin = _cli("token", "create", "--user", "root", "--admin", settings=settings)
     assert admin.returncode == 0
     await api.as_token(admin.stdout.strip())('mutation { createProject(name: "by-root") { id } }')

@@ -7,6 +7,7 @@ answered by one windowed statement. Each load opens its own short read.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -20,12 +21,24 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose answers survive one waiter being cancelled.
+
+    Loads of one key share one future. When a field error makes graphql-core
+    cancel a sibling's task, that task's ``await`` would cancel the shared future
+    too, and every other field waiting on it would fail with CancelledError (a
+    500). Each waiter gets a shield instead."""
+
+    def load(self, key: K) -> Awaitable[V]:  # type: ignore[override]
+        return asyncio.shield(super().load(key))
+
+
 def _by_key(rt: Runtime, fetch: Callable[[Runtime, Sequence[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> list[V]:
         found = await fetch(rt, keys)
         return [found.get(k, default) for k in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 class Loaders:
@@ -55,7 +68,7 @@ class Loaders:
                 found = await reads.list_pages(rt, name, parents, first=first, after=after, arg=arg)
                 return [found[p] for p in parents]
 
-            loader = self._pages[key] = DataLoader(load_fn=load)
+            loader = self._pages[key] = SharedLoader(load_fn=load)
         return loader.load(parent)
 
     def count(self, name: str, parent: Hashable, *, arg: Any = None) -> Awaitable[int]:
@@ -68,7 +81,7 @@ class Loaders:
                 found = await reads.list_counts(rt, name, parents, arg=arg)
                 return [found[p] for p in parents]
 
-            loader = self._counts[key] = DataLoader(load_fn=load)
+            loader = self._counts[key] = SharedLoader(load_fn=load)
         return loader.load(parent)
 
     def neighbours(self, kind: str, node_id: int, *, downstream: bool, via: str) -> Awaitable[list[tuple[str, int, str]]]:
@@ -81,5 +94,5 @@ class Loaders:
                 found = await reads.neighbours(rt, kind, node_ids, downstream=downstream, via=via)
                 return [found[n] for n in node_ids]
 
-            loader = self._neighbours[key] = DataLoader(load_fn=load)
+            loader = self._neighbours[key] = SharedLoader(load_fn=load)
         return loader.load(node_id)

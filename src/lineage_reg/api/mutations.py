@@ -6,7 +6,8 @@ import strawberry
 
 from ..blobs.base import UploadTarget as BlobTarget
 from .. import ids
-from ..services import aliases, models, projects, runs, versions, webhooks
+from ..errors import NotFound
+from ..services import aliases, auth, models, projects, runs, versions, webhooks
 from ..services import blobs as blob_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
@@ -15,9 +16,10 @@ from .inputs import (
     CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput, StartRunInput,
     UpdateWebhookInput,
 )
-from .permissions import alias_writer, require, writer
+from ..services import scope
+from .permissions import alias_role, authorize, require, require_somewhere
 from .types.common import JSON, RunStatus
-from .types.registry import Alias, ArtifactVersion, ModelLink, Project, RegisteredModel
+from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, RegisteredModel
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
 
@@ -75,8 +77,8 @@ class Mutation:
     @strawberry.mutation
     async def start_run(self, info: Info, input: StartRunInput) -> Run:
         rec = await runs.start_run(
-            info.context.rt, actor=writer(info), project=input.project, name=input.name,
-            config=input.config, git_commit=input.git_commit,
+            info.context.rt, actor=await authorize(info, "member", lambda: scope.project(info.context.rt, input.project)),
+            project=input.project, name=input.name, config=input.config, git_commit=input.git_commit,
         )
         return Run.of(rec)
 
@@ -84,30 +86,36 @@ class Mutation:
     async def finish_run(
         self, info: Info, run: strawberry.ID, status: RunStatus = RunStatus.FINISHED, summary: JSON | None = None
     ) -> Run:
-        rec = await runs.finish_run(info.context.rt, actor=writer(info), run=run, status=status.value, summary=summary)
+        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        rec = await runs.finish_run(info.context.rt, actor=actor, run=run, status=status.value, summary=summary)
         return Run.of(rec)
 
     @strawberry.mutation
     async def log_metrics(self, info: Info, run: strawberry.ID, step: int, metrics: JSON) -> bool:
-        return await runs.log_metrics(info.context.rt, actor=writer(info), run=run, step=step, metrics=metrics)
+        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        return await runs.log_metrics(info.context.rt, actor=actor, run=run, step=step, metrics=metrics)
 
     @strawberry.mutation
     async def use_artifact(self, info: Info, run: strawberry.ID, version: str) -> ArtifactVersion:
-        rec = await runs.use_artifact(info.context.rt, actor=writer(info), run=run, version=version)
+        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        await authorize(info, "viewer", lambda: scope.version(info.context.rt, version))
+        rec = await runs.use_artifact(info.context.rt, actor=actor, run=run, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation
     async def use_dataset(self, info: Info, run: strawberry.ID, dataset: DatasetInput, mode: str = "read") -> Dataset:
+        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
         rec = await runs.use_dataset(
-            info.context.rt, actor=writer(info), run=run, namespace=dataset.namespace, name=dataset.name, mode=mode
+            info.context.rt, actor=actor, run=run, namespace=dataset.namespace, name=dataset.name, mode=mode
         )
         return Dataset.of(rec)
 
     @strawberry.mutation
     async def create_artifact_version(self, info: Info, input: CreateArtifactVersionInput) -> CreateVersionPayload:
-        actor = writer(info)
-        for alias in input.aliases or ():
-            alias_writer(info, alias)
+        rt = info.context.rt
+        actor = await authorize(info, alias_role(info, *(input.aliases or ())), lambda: scope.project(rt, input.project))
+        if input.run is not None:
+            await authorize(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
         created = await versions.create_version(
             info.context.rt, actor=actor, base_url=info.context.base_url, project=input.project,
             artifact=input.artifact, type=input.type,
@@ -121,14 +129,16 @@ class Mutation:
 
     @strawberry.mutation
     async def commit_artifact_version(self, info: Info, version: strawberry.ID) -> ArtifactVersion:
-        rec = await versions.commit_version(info.context.rt, actor=writer(info), version=version)
+        actor = await authorize(info, "member", lambda: scope.version(info.context.rt, version))
+        rec = await versions.commit_version(info.context.rt, actor=actor, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation(description="Finish a multipart upload once every part is sent; then commit the version.")
     async def complete_upload(
         self, info: Info, sha256: str, size: float, upload_id: str, parts: list[CompletedPartInput]
     ) -> bool:
-        writer(info)
+        # A blob belongs to no project until a version commits it: any member of any project may finish one.
+        require_somewhere(info, "member")
         etags = {p.number: p.etag for p in parts}
         await blob_service.complete_upload(info.context.rt, sha256=sha256, size=size, upload_id=upload_id, etags=etags)
         return True
@@ -138,23 +148,26 @@ class Mutation:
         "Garbage collection later frees blobs no other version uses."
     )
     async def delete_artifact_version(self, info: Info, version: str) -> ArtifactVersion:
-        rec = await versions.delete_version(info.context.rt, actor=require(info, "admin").name, version=version)
+        actor = await authorize(info, "admin", lambda: scope.version(info.context.rt, version))
+        rec = await versions.delete_version(info.context.rt, actor=actor, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation
     async def create_registered_model(
         self, info: Info, project: str, name: str, description: str | None = None
     ) -> RegisteredModel:
+        actor = await authorize(info, "member", lambda: scope.project(info.context.rt, project))
         rec = await models.create_registered_model(
-            info.context.rt, actor=writer(info), project=project, name=name, description=description
+            info.context.rt, actor=actor, project=project, name=name, description=description
         )
         return RegisteredModel.of(rec)
 
     @strawberry.mutation
     async def link_version(self, info: Info, input: LinkVersionInput) -> ModelLink:
-        actor = writer(info)
-        for alias in input.aliases or ():
-            alias_writer(info, alias)
+        rt = info.context.rt
+        actor = await authorize(info, alias_role(info, *(input.aliases or ())),
+                                lambda: scope.collection(rt, input.registered_model))
+        await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec = await models.link_version(
             info.context.rt, actor=actor, version=input.version, registered_model=input.registered_model,
             aliases_to_set=input.aliases or (),
@@ -163,11 +176,14 @@ class Mutation:
 
     @strawberry.mutation
     async def unlink_version(self, info: Info, link: strawberry.ID) -> bool:
-        return await models.unlink_version(info.context.rt, actor=require(info, "admin").name, link=link)
+        actor = await authorize(info, "admin", lambda: scope.link(info.context.rt, link))
+        return await models.unlink_version(info.context.rt, actor=actor, link=link)
 
     @strawberry.mutation
     async def set_alias(self, info: Info, input: SetAliasInput) -> Alias:
-        actor = alias_writer(info, input.alias)
+        rt = info.context.rt
+        actor = await authorize(info, alias_role(info, input.alias), lambda: scope.collection(rt, input.collection))
+        await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec, _, _ = await aliases.set_alias(
             info.context.rt, actor=actor, collection=input.collection, alias=input.alias, version=input.version
         )
@@ -176,22 +192,24 @@ class Mutation:
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
-        actor = alias_writer(info, alias)
+        actor = await authorize(info, alias_role(info, alias), lambda: scope.collection(info.context.rt, collection))
         return await aliases.remove_alias(info.context.rt, actor=actor, collection=collection, alias=alias)
 
     @strawberry.mutation
     async def add_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        return await tags_service.change_tags(info.context.rt, actor=writer(info), target=target, add=tags)
+        actor = await authorize(info, "member", lambda: scope.tag_target(info.context.rt, target))
+        return await tags_service.change_tags(info.context.rt, actor=actor, target=target, add=tags)
 
     @strawberry.mutation
     async def remove_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        return await tags_service.change_tags(info.context.rt, actor=writer(info), target=target, remove=tags)
+        actor = await authorize(info, "member", lambda: scope.tag_target(info.context.rt, target))
+        return await tags_service.change_tags(info.context.rt, actor=actor, target=target, remove=tags)
 
 
 
     @strawberry.mutation(description="Admin: POST matching events to a URL, signed with `secret`. See docs/events.md.")
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> Webhook:
-        actor = require(info, "admin").name
+        actor = await authorize(info, "admin", lambda: scope.project(info.context.rt, input.project))
         rec = await webhooks.create_webhook(
             info.context.rt, actor=actor, project=input.project, url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection, alias_pattern=input.alias_pattern,
@@ -200,7 +218,7 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: change a webhook; fields left out stay as they are.")
     async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> Webhook:
-        require(info, "admin")
+        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
         rec = await webhooks.update_webhook(
             info.context.rt, ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection or None, clear_collection=input.collection == "",
@@ -211,11 +229,29 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: delete a webhook and its delivery history.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
-        require(info, "admin")
+        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
         await webhooks.delete_webhook(info.context.rt, ids.decode_as(id, "Webhook"))
         return True
 
     @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
     async def ping_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
-        require(info, "admin")
+        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
         return WebhookDelivery.of(await webhooks.ping(info.context.rt, ids.decode_as(id, "Webhook")))
+
+    @strawberry.mutation(description="Project admin: give USER (the name its tokens were created with) a role in "
+                         "the project: viewer, member or admin. Replaces the user's previous role there.")
+    async def add_member(self, info: Info, project: str, user: str, role: str = "viewer") -> list[Member]:
+        rt = info.context.rt
+        actor = await authorize(info, "admin", lambda: scope.project(rt, project))
+        project_id = await scope.project(rt, project)
+        await auth.set_member(rt, actor=actor, project_id=project_id, user=user, role=role)
+        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+
+    @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
+    async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
+        rt = info.context.rt
+        await authorize(info, "admin", lambda: scope.project(rt, project))
+        project_id = await scope.project(rt, project)
+        if not await auth.remove_member(rt, project_id=project_id, user=user):
+            raise NotFound(f"{user!r} is not a member of {project!r}")
+        return [Member.of(row) for row in await auth.members_of(rt, project_id)]

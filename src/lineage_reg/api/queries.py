@@ -9,15 +9,17 @@ import strawberry
 
 from .. import ids, refs
 from ..errors import BadInput
-from ..services import compare, reads, webhooks
+from ..services import auth, compare, reads, scope, webhooks
 from .context import Info
-from .permissions import can_read, require
+from .access import project_scope
+from ..services.auth import Actor
+from .permissions import actor_of, authorize, can_read, check_in, readable_by
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
 from .types.registry import (
-    Artifact, ArtifactVersion, ComparedFile, ComparedValue, FileChange, ModelLink, Project, RegisteredModel,
+    Artifact, ArtifactVersion, ComparedFile, ComparedValue, FileChange, Member, ModelLink, Project, RegisteredModel,
     VersionComparison,
 )
 from .types.runs import Dataset, Run
@@ -35,6 +37,11 @@ _NODE_LOADERS = {
 }
 
 
+def visible(actor: Actor, rec: object) -> bool:
+    project_id = project_scope(rec)
+    return project_id is None or readable_by(actor, project_id)
+
+
 def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
     return [ComparedValue(key=r.key, values=r.values, differs=r.differs) for r in rows]
 
@@ -43,13 +50,13 @@ def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
 class Query:
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        can_read(info)
+        actor = actor_of(info)
         type_name, row_id = ids.decode(id)
         if type_name not in _NODE_LOADERS:
             return None  # ids of admin-only objects are looked up through their own fields
         loader_name, convert = _NODE_LOADERS[type_name]
         rec = await getattr(info.context.loaders, loader_name).load(row_id)
-        if rec is None:
+        if rec is None or not visible(actor, rec):
             return None
         if type_name in ("Artifact", "RegisteredModel") and (rec.kind == "artifact") != (type_name == "Artifact"):
             return None
@@ -57,37 +64,42 @@ class Query:
 
     @strawberry.field
     async def project(self, info: Info, name: str) -> Project | None:
-        can_read(info)
+        actor = actor_of(info)
         rec = await reads.project_by_name(info.context.rt, refs.check_project_name(name))
-        return Project.of(rec) if rec else None
+        return Project.of(rec) if rec and visible(actor, rec) else None
 
     @strawberry.field
     async def projects(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Project]:
-        can_read(info)
-        return await connection(info, "projects", None, Project.of, first=first, after=after)
+        actor = actor_of(info)
+        if actor.reads_everything:
+            return await connection(info, "projects", None, Project.of, first=first, after=after)
+        return await connection(info, "projects.in", None, Project.of, first=first, after=after,
+                                arg=actor.readable_projects())
 
     @strawberry.field
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
-        can_read(info)
+        actor = actor_of(info)
         rec = await info.context.loaders.run.load(ids.decode_as(id, "Run"))
-        return Run.of(rec) if rec else None
+        return Run.of(rec) if rec and visible(actor, rec) else None
 
     @strawberry.field
     async def artifact(self, info: Info, project: str, name: str) -> Artifact | None:
-        can_read(info)
+        actor = actor_of(info)
         rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
-        return Artifact.of(rec) if rec and rec.kind == "artifact" else None
+        return Artifact.of(rec) if rec and rec.kind == "artifact" and visible(actor, rec) else None
 
     @strawberry.field
     async def registered_model(self, info: Info, project: str, name: str) -> RegisteredModel | None:
-        can_read(info)
+        actor = actor_of(info)
         rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
-        return RegisteredModel.of(rec) if rec and rec.kind == "model" else None
+        return RegisteredModel.of(rec) if rec and rec.kind == "model" and visible(actor, rec) else None
 
     @strawberry.field(description="Resolve any reference string to the artifact version it names.")
     async def resolve(self, info: Info, ref: str) -> ArtifactVersion | None:
-        can_read(info)
-        return ArtifactVersion.of(await reads.resolve(info.context.rt, ref))
+        actor = actor_of(info)
+        rec = await reads.resolve(info.context.rt, ref)
+        check_in(actor, rec.project_id)
+        return ArtifactVersion.of(rec)
 
     @strawberry.field(description=LINEAGE_DOC)
     async def lineage(
@@ -126,19 +138,26 @@ class Query:
     async def events(
         self, info: Info, project: str | None = None, after: float | None = None, first: int | None = None
     ) -> Connection[Event]:
-        can_read(info)
-        if project is not None:
-            refs.check_project_name(project)
+        actor = actor_of(info)
         if after is not None and (after < 0 or after != int(after)):
             raise BadInput("after must be an event's sequence number")
         cursor = ids.encode_cursor(int(after)) if after is not None else None
+        if project is not None:
+            rec = await reads.project_by_name(info.context.rt, refs.check_project_name(project))
+            if rec is not None:
+                check_in(actor, rec.id)
+        elif not actor.reads_everything:
+            return await connection(info, "events.in", None, Event.of, first=first, after=cursor,
+                                    arg=actor.readable_projects())
         return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)
 
     @strawberry.field(description="2-10 versions (references or ids) side by side: the producing runs' config and "
                       "metrics, metadata, and files added/removed/changed against the first.")
     async def compare_versions(self, info: Info, refs: list[str]) -> VersionComparison:
-        can_read(info)
+        actor = actor_of(info)
         c = await compare.compare(info.context.rt, refs)
+        for version in c.versions:
+            check_in(actor, version.project_id)
         return VersionComparison(
             versions=[ArtifactVersion.of(v) for v in c.versions], config=_compared(c.config),
             metrics=_compared(c.metrics), metadata=_compared(c.metadata),
@@ -154,12 +173,18 @@ class Query:
 
     @strawberry.field(description="Admin: a project's webhooks.")
     async def webhooks(self, info: Info, project: str) -> list[Webhook]:
-        require(info, "admin")
+        await authorize(info, "admin", lambda: scope.project(info.context.rt, project))
         return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project)]
 
     @strawberry.field(description="Admin: one webhook's deliveries, newest first.")
     async def deliveries(self, info: Info, webhook: strawberry.ID, first: int | None = None,
                          after: str | None = None) -> Connection[WebhookDelivery]:
-        require(info, "admin")
+        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(webhook, "Webhook")))
         hook = await webhooks.get_webhook(info.context.rt, ids.decode_as(webhook, "Webhook"))
         return await connection(info, "webhook.deliveries", hook.id, WebhookDelivery.of, first=first, after=after)
+
+    @strawberry.field(description="Who has which role in a project (its viewers may see this).")
+    async def members(self, info: Info, project: str) -> list[Member]:
+        rt = info.context.rt
+        await authorize(info, "viewer", lambda: scope.project(rt, project))
+        return [Member.of(row) for row in await auth.members_of(rt, await scope.project(rt, project))]

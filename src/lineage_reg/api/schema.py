@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 
+from .access import ProjectAccess
 from .errors import masking, should_mask
 from .fanout import FanoutExecutor
 from .limits import QueryLimits, TokenLimit
@@ -39,6 +40,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=1000),
             QueryLimits,
             MutationRateLimit,
+            ProjectAccess,
             masking,
         ],
         execution_context_class=FanoutExecutor,

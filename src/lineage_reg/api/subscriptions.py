@@ -24,7 +24,7 @@ from ..store.tables.events import EVENT_KINDS
 from ..store.records import EventRec
 from .context import Info
 from .loaders import Loaders
-from .permissions import can_read
+from .permissions import can_read, readable
 from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
@@ -62,6 +62,8 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
         start = last = int(after) if after is not None else await event_service.last_sequence(rt)
         replayed: set[int] = set()
         async for rec in event_service.replay(rt, after=start, **filters):
+            if not keep(rec):  # e.g. another project's event, which this actor may not read
+                continue
             info.context.loaders = loaders_for_event(rt, rec.id)
             replayed.add(rec.id)
             last = rec.id
@@ -99,15 +101,17 @@ class Subscription:
         if collection is not None:
             c = refs.parse_collection(collection)
             project, name = c.project, c.name
-            if await reads.collection_by_name(info.context.rt, project, name) is None:
+            found = await reads.collection_by_name(info.context.rt, project, name)
+            if found is None:
                 raise NotFound(f"collection {collection!r} not found; subscribe to an existing project/name",
                                collection=collection)
+            can_read(info, found.project_id)
         if alias is not None:
             refs.check_alias(alias)
 
         def keep(e: EventRec) -> bool:
             return (e.kind in ALIAS_KINDS and (project is None or (e.project == project and e.collection == name))
-                    and (alias is None or e.alias == alias))
+                    and (alias is None or e.alias == alias) and readable(info, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, collection=name, alias=alias, kinds=ALIAS_KINDS):
             yield AliasChange.of(rec)
@@ -117,14 +121,18 @@ class Subscription:
         self, info: Info, project: str | None = None, kinds: list[str] | None = None, after: float | None = None
     ) -> AsyncGenerator[Event, None]:
         can_read(info)
-        if project is not None and await reads.project_by_name(info.context.rt, refs.check_project_name(project)) is None:
-            raise NotFound(f"project {project!r} not found", project=project)
+        if project is not None:
+            found = await reads.project_by_name(info.context.rt, refs.check_project_name(project))
+            if found is None:
+                raise NotFound(f"project {project!r} not found", project=project)
+            can_read(info, found.id)
         unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
         if unknown:
             raise BadInput(f"unknown event kinds {unknown}; known kinds: {', '.join(EVENT_KINDS)}")
 
         def keep(e: EventRec) -> bool:
-            return (project is None or e.project == project) and (not kinds or e.kind in kinds)
+            return ((project is None or e.project == project) and (not kinds or e.kind in kinds)
+                    and readable(info, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, kinds=kinds):
             yield Event.of(rec)

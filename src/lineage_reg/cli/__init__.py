@@ -38,6 +38,7 @@ class Anonymous(str, Enum):
 
 
 class Role(str, Enum):
+    user = "user"
     viewer = "viewer"
     member = "member"
     admin = "admin"
@@ -93,7 +94,9 @@ def upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_
 
 @token_app.command(help="Create a token and print its secret (shown once; only a hash is stored).")
 def create(name: Annotated[Optional[str], typer.Option("--user", "--name", help="who the token is for")] = None,  # noqa: UP045
-           role: Annotated[Role, typer.Option(help="viewer reads; member writes; admin everything")] = Role.member,
+           role: Annotated[Role, typer.Option(help="global role: user (only the projects it is a member of; "
+                                                   "addMember), viewer (reads all), member (writes all), admin")
+                           ] = Role.user,
            admin: Annotated[bool, typer.Option("--admin", help="same as --role admin")] = False,
            expires_in: Annotated[Optional[str], typer.Option(help="lifetime, e.g. 90d, 12h, 30m (default: none)")] = None,  # noqa: UP045
            data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: StorageUrl = None,

@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
 from ..errors import BadInput
@@ -18,7 +19,8 @@ from ..store import tokens as token_store
 from ..store.tables.types import utcnow
 from .runtime import Runtime
 
-ROLES = ("viewer", "member", "admin")
+ROLES = ("user", "viewer", "member", "admin")  # "user": no global rights, only its projects' roles
+PROJECT_ROLES = ("viewer", "member", "admin")
 TOKEN_PREFIX = "lrt_"
 CACHE_SECONDS = 5.0
 
@@ -26,15 +28,37 @@ CACHE_SECONDS = 5.0
 @dataclass(frozen=True)
 class Actor:
     name: str | None  # None: anonymous
-    role: str | None  # None: may do nothing
+    role: str | None  # global role; None: may do nothing
+    grants: tuple[tuple[int, str], ...] = ()  # (project id, role) from project membership
 
     @property
     def access_key(self) -> tuple[object, ...]:
         """Everything access decisions depend on: two actors with the same key may share answers."""
-        return (self.role,)
+        return (self.role, self.grants)
 
     def has(self, role: str) -> bool:
+        """The global role is at least ``role``."""
         return self.role is not None and ROLES.index(self.role) >= ROLES.index(role)
+
+    def role_in(self, project_id: int) -> str | None:
+        """The stronger of the global role and the role in that project."""
+        best = self.role if self.role in PROJECT_ROLES else None
+        for pid, role in self.grants:
+            if pid == project_id and (best is None or ROLES.index(role) > ROLES.index(best)):
+                best = role
+        return best
+
+    def has_in(self, project_id: int, role: str) -> bool:
+        mine = self.role_in(project_id)
+        return mine is not None and ROLES.index(mine) >= ROLES.index(role)
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.has("viewer")
+
+    def readable_projects(self) -> tuple[int, ...]:
+        """Projects readable through membership (everything, if ``reads_everything``)."""
+        return tuple(sorted({pid for pid, _ in self.grants}))
 
 
 ANONYMOUS_ROLES = {"none": None, "read": "viewer", "write": "member", "admin": "admin"}
@@ -90,11 +114,30 @@ class Authenticator:
             return hit[1]
         async with self._rt.db.reader() as r:
             found = await token_store.token_by_hash(r, key, utcnow())
-        actor = Actor(name=found[1], role=found[2]) if found else None
+            grants = tuple(sorted(await token_store.grants_of(r, found[1]))) if found else ()
+        actor = Actor(name=found[1], role=found[2], grants=grants) if found else None
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (now + CACHE_SECONDS, actor)
         return actor
+
+
+async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
+    if role not in PROJECT_ROLES:
+        raise BadInput(f"a project role is one of {', '.join(PROJECT_ROLES)}, not {role!r}")
+    if not (0 < len(user) <= 128):
+        raise BadInput("user name must be 1-128 characters (the name its tokens were created with)")
+    values = dict(project_id=project_id, user=user, role=role, created_at=utcnow(), created_by=actor)
+    await rt.db.transaction(lambda conn: token_store.upsert_member(conn, rt.db.dialect, values))
+
+
+async def remove_member(rt: Runtime, *, project_id: int, user: str) -> bool:
+    return await rt.db.transaction(lambda conn: token_store.delete_member(conn, project_id, user))
+
+
+async def members_of(rt: Runtime, project_id: int) -> list[Any]:
+    async with rt.db.reader() as r:
+        return await token_store.members_of(r, project_id)
 
 
 BOOTSTRAP_FILE = "admin.token"

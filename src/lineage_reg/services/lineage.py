@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -27,17 +27,24 @@ KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
 TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
 
 
+class Label(NamedTuple):
+    """A node's display name and its project (None for datasets), so callers can hide what they may not read."""
+
+    text: str
+    project_id: int | None
+
+
 @dataclass
 class Lineage:
     result: LineageResult
-    labels: dict[NodeKey, str]
+    labels: dict[NodeKey, Label]
 
 
 @dataclass
 class PathFound:
     nodes: list[NodeKey]
     edges: list[tuple[NodeKey, NodeKey, str]]
-    labels: dict[NodeKey, str]
+    labels: dict[NodeKey, Label]
 
 
 @dataclass
@@ -45,7 +52,7 @@ class Impact:
     link: LinkRec
     distance: int
     path: list[NodeKey]
-    labels: dict[NodeKey, str]
+    labels: dict[NodeKey, Label]
 
 
 def node_key(global_id: str) -> NodeKey:
@@ -197,11 +204,16 @@ async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datet
     return sorted(out, key=lambda i: (i.distance, i.link.id))
 
 
-async def _labels(conn: Any, keys: Sequence[NodeKey]) -> dict[NodeKey, str]:
+async def _labels(conn: Any, keys: Sequence[NodeKey]) -> dict[NodeKey, Label]:
     by_kind: dict[str, list[int]] = {}
     for kind, row_id in keys:
         by_kind.setdefault(kind, []).append(row_id)
-    out: dict[NodeKey, str] = {}
+    out: dict[NodeKey, Label] = {}
     for kind, row_ids in by_kind.items():
-        out.update(((kind, i), label) for i, label in (await lineage_store.labels(conn, kind, row_ids)).items())
+        out.update(((kind, i), Label(*found)) for i, found in (await lineage_store.labels(conn, kind, row_ids)).items())
     return out
+
+
+async def labels_of(rt: Runtime, keys: Sequence[NodeKey]) -> dict[NodeKey, Label]:
+    async with rt.db.reader() as r:
+        return await _labels(r, keys)

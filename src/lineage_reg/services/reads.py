@@ -93,6 +93,15 @@ LISTS: dict[str, ListSpec] = {
     "webhook.deliveries": ListSpec(
         sa.select(s.delivery), s.delivery.c.webhook_id, s.delivery.c.id, True, DeliveryRec.from_row
     ),
+    # Restricted to the projects bound as :arg; never unfiltered (fail closed).
+    "projects.in": ListSpec(
+        sa.select(s.project).where(sa.false()), None, s.project.c.id, False, ProjectRec.from_row,
+        filtered=sa.select(s.project).where(s.project.c.id.in_(sa.bindparam("arg", expanding=True))),
+    ),
+    "events.in": ListSpec(
+        sa.select(s.event).where(sa.false()), None, s.event.c.id, False, EventRec.from_row,
+        filtered=sa.select(s.event).where(s.event.c.project_id.in_(sa.bindparam("arg", expanding=True))),
+    ),
     "events": ListSpec(
         sa.select(s.event), None, s.event.c.id, False, EventRec.from_row,
         filtered=sa.select(s.event).where(s.event.c.project == ARG),

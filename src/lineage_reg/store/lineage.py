@@ -74,30 +74,32 @@ def _ids_in(column: sa.ColumnElement[int], array: bool) -> sa.ColumnElement[bool
 def _label_statement(kind: str, array: bool) -> sa.Select[Any]:
     if kind == "v":
         return (
-            sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index)
+            sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index,
+                      s.collection.c.project_id)
             .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
             .join(s.project, s.project.c.id == s.collection.c.project_id)
             .where(_ids_in(s.version.c.id, array))
         )
     if kind == "r":
-        return sa.select(s.run.c.id, s.run.c.name).where(_ids_in(s.run.c.id, array))
+        return sa.select(s.run.c.id, s.run.c.name, s.run.c.project_id).where(_ids_in(s.run.c.id, array))
     return sa.select(s.dataset.c.id, s.dataset.c.namespace, s.dataset.c.name).where(_ids_in(s.dataset.c.id, array))
 
 
-async def labels(conn: Any, kind: str, ids: Sequence[int]) -> dict[int, str]:
-    """Display names only (no JSON columns decoded): a version's ref, a run's name, a dataset's namespace/name."""
+async def labels(conn: Any, kind: str, ids: Sequence[int]) -> dict[int, tuple[str, int | None]]:
+    """Display names (no JSON columns decoded) and projects: a version's ref, a run's name, a dataset's
+    namespace/name (datasets belong to no project)."""
     array = _is_postgres(conn)
     stmt = _label_statement(kind, array)
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, int | None]] = {}
     step = max(1, len(ids)) if array else CHUNK
     for start in range(0, len(ids), step):
         rows = (await conn.execute(stmt, {"ids": list(ids[start:start + step])})).all()
         if kind == "v":
-            out.update((r[0], f"{r[1]}/{r[2]}:v{r[3]}") for r in rows)
+            out.update((r[0], (f"{r[1]}/{r[2]}:v{r[3]}", r[4])) for r in rows)
         elif kind == "r":
-            out.update((r[0], r[1]) for r in rows)
+            out.update((r[0], (r[1], r[2])) for r in rows)
         else:
-            out.update((r[0], f"{r[1]}/{r[2]}") for r in rows)
+            out.update((r[0], (f"{r[1]}/{r[2]}", None)) for r in rows)
     return out
 
 

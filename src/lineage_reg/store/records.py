@@ -82,6 +82,7 @@ class VersionRec(_Record):
     created_by: str | None
     created_at: datetime
     committed_at: datetime | None
+    project_id: int
 
     @property
     def ref(self) -> str:
@@ -105,6 +106,7 @@ class LinkRec(_Record):
     index: int
     linked_at: datetime
     linked_by: str | None
+    project_id: int
 
     @property
     def ref(self) -> str:

@@ -23,6 +23,7 @@ dataset_alias: sa.Table = runs.DatasetAlias.__table__  # type: ignore[assignment
 edge: sa.Table = lineage.Edge.__table__  # type: ignore[assignment]
 event: sa.Table = events.Event.__table__  # type: ignore[assignment]
 api_token: sa.Table = auth.ApiToken.__table__  # type: ignore[assignment]
+member: sa.Table = auth.Member.__table__  # type: ignore[assignment]
 webhook: sa.Table = webhooks.Webhook.__table__  # type: ignore[assignment]
 delivery: sa.Table = webhooks.WebhookDelivery.__table__  # type: ignore[assignment]
 
@@ -39,6 +40,7 @@ def select_versions() -> sa.Select[Any]:
             version,
             collection.c.name.label("artifact"),
             project.c.name.label("project"),
+            project.c.id.label("project_id"),
         )
         .join(collection, collection.c.id == version.c.artifact_id)
         .join(project, project.c.id == collection.c.project_id)
@@ -47,7 +49,8 @@ def select_versions() -> sa.Select[Any]:
 
 def select_links() -> sa.Select[Any]:
     return (
-        sa.select(link, collection.c.name.label("model"), project.c.name.label("project"))
+        sa.select(link, collection.c.name.label("model"), project.c.name.label("project"),
+                  project.c.id.label("project_id"))
         .join(collection, collection.c.id == link.c.model_id)
         .join(project, project.c.id == collection.c.project_id)
     )

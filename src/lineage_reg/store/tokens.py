@@ -38,3 +38,31 @@ async def list_tokens(conn: Any) -> list[Any]:
     t = s.api_token.c
     stmt = sa.select(t.id, t.name, t.role, t.created_at, t.revoked_at, t.expires_at).order_by(t.id)
     return list((await conn.execute(stmt)).all())
+
+
+# --- project members ---
+
+
+async def grants_of(conn: Any, user: str) -> list[tuple[int, str]]:
+    m = s.member.c
+    return [(int(r.project_id), r.role) for r in (await conn.execute(
+        sa.select(m.project_id, m.role).where(m.user == user))).all()]
+
+
+async def upsert_member(conn: Any, dialect: str, values: dict[str, Any]) -> None:
+    from .runs import _upsert
+
+    insert = _upsert(dialect)(s.member).values(**values)
+    await conn.execute(insert.on_conflict_do_update(index_elements=["project_id", "user"],
+                                                    set_={"role": insert.excluded.role}))
+
+
+async def delete_member(conn: Any, project_id: int, user: str) -> bool:
+    m = s.member.c
+    return bool((await conn.execute(sa.delete(s.member).where(m.project_id == project_id, m.user == user))).rowcount)
+
+
+async def members_of(conn: Any, project_id: int) -> list[Any]:
+    m = s.member.c
+    stmt = sa.select(m.user, m.role, m.created_at, m.created_by).where(m.project_id == project_id).order_by(m.user)
+    return list((await conn.execute(stmt)).all())

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from ... import ids
 from ...store.records import EventRec
 from ..context import Info
-from ..permissions import can_read
+from ...services import reads
+from ..permissions import can_read, readable
 from .common import JSON, Node
 from .registry import ArtifactVersion
+
+
+REF_PROJECT = re.compile(r"([a-z0-9][a-z0-9._-]{0,127})/[^/]")
+HIDDEN = "(hidden: a project you have no role in)"
+
+
+async def hide_foreign_refs(info: Info, own_project: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An event names versions of other projects (a link into a shared registry): keep those the actor can
+    read, hide the others."""
+    out = {}
+    for key, value in payload.items():
+        if isinstance(value, str) and (m := REF_PROJECT.match(value)) and m.group(1) != own_project:
+            project = await reads.project_by_name(info.context.rt, m.group(1))
+            if project is not None and not readable(info, project.id):
+                value = HIDDEN
+        out[key] = value
+    return out
 
 
 async def _version(info: Info, version_id: int | None) -> ArtifactVersion | None:
@@ -34,15 +54,19 @@ class Event(Node):
         description="The collection (artifact or registered model) the event concerns, if any."
     )
     alias: str | None
-    payload: JSON
     _rec: strawberry.Private[EventRec]
 
     @classmethod
     def of(cls, rec: EventRec) -> Event:
         return cls(
             id=strawberry.ID(ids.encode("Event", rec.id)), sequence=rec.id, kind=rec.kind, actor=rec.actor, at=rec.at,
-            project=rec.project, collection=rec.collection, alias=rec.alias, payload=rec.payload, _rec=rec,
+            project=rec.project, collection=rec.collection, alias=rec.alias, _rec=rec,
         )
+
+    @strawberry.field(description="Details of the event; references into projects you have no role in are hidden.")
+    async def payload(self, info: Info) -> JSON:
+        can_read(info, self._rec.project_id)
+        return await hide_foreign_refs(info, self._rec.project, self._rec.payload)
 
     @strawberry.field
     async def from_version(self, info: Info) -> ArtifactVersion | None:

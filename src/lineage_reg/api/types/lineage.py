@@ -10,7 +10,7 @@ import strawberry
 from ...lineage.engine import Direction, NodeKey
 from ...services import lineage as lineage_service
 from ..context import Info
-from ..permissions import can_read
+from ..permissions import can_read, readable
 from .common import LineageDirection, LineageNodeKind
 
 if TYPE_CHECKING:
@@ -59,9 +59,24 @@ class ImpactHit:
     path: list[LineageNode] = strawberry.field(description="From the node to the linked version, in order.")
 
 
-def _node(key: NodeKey, label: str, layer: int, distance: int) -> LineageNode:
-    return LineageNode(id=strawberry.ID(lineage_service.node_id(key)), kind=KIND[key[0]], label=label,
+HIDDEN = "(hidden: a project you have no role in)"
+
+
+def _node(info: Info, key: NodeKey, label: lineage_service.Label | None, layer: int, distance: int) -> LineageNode:
+    """A node; one of a project the actor can't read keeps its place in the graph but not its name."""
+    text = "" if label is None else label.text
+    if label is not None and label.project_id is not None and not readable(info, label.project_id):
+        text = HIDDEN
+    return LineageNode(id=strawberry.ID(lineage_service.node_id(key)), kind=KIND[key[0]], label=text,
                        layer=layer, distance=distance)
+
+
+async def _check_root(info: Info, key: NodeKey) -> None:
+    """The start node must be readable (datasets are: they belong to no project)."""
+    can_read(info)
+    found = (await lineage_service.labels_of(info.context.rt, [key])).get(key)
+    if found is not None and found.project_id is not None:
+        can_read(info, found.project_id)
 
 
 async def lineage_graph(
@@ -70,13 +85,14 @@ async def lineage_graph(
 ) -> LineageGraph:
     can_read(info)
     root = lineage_service.node_key(node)
+    await _check_root(info, root)
     found = await lineage_service.lineage(
         info.context.rt, root, Direction(direction.value), depth=depth, limit=limit,
         kinds={KIND_CODE[k] for k in kinds} if kinds else None, skip_runs=skip_runs, as_of=as_of,
     )
     res = found.result
     nodes = [
-        _node(n, found.labels.get(n, ""), res.layer.get(n, 0), res.distance[n])
+        _node(info, n, found.labels.get(n), res.layer.get(n, 0), res.distance[n])
         for n in sorted(res.graph.nodes, key=lambda n: (res.distance[n], n))
     ]
     edges = [
@@ -90,6 +106,8 @@ async def lineage_graph(
 
 async def lineage_path(info: Info, source: str, target: str, as_of: datetime | None) -> LineageGraph | None:
     can_read(info)
+    await _check_root(info, lineage_service.node_key(source))
+    await _check_root(info, lineage_service.node_key(target))
     found = await lineage_service.path(
         info.context.rt, lineage_service.node_key(source), lineage_service.node_key(target), as_of=as_of
     )
@@ -97,7 +115,7 @@ async def lineage_path(info: Info, source: str, target: str, as_of: datetime | N
         return None
     forward = not found.edges or found.edges[0][0] == found.nodes[0]
     last = len(found.nodes) - 1
-    nodes = [_node(n, found.labels.get(n, ""), i if forward else last - i, i) for i, n in enumerate(found.nodes)]
+    nodes = [_node(info, n, found.labels.get(n), i if forward else last - i, i) for i, n in enumerate(found.nodes)]
     edges = [LineageEdge(source=strawberry.ID(lineage_service.node_id(a)), target=strawberry.ID(lineage_service.node_id(b)),
                          kind=kind) for a, b, kind in found.edges]
     return LineageGraph(root=strawberry.ID(source), nodes=nodes, edges=edges, truncated=False)
@@ -107,11 +125,12 @@ async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime 
     from .registry import ModelLink
 
     can_read(info)
+    await _check_root(info, lineage_service.node_key(node))
     hits = await lineage_service.impact(info.context.rt, node, alias, as_of=as_of)
-    return [
+    return [  # links into registered models the actor can't read are left out
         ImpactHit(link=ModelLink.of(h.link), distance=h.distance,
-                  path=[_node(n, h.labels.get(n, ""), i, i) for i, n in enumerate(h.path)])
-        for h in hits
+                  path=[_node(info, n, h.labels.get(n), i, i) for i, n in enumerate(h.path)])
+        for h in hits if readable(info, h.link.project_id)
     ]
 
 

@@ -304,3 +304,16 @@ class VersionComparison:
         description="The producing run's summary, else the last logged value of each metric.")
     metadata: list[ComparedValue]
     files: list[ComparedFile]
+
+
+@strawberry.type(description="A user's role in a project.")
+class Member:
+    user: str
+    role: str
+    created_at: datetime
+    created_by: str | None
+
+    @classmethod
+    def of(cls, row: object) -> Member:
+        return cls(user=row.user, role=row.role, created_at=row.created_at,  # type: ignore[attr-defined]
+                   created_by=row.created_by)  # type: ignore[attr-defined]

@@ -19,3 +19,14 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=time_column())
     revoked_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
     expires_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+
+
+class Member(SQLModel, table=True):
+    """A user's role in one project (viewer, member or admin); tokens act as their user (the token's name)."""
+
+    __tablename__ = "member"
+    project_id: int = Field(foreign_key="project.id", primary_key=True)
+    user: str = Field(max_length=128, primary_key=True, index=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=time_column())
+    created_by: str | None = Field(default=None, max_length=128)

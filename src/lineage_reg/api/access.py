@@ -1,0 +1,37 @@
+"""``ProjectAccess``: every field of a project-scoped object checks that the actor may read its project.
+
+Root fields check the project they are asked about; this catches everything
+reached from there — a version used by another project's run, a registered
+model in a shared registry project, an event in a subscription — without each
+resolver having to remember. An object of a project the actor can't read
+answers FORBIDDEN on every field, so nothing of it leaks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from ..errors import Forbidden
+from ..store.records import ProjectRec
+from .permissions import actor_of, readable
+
+
+def project_scope(rec: Any) -> int | None:
+    """The project a record belongs to; None for what belongs to none (datasets)."""
+    if isinstance(rec, ProjectRec):
+        return rec.id
+    return getattr(rec, "project_id", None)
+
+
+class ProjectAccess(SchemaExtension):
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        rec = getattr(root, "_rec", None)
+        if rec is not None:
+            project_id = project_scope(rec)
+            if project_id is not None and not readable(info, project_id):
+                actor_of(info)  # no valid actor at all: UNAUTHENTICATED, as at the root
+                raise Forbidden("this belongs to a project you have no role in; a project admin can add you "
+                                "with addMember")
+        return _next(root, info, *args, **kwargs)
