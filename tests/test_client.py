@@ -39,7 +39,8 @@ def read_tree(root: Path) -> dict[str, bytes]:
 def test_exported_members() -> None:
     assert sorted(lineage_reg.client.__all__) == [
         "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
-        "Registry", "RegistryError", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
+        "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
+        "connect",
     ]
     assert lineage_reg.client.NotFound is lineage_reg.errors.NotFound
 
@@ -47,9 +48,13 @@ def test_exported_members() -> None:
 def test_sdk_imports_nothing_of_the_server() -> None:
     code = "import sys, lineage_reg.client; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.files",
-                                  "lineage_reg.client.registry", "lineage_reg.client.run",
+    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.cache",
+                                  "lineage_reg.client.files", "lineage_reg.client.registry",
+                                  "lineage_reg.client.retry", "lineage_reg.client.run",
                                   "lineage_reg.client.version", "lineage_reg.errors", "lineage_reg.refs"])
+    bare = "import sys, lineage_reg; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
+    assert subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=True).stdout.strip() \
+        == "['lineage_reg']"  # `import lineage_reg` stays cheap: connect() imports the SDK when called
 
 
 def test_log_link_resolve_download(live: LiveServer, tmp_path: Path, dialect: str, storage: str) -> None:
