@@ -338,10 +338,15 @@ class Registry:
 
         try:
             repeat(self.retry, get, idempotent=True)
+            if cache is not None:
+                copy_atomically(cache.path(file.sha256), target)
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
-        if cache is not None:
-            copy_atomically(cache.path(file.sha256), target)
+        except OSError as exc:  # a full disk, a quota, no permission: say which file, keep the errno
+            if exc.errno is None:
+                raise
+            raise OSError(exc.errno, f"{exc.strerror} during the {what} (nothing partial was kept)",
+                          str(target)) from exc
 
 
 def _each(work: Callable[[T], object], items: Iterable[T]) -> None:
