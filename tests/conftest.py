@@ -34,6 +34,8 @@ from lineage_reg.store.tables import metadata
 
 # A developer's own `lineage-reg login` must never reach the tests (nor the tests overwrite it).
 os.environ["LINEAGE_REG_CREDENTIALS"] = os.path.join(tempfile.mkdtemp(prefix="lr-test-"), "credentials.json")
+# Nor the developer's download cache; each test gets a cache of its own (the `blob_cache` fixture).
+os.environ["LINEAGE_REG_CACHE_DIR"] = tempfile.mkdtemp(prefix="lr-test-cache-")
 
 DIALECTS = ["sqlite", "postgresql"]
 _db_counter = itertools.count()
@@ -138,6 +140,14 @@ def settings(tmp_path: Path, database_url: str, request: pytest.FixtureRequest) 
         return dataclasses.replace(base, storage_url=f"s3://{make_bucket(endpoint)}/registry",
                                    s3_endpoint_url=endpoint, s3_region="us-east-1")
     return base
+
+
+@pytest.fixture(autouse=True)
+def blob_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The SDK's download cache for this test (subprocesses inherit it through the environment)."""
+    path = tmp_path_factory.mktemp("blob-cache")
+    monkeypatch.setenv("LINEAGE_REG_CACHE_DIR", str(path))
+    return path
 
 
 def free_port() -> int:

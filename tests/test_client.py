@@ -39,7 +39,8 @@ def read_tree(root: Path) -> dict[str, bytes]:
 def test_exported_members() -> None:
     assert sorted(lineage_reg.client.__all__) == [
         "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
-        "Registry", "RegistryError", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
+        "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
+        "connect",
     ]
     assert lineage_reg.client.NotFound is lineage_reg.errors.NotFound
 
@@ -47,9 +48,13 @@ def test_exported_members() -> None:
 def test_sdk_imports_nothing_of_the_server() -> None:
     code = "import sys, lineage_reg.client; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.files",
-                                  "lineage_reg.client.registry", "lineage_reg.client.run",
+    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.cache",
+                                  "lineage_reg.client.files", "lineage_reg.client.registry",
+                                  "lineage_reg.client.retry", "lineage_reg.client.run",
                                   "lineage_reg.client.version", "lineage_reg.errors", "lineage_reg.refs"])
+    bare = "import sys, lineage_reg; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
+    assert subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=True).stdout.strip() \
+        == "['lineage_reg']"  # `import lineage_reg` stays cheap: connect() imports the SDK when called
 
 
 def test_log_link_resolve_download(live: LiveServer, tmp_path: Path, dialect: str, storage: str) -> None:
@@ -259,3 +264,40 @@ def test_uploads_run_in_parallel(live: LiveServer, tmp_path: Path, monkeypatch: 
         reg.create_project("churn")
         assert len(reg.log_artifact("churn", "shards", type="model", path=src).files) == 8
     assert 1 < len(threads) <= 4
+
+
+def test_the_issue_api_shape(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    """The SDK as the issue writes it: connect, keyword start_run, use (downloads + lineage), log_metrics with a
+    dict, log_artifact(path, name=...), link/set_alias with a Version, download(root=...)."""
+    import lineage_reg as lr
+
+    train = write_tree(tmp_path / "train", {"part-0.csv": b"x,y\n1,0\n", "schema/cols.txt": b"x y"})
+    model = write_tree(tmp_path / "out" / "model", {"weights.bin": os.urandom(4096), "config.json": b"{}"})
+    with lr.connect(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        reg.log_artifact("churn", "train-set", type="dataset", path=train)
+        with reg.start_run(project="churn", config={"lr": 0.1}) as run:
+            run.use_dataset("s3://lake", "events/2026-11")
+            local = run.use("churn/train-set:latest", root=tmp_path / "inputs")
+            assert local == tmp_path / "inputs" and read_tree(local) == read_tree(train)
+            run.log_metrics({"auc": 0.91}, step=10)
+            run.log_metrics({"auc": 0.93})  # the next step: 11
+            run.log_metrics(12, {"auc": 0.94})  # the older positional form
+            v = run.log_artifact(tmp_path / "out" / "model", name="classifier", type="model",
+                                 aliases=["candidate"], metadata={"auc": 0.94})
+        assert reg.link(v, "churn/classifier-prod", aliases=["staging"]) == "churn/classifier-prod:v0"
+        reg.set_alias("churn/classifier-prod", "production", v)
+        path = reg.download("churn/classifier-prod:production", root=tmp_path / "serve")
+        assert path == tmp_path / "serve" and read_tree(path) == read_tree(model)
+        view = reg.query("query($id: ID!) { run(id: $id) { status inputs { ref } datasetsRead { namespace name } "
+                         "outputs { ref aliases } metrics(key: \"auc\") { step value } } }", id=run.id)["run"]
+        assert view == {"status": "FINISHED", "inputs": [{"ref": "churn/train-set:v0"}],
+                        "datasetsRead": [{"namespace": "s3://lake", "name": "events/2026-11"}],
+                        "outputs": [{"ref": "churn/classifier:v0", "aliases": ["candidate", "latest"]}],
+                        "metrics": [{"step": 10, "value": 0.91}, {"step": 11, "value": 0.93},
+                                    {"step": 12, "value": 0.94}]}
+        assert run.use("churn/train-set:v0").ref == "churn/train-set:v0"  # without root: the Version
+        with pytest.raises(BadInput, match="neither a file nor a directory"):
+            reg.log_artifact("churn", "ghost", type="model", path=tmp_path / "does-not-exist")
+        with pytest.raises(TypeError):
+            run.log_metrics("auc", 0.9)

@@ -66,3 +66,57 @@ def test_sdk_docs_run_top_to_bottom(live: LiveServer, tmp_path: Path, dialect: s
     assert "NOT_FOUND version 'churn/classifier:v99' not found" in run.stdout
     assert sorted(p.relative_to(tmp_path / "deploy").as_posix() for p in (tmp_path / "deploy").rglob("*")) == [
         "config.json", "weights", "weights/model.bin"]
+
+
+def run_example(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(EXAMPLES / args[0]), *args[1:]], env=user_env(live),
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_train_register_promote_and_report(live: LiveServer, dialect: str) -> None:
+    from lineage_reg.client import Registry
+
+    first = run_example(live, "train_and_register.py")
+    assert first.returncode == 0, first.stderr
+    aucs = dict(re.findall(r"evaluated (cancer/classifier-\w+:v\d): auc ([\d.]+)", first.stdout))
+    assert set(aucs) == {"cancer/classifier-logreg:v0", "cancer/classifier-tree:v0"}
+    best = max(aucs, key=lambda k: float(aucs[k]))
+    assert f"promoted {best} as cancer/cancer-classifier:v0" in first.stdout
+    with Registry(live.url, live.admin_token()) as reg:
+        assert reg.resolve("cancer/cancer-classifier:production").ref == best
+        assert reg.resolve("cancer/cancer-classifier:staging").ref == best
+        trained = reg.query('query($r: String!) { resolve(ref: $r) { createdBy { name config inputs { ref } '
+                            'datasetsRead { namespace name } metrics { key value } } } }', r=best)
+        run = trained["resolve"]["createdBy"]
+        assert run["inputs"] == [{"ref": "cancer/train-set:v0"}]
+        assert run["datasetsRead"] == [{"namespace": "sklearn://datasets", "name": "breast_cancer"}]
+        assert run["metrics"][0]["key"] == "train_accuracy" and 0.8 < run["metrics"][0]["value"] <= 1
+
+    again = run_example(live, "train_and_register.py")  # same data, same models: the same versions
+    assert again.returncode == 0, again.stderr
+    assert "trained logreg: cancer/classifier-logreg:v0" in again.stdout
+    assert "trained tree: cancer/classifier-tree:v0" in again.stdout
+
+    report = run_example(live, "lineage_report.py", "cancer/cancer-classifier:production")
+    assert report.returncode == 0, report.stderr
+    assert f"is {best}" in report.stdout
+    assert "<- produced" in report.stdout and "run train-" in report.stdout
+    assert "dataset sklearn://datasets" in report.stdout and "cancer/train-set:v0" in report.stdout
+
+
+def test_promote_checks_before_it_moves(live: LiveServer, dialect: str) -> None:
+    from lineage_reg.client import Registry
+
+    assert run_example(live, "quickstart.py").returncode == 0  # quickstart/churn: staging = production = v0
+    with Registry(live.url, live.admin_token()) as reg:
+        refused = run_example(live, "promote.py", "quickstart/churn", "--to", "canary", "--require", "val_loss<=0.0")
+        assert refused.returncode == 1 and "FAIL" in refused.stdout, refused.stdout + refused.stderr
+        assert "not promoting quickstart/churn-classifier:v0" in refused.stderr
+        assert "canary" not in reg.resolve("quickstart/churn:staging").aliases  # nothing moved
+        ok = run_example(live, "promote.py", "quickstart/churn", "--to", "canary", "--require", "val_loss<=0.5",
+                         "--require", "loss<=1")
+        assert ok.returncode == 0, ok.stderr
+        assert "moved quickstart/churn:canary from nothing to quickstart/churn-classifier:v0" in ok.stdout
+        assert reg.resolve("quickstart/churn:canary").ref == "quickstart/churn-classifier:v0"
+        same = run_example(live, "promote.py", "quickstart/churn", "--to", "canary")
+        assert same.returncode == 0 and "nothing to do" in same.stdout

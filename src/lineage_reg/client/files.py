@@ -60,9 +60,11 @@ def safe_target(dest: Path, rel: str) -> Path:
     return target
 
 
-def write_verified(target: Path, sha256: str, chunks: Iterable[bytes]) -> Path:
+def write_verified(target: Path, sha256: str, chunks: Iterable[bytes], *, sync: bool = True,
+                   label: str | None = None) -> Path:
     """Write ``chunks`` to a temporary file beside ``target``, hashing as they come; rename it into place
-    only if the sha256 matches. On a mismatch (or any error) nothing is left behind and ``target`` is untouched."""
+    only if the sha256 matches (after an fsync unless ``sync=False``). On a mismatch (or any error: a broken
+    stream, a full disk) nothing is left behind and ``target`` is untouched. ``label`` names the file in errors."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
     try:
@@ -72,9 +74,10 @@ def write_verified(target: Path, sha256: str, chunks: Iterable[bytes]) -> Path:
                 h.update(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         if h.hexdigest() != sha256:
-            raise DigestInvalid(f"downloaded bytes for {target.name} hash to {h.hexdigest()}, expected {sha256}; "
+            raise DigestInvalid(f"downloaded bytes for {label or target.name} hash to {h.hexdigest()}, expected {sha256}; "
                                 "the file was not written (download again; if it persists the stored blob is damaged)")
         os.replace(tmp, target)
     except BaseException:

@@ -3,15 +3,17 @@
     from lineage_reg.client import Registry
 
     with Registry() as reg:                        # LINEAGE_REG_URL, LINEAGE_REG_TOKEN
-        with reg.start_run("churn", config={"lr": 0.1}) as run:
-            run.log_metrics(0, {"loss": 0.4})
-            version = run.log_artifact("classifier", type="model", path="out/")
-        reg.link(version.ref, "churn/churn-model", aliases=["staging"])
-        reg.download("churn/churn-model:staging", "deploy/")
+        with reg.start_run(project="churn", config={"lr": 0.1}) as run:
+            run.log_metrics({"loss": 0.4}, step=0)
+            version = run.log_artifact("out/", name="classifier", type="model")
+        reg.link(version, "churn/churn-model", aliases=["staging"])
+        reg.download("churn/churn-model:staging", root="deploy/")
 
 One keep-alive ``httpx.Client`` carries GraphQL calls and blob transfers. Only
 GraphQL calls send the token: upload and download URLs are signed by the
-server (or presigned by S3, which refuses a second credential).
+server (or presigned by S3, which refuses a second credential). Transient
+failures are tried again (``retry.py``); downloaded blobs are kept by sha256
+(``cache.py``).
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from .. import errors, refs
+from .cache import BlobCache, copy_atomically, default_dir
 from .files import manifest, read_slice, safe_target, walk, write_verified
+from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .run import Run
 from .version import MORE_FILES, VERSION_FIELDS, File, Version
+
+if TYPE_CHECKING:
+    from .watch import AliasChange
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 WORKERS = 4  # parallel hashes, uploads and downloads
@@ -98,16 +105,23 @@ def save_credentials(url: str, token: str) -> Path:
 class Registry:
     """A connection to a lineage-reg server. ``url`` and ``token`` default to ``LINEAGE_REG_URL`` and
     ``LINEAGE_REG_TOKEN``, then to what ``lineage-reg login`` saved, then to http://127.0.0.1:8080 and no token.
-    ``progress`` (optional) is called with the number of bytes of each chunk uploaded or downloaded."""
+    ``progress`` (optional) is called with the number of bytes of each chunk uploaded or downloaded.
+    ``retry`` bounds how transient failures are tried again; ``cache`` is where downloaded blobs are kept
+    (True: ``LINEAGE_REG_CACHE_DIR``, else the user's cache directory; False: no cache). ``transport`` is
+    handed to httpx (a proxy, a custom TLS setup, a fault injector in tests)."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, retry: Retry | None = None,
+                 cache: bool | str | Path = True, transport: httpx.BaseTransport | None = None) -> None:
         saved = saved_credentials()
         self.url = (url or os.environ.get("LINEAGE_REG_URL") or saved.get("url") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("LINEAGE_REG_TOKEN") or saved.get("token")
         self._auth = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, transport=transport,
+                                  limits=httpx.Limits(max_connections=2 * WORKERS, max_keepalive_connections=2 * WORKERS))
         self.progress = progress
+        self.retry = retry or Retry()
+        self.cache = BlobCache(default_dir() if cache is True else cache) if cache is not False else None
 
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
@@ -126,8 +140,16 @@ class Registry:
         """Run any GraphQL query or mutation and return its ``data``. A GraphQL error raises the
         ``lineage_reg.errors`` class of its ``extensions.code``; an unreachable or failing server a ``RegistryError``."""
         endpoint = f"{self.url}/graphql"
-        try:
+
+        def send() -> httpx.Response:
             resp = self._http.post(endpoint, json={"query": text, "variables": variables}, headers=self._auth)
+            if resp.status_code in TRANSIENT_STATUS:
+                raise Transient(errors.RegistryError(f"{endpoint} answered HTTP {resp.status_code}: "
+                                                     f"{resp.text[:300]}"), resp)
+            return resp
+
+        try:
+            resp = repeat(self.retry, send, idempotent=not text.lstrip().startswith("mutation"))
         except httpx.TransportError as exc:
             raise Unreachable(f"cannot reach lineage-reg at {endpoint} ({type(exc).__name__}); "
                               "is the server running and LINEAGE_REG_URL (or `lineage-reg login --url`) right?") from exc
@@ -136,7 +158,7 @@ class Registry:
         except ValueError:
             body = None
         if isinstance(body, dict) and body.get("errors"):
-            raise _graphql_error(body["errors"])
+            raise graphql_error(body["errors"])
         if resp.status_code != 200 or not isinstance(body, dict) or "data" not in body:
             raise errors.RegistryError(f"{endpoint} answered HTTP {resp.status_code}: {resp.text[:300]}")
         return body["data"]  # type: ignore[no-any-return]
@@ -149,7 +171,8 @@ class Registry:
 
     def start_run(self, project: str, name: str | None = None, config: dict[str, Any] | None = None,
                   git_commit: str | None = None) -> Run:
-        """Start a run; the server names it when ``name`` is None."""
+        """Start a run in ``project``; the server names it when ``name`` is None. As a context manager the
+        run finishes FINISHED, or FAILED when the block raises."""
         data = self.query(START_RUN, i={"project": project, "name": name, "config": config, "gitCommit": git_commit})
         return Run(self, project, data["startRun"]["id"], data["startRun"]["name"])
 
@@ -160,7 +183,7 @@ class Registry:
         upload what the server lacks (in parallel, streamed from disk), commit. Returns the committed version,
         or the latest one when it has the same content already (``aliases`` are then set on it; ``metadata``
         and ``description`` stay as they were)."""
-        files = walk(Path(path))
+        files = walk(Path(path))  # BadInput when path does not exist
         entries = manifest(files, WORKERS)
         inp = {"project": project, "artifact": name, "type": type, "files": entries, "metadata": metadata,
                "description": description, "aliases": list(aliases) if aliases else None,
@@ -175,15 +198,16 @@ class Registry:
         _each(lambda target: self._upload(target, by_sha[target["sha256"]]), created["uploads"])
         return Version.of(self.query(COMMIT, v=created["version"]["id"])["commitArtifactVersion"])
 
-    def link(self, version_ref: str, registered_model: str, aliases: Sequence[str] = ()) -> str:
-        """Link a version into ``project/registered-model`` (created if missing); returns the link's ref."""
-        data = self.query(LINK, i={"version": version_ref, "registeredModel": registered_model,
+    def link(self, version: Version | str, registered_model: str, aliases: Sequence[str] = ()) -> str:
+        """Link a version (a ``Version`` or a ref) into ``project/registered-model`` (created if missing);
+        returns the link's ref."""
+        data = self.query(LINK, i={"version": _ref(version), "registeredModel": registered_model,
                                    "aliases": list(aliases)})
         return str(data["linkVersion"]["ref"])
 
-    def set_alias(self, collection: str, alias: str, version_ref: str) -> None:
-        """Point ``alias`` of ``project/name`` (artifact or registered model) at a version."""
-        self.query(SET_ALIAS, i={"collection": collection, "alias": alias, "version": version_ref})
+    def set_alias(self, collection: str, alias: str, version: Version | str) -> None:
+        """Point ``alias`` of ``project/name`` (artifact or registered model) at a version (``Version`` or ref)."""
+        self.query(SET_ALIAS, i={"collection": collection, "alias": alias, "version": _ref(version)})
 
     def remove_alias(self, collection: str, alias: str) -> None:
         self.query(REMOVE_ALIAS, c=collection, a=alias)
@@ -222,15 +246,31 @@ class Registry:
         change ADDED/REMOVED/CHANGED/UNCHANGED against the first)."""
         return self.query(COMPARE, refs=list(refs))["compareVersions"]  # type: ignore[no-any-return]
 
-    def download(self, ref: str, dest_dir: str | Path) -> Path:
-        """Every file of a version into ``dest_dir/<path>``, streamed and sha256-verified, each renamed into
-        place only when complete and correct. Refuses (before writing anything) paths escaping ``dest_dir``."""
-        dest = Path(dest_dir)
-        version = self.resolve(ref)
+    def download(self, ref: Version | str, dest_dir: str | Path | None = None, *, root: str | Path | None = None) -> Path:
+        """Every file of a version (a ref, an id or a ``Version``) into ``root/<path>`` (``dest_dir`` is the
+        same, positionally; default: the current directory). Each file comes from the cache when it holds
+        that sha256, else is streamed and sha256-verified; either way it is renamed into place only when
+        complete and correct. Refuses (before writing anything) paths escaping the directory."""
+        if dest_dir is not None and root is not None:
+            raise TypeError("download() takes dest_dir or root, not both")
+        version = self.resolve(ref.id if isinstance(ref, Version) else ref)  # fresh download links
+        return self.download_version(version, Path(root if root is not None else dest_dir or "."))
+
+    def download_version(self, version: Version, dest: Path) -> Path:
+        """``download`` of a ``Version`` just resolved (its download links expire)."""
         targets = [(f, safe_target(dest, f.path)) for f in version.files]
         dest.mkdir(parents=True, exist_ok=True)
         _each(lambda job: self._fetch(*job), targets)
         return dest
+
+    def watch(self, collection: str, alias: str | None = None, after: int | None = None) -> Iterator[AliasChange]:
+        """Alias changes of ``project/name`` (every alias, or only ``alias``) as they happen, forever: an
+        ``AliasChange`` (sequence, collection, alias, version, previous, actor, at) each. ``after``: start with
+        the changes after that event sequence (from the log), else from now. Reconnects on its own, resuming
+        after the last change yielded, so none is missed or repeated."""
+        from .watch import watch
+
+        return watch(self, collection, alias, after)
 
     # --- transfers ---
 
@@ -247,14 +287,22 @@ class Registry:
 
     def _send(self, method: str, url: str, source: Path, offset: int, size: int,
               headers: dict[str, str]) -> httpx.Response:
-        try:
+        """One blob or part, streamed from disk; sent again (from the start) on a transient failure."""
+        what = f"upload of {source}"
+
+        def send() -> httpx.Response:
             resp = self._http.request(method, url, content=self._counted(read_slice(source, offset, size)),
                                       headers={**headers, "Content-Length": str(size)})
+            if resp.status_code in TRANSIENT_STATUS:
+                raise Transient(_transfer_error(resp, what), resp)
+            if resp.status_code >= 300:
+                raise _transfer_error(resp, what)
+            return resp
+
+        try:
+            return repeat(self.retry, send, idempotent=True)  # content-addressed: a second PUT stores nothing new
         except httpx.TransportError as exc:
-            raise errors.RegistryError(f"upload of {source} failed: {exc!r}") from exc
-        if resp.status_code >= 300:
-            raise _transfer_error(resp, f"upload of {source}")
-        return resp
+            raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
 
     def _counted(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
         if self.progress is None:
@@ -269,14 +317,36 @@ class Registry:
         return counting()
 
     def _fetch(self, file: File, target: Path) -> None:
-        try:
+        cache = self.cache
+        if cache is not None and cache.place(file.sha256, file.size, target):
+            if self.progress is not None:
+                self.progress(file.size)
+            return
+        what = f"download of {file.path}"
+
+        def get() -> None:
             with self._http.stream("GET", file.download_url) as resp:
                 if resp.status_code != 200:
                     resp.read()
-                    raise _transfer_error(resp, f"download of {file.path}")
-                write_verified(target, file.sha256, self._counted(resp.iter_bytes()))
+                    error = _transfer_error(resp, what)
+                    raise Transient(error, resp) if resp.status_code in TRANSIENT_STATUS else error
+                chunks = self._counted(resp.iter_bytes())
+                if cache is None:
+                    write_verified(target, file.sha256, chunks)
+                else:
+                    cache.fill(file.sha256, chunks, file.path)
+
+        try:
+            repeat(self.retry, get, idempotent=True)
+            if cache is not None:
+                copy_atomically(cache.path(file.sha256), target)
         except httpx.TransportError as exc:
-            raise errors.RegistryError(f"download of {file.path} failed: {exc!r}") from exc
+            raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
+        except OSError as exc:  # a full disk, a quota, no permission: say which file, keep the errno
+            if exc.errno is None:
+                raise
+            raise OSError(exc.errno, f"{exc.strerror} during the {what} (nothing partial was kept)",
+                          str(target)) from exc
 
 
 def _each(work: Callable[[T], object], items: Iterable[T]) -> None:
@@ -289,7 +359,11 @@ def _each(work: Callable[[T], object], items: Iterable[T]) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _graphql_error(errs: list[dict[str, Any]]) -> errors.RegistryError:
+def _ref(version: Version | str) -> str:
+    return version.ref if isinstance(version, Version) else version
+
+
+def graphql_error(errs: list[dict[str, Any]]) -> errors.RegistryError:
     first = errs[0]
     details = dict(first.get("extensions") or {})
     code = details.pop("code", None)
@@ -309,7 +383,7 @@ def _transfer_error(resp: httpx.Response, what: str) -> errors.RegistryError:
     try:
         body = resp.json()
         if isinstance(body, dict) and body.get("errors"):
-            exc = _graphql_error(body["errors"])
+            exc = graphql_error(body["errors"])
             return type(exc)(f"{what} failed: {exc.message}", **exc.details)
     except ValueError:
         pass

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ..errors import BadInput
 from .version import Version
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Run:
         self.id = run_id
         self.name = name
         self.finished = False
+        self.step = -1  # the last step logged
 
     def __repr__(self) -> str:
         return f"Run({self.project}/{self.name}, id={self.id})"
@@ -41,21 +43,53 @@ class Run:
         if not self.finished:
             self.finish("FAILED" if exc_type else "FINISHED")
 
-    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
-        """Record ``{key: value}`` at ``step`` in the run's metric history."""
-        self.registry.query(METRICS, r=self.id, s=step, m=metrics)
+    def log_metrics(self, *args: Any, step: int | None = None, metrics: Mapping[str, float] | None = None) -> None:
+        """Record ``{key: value}`` at ``step`` in the run's metric history: ``log_metrics({"auc": 0.9}, step=10)``,
+        or ``log_metrics(10, {"auc": 0.9})``. Without a step, the one after the last logged."""
+        for arg in args:
+            if isinstance(arg, Mapping) and metrics is None:
+                metrics = arg
+            elif isinstance(arg, int) and not isinstance(arg, bool) and step is None:
+                step = arg
+            else:
+                raise TypeError("log_metrics takes a dict of metrics and an optional int step")
+        if metrics is None:
+            raise TypeError("log_metrics needs a dict of metrics")
+        step = self.step + 1 if step is None else step
+        self.registry.query(METRICS, r=self.id, s=step, m=dict(metrics))
+        self.step = max(self.step, step)
 
-    def use_artifact(self, ref: str) -> None:
-        """Record that this run read an artifact version (lineage: version -> run)."""
-        self.registry.query(USE_ARTIFACT, r=self.id, v=ref)
+    def use(self, ref: Version | str, root: str | Path | None = None) -> Any:
+        """Record that this run read a version (lineage: version -> run) and return it: the ``Version``, or
+        with ``root`` the directory its files were downloaded (and verified) into."""
+        version = self.registry.resolve(ref.id if isinstance(ref, Version) else ref)
+        self.use_artifact(version.ref)  # the exact version resolved, even if an alias moves meanwhile
+        if root is None:
+            return version
+        return self.registry.download_version(version, Path(root))
+
+    def use_artifact(self, ref: Version | str) -> None:
+        """Record that this run read an artifact version (lineage: version -> run), without downloading it."""
+        self.registry.query(USE_ARTIFACT, r=self.id, v=ref.ref if isinstance(ref, Version) else ref)
 
     def use_dataset(self, namespace: str, name: str, mode: str = "read") -> None:
         """Record an external dataset this run read (``mode="read"``) or wrote (``mode="write"``)."""
         self.registry.query(USE_DATASET, r=self.id, d={"namespace": namespace, "name": name}, m=mode)
 
-    def log_artifact(self, name: str, *, type: str, path: str | Path, metadata: dict[str, Any] | None = None,
+    def log_artifact(self, source: str | Path | None = None, *, name: str | None = None, type: str,
+                     path: str | Path | None = None, metadata: dict[str, Any] | None = None,
                      description: str | None = None, aliases: Sequence[str] | None = None) -> Version:
-        """``Registry.log_artifact`` in the run's project (the server allows no other) with this run as producer."""
+        """Log a file or directory as the next version of ``name`` in the run's project (the server allows no
+        other), with this run as its producer: ``log_artifact("out/", name="classifier", type="model")``, or
+        ``log_artifact("classifier", type="model", path="out/")``."""
+        if path is None and name is not None:
+            path = source  # log_artifact(path, name=...)
+        elif name is None and path is not None:
+            name = str(source) if source is not None else None  # log_artifact(name, path=...)
+        elif source is not None:
+            raise TypeError("log_artifact takes the path positionally and name=..., or the name and path=...")
+        if name is None or path is None:
+            raise BadInput("log_artifact needs both a path (a file or directory) and a name")
         return self.registry.log_artifact(self.project, name, type=type, path=path, metadata=metadata,
                                           description=description, aliases=aliases, run=self)
 

@@ -1,0 +1,251 @@
+"""The SDK moving bytes against a real server (local and S3 storage): big files, dedup, resumed uploads,
+transient failures, the download cache, damaged and failed downloads. Faults are injected in the client's
+own httpx transport, in front of the real server; nothing of the server is replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import LiveServer
+from lineage_reg.client import DigestInvalid, Registry, RegistryError, Retry
+from test_client import read_tree, write_tree
+
+MiB = 1024 * 1024
+QUICK = Retry(attempts=3, base=0.01, cap=0.05)
+
+
+class Faulty(httpx.HTTPTransport):
+    """A real transport that counts requests and can fail some: ``status`` answers the first ``status_times``
+    matching requests itself; ``budget`` cuts every PUT off once that many body bytes were sent in all."""
+
+    def __init__(self, *, status: int | None = None, status_times: int = 0, match: str = "",
+                 budget: int | None = None, connect_errors: int = 0) -> None:
+        super().__init__()
+        self.status, self.status_left, self.match = status, status_times, match
+        self.budget, self.connect_errors = budget, connect_errors
+        self.seen: list[tuple[str, str, int]] = []  # method, path, status
+        self.lock = threading.Lock()
+
+    def count(self, method: str, contains: str = "") -> int:
+        return sum(1 for m, p, _ in self.seen if m == method and contains in p)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        key = f"{request.method} {request.url.path}"
+        with self.lock:
+            if self.connect_errors and request.method == "POST":
+                self.connect_errors -= 1
+                self.seen.append((request.method, request.url.path, -1))
+                raise httpx.ConnectError("injected: connection refused", request=request)
+            if self.status_left and self.match in key:
+                self.status_left -= 1
+                self.seen.append((request.method, request.url.path, self.status))
+                return httpx.Response(self.status, headers={"Retry-After": "0"}, text="injected", request=request)
+        if self.budget is not None and request.method == "PUT":
+            request.stream = self.Cut(request.stream, self)  # type: ignore[arg-type]
+        resp = super().handle_request(request)
+        with self.lock:
+            self.seen.append((request.method, request.url.path, resp.status_code))
+        return resp
+
+    class Cut(httpx.SyncByteStream):
+        def __init__(self, inner: httpx.SyncByteStream, owner: Faulty) -> None:
+            self.inner, self.owner = inner, owner
+
+        def __iter__(self) -> Iterator[bytes]:
+            for chunk in self.inner:
+                with self.owner.lock:
+                    assert self.owner.budget is not None
+                    self.owner.budget -= len(chunk)
+                    cut = self.owner.budget < 0
+                if cut:
+                    raise httpx.WriteError("injected: the network went away mid-upload")
+                yield chunk
+
+
+def big_file(path: Path, mib: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        for _ in range(mib):
+            f.write(os.urandom(MiB))
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@pytest.mark.dialects("sqlite")
+def test_nested_tree_with_a_200_mib_file_round_trips(live: LiveServer, tmp_path: Path, storage: str) -> None:
+    small = {"config.json": b"{}", "tok/vocab.txt": b"a b c", "tok/deep/er/merges.txt": b"ab", "empty": b""}
+    src = write_tree(tmp_path / "out", small)
+    big = big_file(src / "weights" / "model.bin", 200)
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "big", type="model", path=src)
+        assert {f.path: f.size for f in version.files}["weights/model.bin"] == 200 * MiB
+        back = reg.download(version.ref, root=tmp_path / "back")
+        assert read_tree(back).keys() == {*small, "weights/model.bin"}
+        assert sha256_of(back / "weights" / "model.bin") == sha256_of(big)
+        assert {k: v for k, v in read_tree(back).items() if k in small} == small
+
+        assert counting.count("GET") == 5  # every file once
+        again = reg.download(version.ref, root=tmp_path / "again")  # from the cache: no byte over the network
+        assert counting.count("GET") == 5
+        assert sha256_of(again / "weights" / "model.bin") == sha256_of(big)
+        assert not list(back.rglob(".*.part")) and not list(again.rglob(".*.part"))
+
+
+@pytest.mark.dialects("sqlite")
+def test_second_log_uploads_nothing(live: LiveServer, tmp_path: Path, storage: str) -> None:
+    src = write_tree(tmp_path / "out", {f"shard-{i}.bin": os.urandom(64 * 1024) for i in range(6)})
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting) as reg:
+        reg.create_project("churn")
+        first = reg.log_artifact("churn", "m", type="model", path=src)
+        assert counting.count("PUT") == 6
+        again = reg.log_artifact("churn", "m", type="model", path=src)
+        elsewhere = reg.log_artifact("churn", "copy", type="model", path=src)  # same blobs, another artifact
+    assert again.id == first.id and elsewhere.ref == "churn/copy:v0"
+    assert counting.count("PUT") == 6  # nothing sent twice
+
+
+def test_interrupted_upload_is_resumed_by_logging_again(live: LiveServer, tmp_path: Path, storage: str) -> None:
+    files = {f"shard-{i}.bin": os.urandom(MiB) for i in range(6)}
+    src = write_tree(tmp_path / "out", files)
+    cut = Faulty(budget=int(2.5 * MiB))  # two shards get through, then the network is gone
+    with Registry(live.url, live.admin_token(), transport=cut, retry=QUICK) as reg:
+        reg.create_project("churn")
+        with pytest.raises(RegistryError, match="upload of .* failed: WriteError"):
+            reg.log_artifact("churn", "m", type="model", path=src)
+    stored = sum(1 for m, _, status in cut.seen if m == "PUT" and status < 300)
+    assert 1 <= stored < 6
+
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting) as reg:
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        assert version.ref == "churn/m:v0" and version.state == "COMMITTED"  # the pending v0, finished
+        if storage == "local":
+            assert counting.count("PUT") == 6 - stored  # only what the first try did not store
+        else:  # the server learns of S3 objects at commit: a resumed upload sends every blob again
+            assert counting.count("PUT") == 6
+        assert read_tree(reg.download(version.ref, root=tmp_path / "back")) == files
+
+
+def test_transient_failures_are_retried_where_safe(live: LiveServer, tmp_path: Path) -> None:
+    src = write_tree(tmp_path / "out", {"a.bin": b"a" * 1000, "b.bin": b"b" * 1000})
+    with Registry(live.url, live.admin_token()) as admin:
+        admin.create_project("churn")
+    flaky_put = Faulty(status=503, status_times=2, match="PUT")
+    with Registry(live.url, live.admin_token(), transport=flaky_put, retry=QUICK) as reg:
+        version = reg.log_artifact("churn", "m", type="model", path=src)  # two PUTs answered 503 first
+        assert [s for _, _, s in flaky_put.seen if s == 503] == [503, 503]
+        assert flaky_put.count("PUT") == 4 and version.state == "COMMITTED"
+
+    flaky_query = Faulty(status=502, status_times=2, match="POST")
+    with Registry(live.url, live.admin_token(), transport=flaky_query, retry=QUICK) as reg:
+        assert reg.resolve("churn/m:latest").id == version.id  # a query: tried again
+        assert flaky_query.count("POST") == 3
+
+    flaky_mutation = Faulty(status=503, status_times=1, match="POST")
+    with Registry(live.url, live.admin_token(), transport=flaky_mutation, retry=QUICK) as reg:
+        with pytest.raises(RegistryError, match="HTTP 503"):
+            reg.set_alias("churn/m", "candidate", version)  # may have reached the server: not sent twice
+        assert flaky_mutation.count("POST") == 1
+
+    refused_once = Faulty(connect_errors=1)
+    with Registry(live.url, live.admin_token(), transport=refused_once, retry=QUICK) as reg:
+        reg.set_alias("churn/m", "candidate", version)  # never reached the server: safe to send again
+        assert reg.resolve("churn/m:candidate").id == version.id
+
+    always = Faulty(status=503, status_times=99, match="POST")
+    with Registry(live.url, live.admin_token(), transport=always, retry=QUICK) as reg:
+        with pytest.raises(RegistryError, match="answered HTTP 503"):
+            reg.resolve("churn/m:latest")
+        assert always.count("POST") == QUICK.attempts  # bounded
+
+
+def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path, blob_cache: Path) -> None:
+    body = os.urandom(100_000)
+    src = write_tree(tmp_path / "out", {"model.bin": body})
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        reg.download(version, root=tmp_path / "one")
+        cached = blob_cache / "blobs" / version.files[0].sha256[:2] / version.files[0].sha256
+        assert cached.read_bytes() == body and cached.stat().st_mode & 0o222 == 0  # read-only
+        cached.chmod(0o644)
+        cached.write_bytes(body[:50_000])  # truncated behind our back
+        reg.download(version, root=tmp_path / "two")
+        assert (tmp_path / "two" / "model.bin").read_bytes() == body
+        assert counting.count("GET") == 2
+        assert cached.read_bytes() == body
+    with Registry(live.url, live.admin_token(), cache=False, transport=counting) as reg:
+        reg.download(version, root=tmp_path / "three")  # no cache: over the network again
+        assert counting.count("GET") == 3 and (tmp_path / "three" / "model.bin").read_bytes() == body
+
+
+@pytest.mark.dialects("sqlite")
+def test_a_tampered_blob_is_refused_on_s3_too(live: LiveServer, tmp_path: Path, storage: str) -> None:
+    src = write_tree(tmp_path / "src", {"model.bin": b"good bytes"})
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        sha = version.files[0].sha256
+        if storage == "s3":
+            import boto3
+
+            bucket, prefix = live.settings.storage_url.removeprefix("s3://").split("/", 1)
+            s3 = boto3.client("s3", endpoint_url=live.settings.s3_endpoint_url, region_name="us-east-1")
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"] if sha in o["Key"]]
+            assert len(keys) == 1
+            s3.put_object(Bucket=bucket, Key=keys[0], Body=b"evil bytes")
+        else:
+            blob = live.runtime.blobs.path(sha)
+            blob.chmod(0o644)
+            blob.write_bytes(b"evil bytes")
+        with pytest.raises(DigestInvalid, match="model.bin"):
+            reg.download(version.ref, root=tmp_path / "deployed")
+    assert not (tmp_path / "deployed").exists() or list((tmp_path / "deployed").rglob("*")) == []
+
+
+DOWNLOAD_WITH_A_SMALL_DISK = """
+import resource, signal, sys
+from lineage_reg.client import Registry
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # no file may grow past 1 MiB: "disk full"
+url, token, ref, dest, cache = sys.argv[1:]
+try:
+    Registry(url, token, cache=cache == "cache").download(ref, root=dest)
+except OSError as exc:
+    print(f"OSError errno={exc.errno}: {exc}")
+    sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("cache", ["cache", "no-cache"])
+def test_disk_full_while_downloading_leaves_no_partial_file(live: LiveServer, tmp_path: Path, cache: str,
+                                                            blob_cache: Path) -> None:
+    files = {"small.txt": b"fits", "weights.bin": os.urandom(3 * MiB)}
+    src = write_tree(tmp_path / "out", files)
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+    dest = tmp_path / "deployed"
+    run = subprocess.run([sys.executable, "-c", DOWNLOAD_WITH_A_SMALL_DISK, live.url, live.admin_token(),
+                          version.ref, str(dest), cache], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3, run.stderr
+    assert "errno=27" in run.stdout and "weights.bin" in run.stdout  # EFBIG, naming the file
+    assert sorted(p.name for p in dest.rglob("*")) in ([], ["small.txt"])  # complete files only
+    assert not [p for p in blob_cache.rglob("*") if p.is_file() and p.name.endswith(".part")]
