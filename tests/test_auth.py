@@ -83,6 +83,7 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pingWebhook": ("mutation($webhook: ID!) { pingWebhook(id: $webhook) { id } }", ("webhook",)),
     "addMember": ('mutation { addMember(project: "churn", user: "mallory", role: "admin") { user } }', ()),
     "removeMember": ('mutation { removeMember(project: "churn", user: "bootstrap-admin") { user } }', ()),
+    "setProtectedAliases": ('mutation { setProtectedAliases(project: "churn", names: []) { names } }', ()),
 }
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '

@@ -183,9 +183,6 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
     return asks
 
 
-# graphql-core 3.3, when a refusal nulls a parent while sibling fields are still pending, drops their
-# coroutines without awaiting them: a RuntimeWarning ("never awaited"), not an error of ours.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 async def test_nothing_of_a_project_leaks_to_someone_without_a_role_in_it(api: Api, dialect: str) -> None:
     ids = await seed(api)
     eve = await user(api, "eve", "open", "member")
@@ -242,3 +239,44 @@ async def test_subscriptions_only_stream_readable_projects(api: Api, dialect: st
                   'version: "open/open-model:v0"}) { name } }')
         live = await sock.next("events", "all")
         assert live == {"project": "open", "kind": "alias.set"}
+
+
+SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '
+             'version: $v}) { name protected } }')
+PROTECT = ('mutation($n: [String!]!, $p: String, $c: String) { setProtectedAliases(names: $n, project: $p, '
+           'collection: $c) { scope names } }')
+
+
+async def test_protected_aliases_per_project_and_collection(api: Api, dialect: str) -> None:
+    await seed(api)
+    await api('mutation { linkVersion(input: {version: "open/open-model:v0", registeredModel: "open/other-model"}) '
+              "{ id } }")
+    carol = await user(api, "carol", "open", "member")
+    v = "open/open-model:v0"
+    assert (await carol(SET_ALIAS, c="open/other-model", a="prod-eu", v=v))["setAlias"]["protected"] is False
+
+    assert (await api(PROTECT, n=["production", "prod-eu"], p="open"))["setProtectedAliases"] == {
+        "scope": "open", "names": ["prod-eu", "production"]}
+    err = await carol.error(SET_ALIAS, c="open/other-model", a="prod-eu", v=v)
+    assert err.code == "FORBIDDEN" and "admin role" in err.errors[0]["message"]
+    assert (await carol(SET_ALIAS, c="open/other-model", a="staging", v=v))["setAlias"]["protected"] is False
+
+    # A collection's own list wins over its project's: here `staging` is protected and `production` is not.
+    await api(PROTECT, n=["staging"], c="open/shared-registry")
+    err = await carol.error(SET_ALIAS, c="open/shared-registry", a="staging", v=v)
+    assert err.code == "FORBIDDEN"
+    assert (await carol(SET_ALIAS, c="open/shared-registry", a="production", v=v))["setAlias"]["protected"] is False
+    aliases = (await carol('{ registeredModel(project: "open", name: "other-model") { aliases { name protected } } }'))
+    assert {a["name"]: a["protected"] for a in aliases["registeredModel"]["aliases"]}["prod-eu"] is True
+    kinds = [e["node"]["kind"] for e in (await api('{ events(project: "open", first: 200) { edges { node { kind } } } }'))
+             ["events"]["edges"]]
+    assert kinds.count("aliases.protected") == 2
+
+    before = await snapshot(api.server)
+    assert (await carol.error(PROTECT, n=["x"], p="open")).code == "FORBIDDEN"
+    assert (await api.error(PROTECT, n=["x"])).code == "BAD_INPUT"
+    assert (await api.error(PROTECT, n=["x"], p="open", c="open/other-model")).code == "BAD_INPUT"
+    assert (await api.error(PROTECT, n=["latest"], p="open")).code == "BAD_INPUT"
+    assert (await api.error(PROTECT, n=["Not An Alias"], p="open")).code == "BAD_INPUT"
+    assert (await api.error(PROTECT, n=["x"], c="open/missing")).code == "NOT_FOUND"
+    assert await snapshot(api.server) == before

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from ..services import reads
+from ..services import protection, reads
 from ..services.runtime import Runtime
 from ..store.pages import Page
 
@@ -54,6 +54,7 @@ class Loaders:
         self.links_of_version = _by_key(rt, reads.links_of_versions, default=[])
         self.aliases_of_collection = _by_key(rt, reads.aliases_of_collections, default=[])
         self.alias_names = _by_key(rt, reads.alias_names, default=[])
+        self.protected_aliases = _by_key(rt, protection.protected_many, default=())
         self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
         self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}
         self._neighbours: dict[tuple[Any, ...], DataLoader[int, list[tuple[str, int, str]]]] = {}

@@ -6,8 +6,8 @@ import strawberry
 
 from ..blobs.base import UploadTarget as BlobTarget
 from .. import ids
-from ..errors import NotFound
-from ..services import aliases, auth, models, projects, runs, versions, webhooks
+from ..errors import BadInput, NotFound
+from ..services import aliases, auth, models, projects, protection, runs, versions, webhooks
 from ..services import blobs as blob_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
@@ -19,7 +19,7 @@ from .inputs import (
 from ..services import scope
 from .permissions import alias_role, authorize, require, require_somewhere
 from .types.common import JSON, RunStatus
-from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, RegisteredModel
+from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, ProtectedAliases, RegisteredModel
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
 
@@ -113,7 +113,8 @@ class Mutation:
     @strawberry.mutation
     async def create_artifact_version(self, info: Info, input: CreateArtifactVersionInput) -> CreateVersionPayload:
         rt = info.context.rt
-        actor = await authorize(info, alias_role(info, *(input.aliases or ())), lambda: scope.project(rt, input.project))
+        role = await alias_role(info, f"{input.project}/{input.artifact}", *(input.aliases or ()))
+        actor = await authorize(info, role, lambda: scope.project(rt, input.project))
         if input.run is not None:
             await authorize(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
         created = await versions.create_version(
@@ -165,8 +166,8 @@ class Mutation:
     @strawberry.mutation
     async def link_version(self, info: Info, input: LinkVersionInput) -> ModelLink:
         rt = info.context.rt
-        actor = await authorize(info, alias_role(info, *(input.aliases or ())),
-                                lambda: scope.collection(rt, input.registered_model))
+        role = await alias_role(info, input.registered_model, *(input.aliases or ()))
+        actor = await authorize(info, role, lambda: scope.collection(rt, input.registered_model))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec = await models.link_version(
             info.context.rt, actor=actor, version=input.version, registered_model=input.registered_model,
@@ -182,17 +183,19 @@ class Mutation:
     @strawberry.mutation
     async def set_alias(self, info: Info, input: SetAliasInput) -> Alias:
         rt = info.context.rt
-        actor = await authorize(info, alias_role(info, input.alias), lambda: scope.collection(rt, input.collection))
+        role = await alias_role(info, input.collection, input.alias)
+        actor = await authorize(info, role, lambda: scope.collection(rt, input.collection))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec, _, _ = await aliases.set_alias(
             info.context.rt, actor=actor, collection=input.collection, alias=input.alias, version=input.version
         )
-        protected = rec.name in info.context.rt.settings.protected_aliases
+        protected = rec.name in await protection.protected_for(rt, input.collection)
         return Alias(name=rec.name, protected=protected, _version_id=rec.version_id)
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
-        actor = await authorize(info, alias_role(info, alias), lambda: scope.collection(info.context.rt, collection))
+        role = await alias_role(info, collection, alias)
+        actor = await authorize(info, role, lambda: scope.collection(info.context.rt, collection))
         return await aliases.remove_alias(info.context.rt, actor=actor, collection=collection, alias=alias)
 
     @strawberry.mutation
@@ -255,3 +258,18 @@ class Mutation:
         if not await auth.remove_member(rt, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+
+    @strawberry.mutation(description="Project admin: the aliases only admins may move, for a whole project or one "
+                         "artifact / registered model (the nearest setting wins; default: `production`).")
+    async def set_protected_aliases(self, info: Info, names: list[str], project: str | None = None,
+                                    collection: str | None = None) -> ProtectedAliases:
+        rt = info.context.rt
+        require_somewhere(info, "admin")
+        target = collection if collection is not None else project
+        if target is None:
+            raise BadInput("give exactly one of project or collection")
+        actor = await authorize(info, "admin", lambda: scope.collection(rt, target) if collection is not None
+                                else scope.project(rt, target))
+        shown, protected = await protection.set_protected(rt, actor=actor, project=project, collection=collection,
+                                                          names=names)
+        return ProtectedAliases(scope=shown, names=list(protected))

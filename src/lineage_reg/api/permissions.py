@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from ..errors import Forbidden, Unauthenticated
+from ..services import protection
 from ..services.auth import ROLES, Actor
 from .context import Info
 
@@ -82,7 +83,10 @@ def require_somewhere(info: Info, role: str) -> Actor:
     return actor
 
 
-def alias_role(info: Info, *aliases: str) -> str:
-    """Protected aliases (``production`` by default) move only with the admin role."""
-    protected = info.context.rt.settings.protected_aliases
+async def alias_role(info: Info, collection: str, *aliases: str) -> str:
+    """Protected aliases of ``collection`` (``production`` unless set otherwise) move only with the admin role."""
+    if not aliases:
+        return "member"
+    require_somewhere(info, "member")  # say FORBIDDEN before looking anything up
+    protected = await protection.protected_for(info.context.rt, collection)
     return "admin" if any(a in protected for a in aliases) else "member"

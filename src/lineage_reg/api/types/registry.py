@@ -54,10 +54,10 @@ class Project(Node):
         return await connection(info, "project.models", self._rec.id, RegisteredModel.of, first=first, after=after)
 
 
-async def _aliases(info: Info, collection_id: int) -> list[Alias]:
+async def _aliases(info: Info, coll: CollectionRec) -> list[Alias]:
     can_read(info)
-    found: list[AliasRec] = await info.context.loaders.aliases_of_collection.load(collection_id)
-    protected = info.context.rt.settings.protected_aliases
+    found: list[AliasRec] = await info.context.loaders.aliases_of_collection.load(coll.id)
+    protected = await info.context.loaders.protected_aliases.load((coll.project_id, coll.id)) if found else ()
     return [Alias(name=a.name, protected=a.name in protected, _version_id=a.version_id) for a in found]
 
 
@@ -92,7 +92,7 @@ class Artifact(Node):
 
     @strawberry.field
     async def aliases(self, info: Info) -> list[Alias]:
-        return await _aliases(info, self._rec.id)
+        return await _aliases(info, self._rec)
 
 
 async def _version_in(info: Info, coll: CollectionRec, selector: str) -> ArtifactVersion | None:
@@ -218,7 +218,7 @@ class RegisteredModel(Node):
 
     @strawberry.field
     async def aliases(self, info: Info) -> list[Alias]:
-        return await _aliases(info, self._rec.id)
+        return await _aliases(info, self._rec)
 
     @strawberry.field(description="Every change to this registered model, newest first.")
     async def history(
@@ -317,3 +317,9 @@ class Member:
     def of(cls, row: object) -> Member:
         return cls(user=row.user, role=row.role, created_at=row.created_at,  # type: ignore[attr-defined]
                    created_by=row.created_by)  # type: ignore[attr-defined]
+
+
+@strawberry.type(description="The aliases only a project's admins may move, for a project or one collection.")
+class ProtectedAliases:
+    scope: str = strawberry.field(description="The project, or project/name of the collection.")
+    names: list[str]

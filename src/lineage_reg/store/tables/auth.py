@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from .types import time_column
+from .types import json_column, time_column
 
 
 class ApiToken(SQLModel, table=True):
@@ -30,3 +30,15 @@ class Member(SQLModel, table=True):
     role: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=time_column())
     created_by: str | None = Field(default=None, max_length=128)
+
+
+class ProtectedAliases(SQLModel, table=True):
+    """Which aliases only admins move, for a project or one of its collections (the nearest setting wins)."""
+
+    __tablename__ = "protected_aliases"
+    scope: str = Field(max_length=32, primary_key=True)  # "p:<project id>" or "c:<collection id>"
+    project_id: int = Field(foreign_key="project.id", index=True)
+    collection_id: int | None = Field(default=None, foreign_key="collection.id")
+    names: list[str] = Field(default_factory=list, sa_column=json_column())
+    updated_at: datetime = Field(sa_column=time_column())
+    updated_by: str | None = Field(default=None, max_length=128)

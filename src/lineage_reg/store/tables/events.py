@@ -14,7 +14,7 @@ from .types import json_column, time_column
 EVENT_KINDS = (
     "project.created", "artifact.created", "model.created",
     "version.created", "version.committed", "version.linked", "version.unlinked", "version.deleted",
-    "version.abandoned", "alias.set", "alias.removed", "tags.changed",
+    "version.abandoned", "alias.set", "alias.removed", "aliases.protected", "tags.changed",
     "run.started", "run.finished", "run.used_artifact", "run.used_dataset",
 )
 

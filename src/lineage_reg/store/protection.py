@@ -1,0 +1,28 @@
+"""SQL for protected-alias settings (per project, per collection)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import schema as s
+from .runs import _upsert
+
+
+def scope_key(project_id: int, collection_id: int | None) -> str:
+    return f"c:{collection_id}" if collection_id is not None else f"p:{project_id}"
+
+
+async def upsert(conn: Any, dialect: str, values: dict[str, Any]) -> None:
+    insert = _upsert(dialect)(s.protected_aliases).values(**values)
+    await conn.execute(insert.on_conflict_do_update(
+        index_elements=["scope"],
+        set_={"names": insert.excluded.names, "updated_at": insert.excluded.updated_at,
+              "updated_by": insert.excluded.updated_by}))
+
+
+async def settings_many(conn: Any, scopes: list[str]) -> dict[str, list[str]]:
+    t = s.protected_aliases.c
+    rows = (await conn.execute(sa.select(t.scope, t.names).where(t.scope.in_(scopes)))).all()
+    return {r.scope: list(r.names) for r in rows}
