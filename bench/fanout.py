@@ -38,6 +38,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hot_path import COMMIT, CREATE, LINK, Registry, files_for  # noqa: E402
 from _load import cpu_ms, process_tree, send  # noqa: E402
+from _pg import postgres_database  # noqa: E402
 
 SUBSCRIPTION = ('subscription { aliasChanged(collection: "bench/model", alias: "production") '
                 '{ event { sequence at } version { ref } } }')
@@ -210,24 +211,16 @@ def main() -> int:
 
     if args.no_postgres:
         return 0
-    import pgserver
-
-    with tempfile.TemporaryDirectory() as tmp:
-        pg = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+    with postgres_database("fanout") as (url, tmp):
+        env = {"LINEAGE_REG_DATABASE_URL": url}
+        first = Registry(tmp, env)
+        second = Registry(tmp, env)  # same data dir: reads the admin token the first one created
         try:
-            sock_dir = pg.get_uri().split("host=")[1]
-            pg.psql("CREATE DATABASE fanout;")
-            env = {"LINEAGE_REG_DATABASE_URL": f"postgresql+asyncpg://postgres@/fanout?host={sock_dir}"}
-            first = Registry(Path(tmp), env)
-            second = Registry(Path(tmp), env)  # same data dir: reads the admin token the first one created
-            try:
-                populate(first)
-                report("PostgreSQL", asyncio.run(measure([first, second], args.subscribers, args.moves, args.interval)))
-            finally:
-                second.stop()
-                first.stop()
+            populate(first)
+            report("PostgreSQL", asyncio.run(measure([first, second], args.subscribers, args.moves, args.interval)))
         finally:
-            pg.cleanup()
+            second.stop()
+            first.stop()
     return 0
 
 

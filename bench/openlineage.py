@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hot_path import Registry  # noqa: E402
 from _load import cpu_ms, process_tree, send  # noqa: E402
+from _pg import postgres_database  # noqa: E402
 
 PRODUCER = "https://github.com/example/bench"
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -152,21 +153,12 @@ def main() -> int:
             reg.stop()
     if args.no_postgres:
         return 0
-    import pgserver
-
-    with tempfile.TemporaryDirectory() as tmp:
-        pg = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+    with postgres_database("ol") as (url, tmp):
+        reg = Registry(tmp, {"LINEAGE_REG_DATABASE_URL": url})
         try:
-            sock_dir = pg.get_uri().split("host=")[1]
-            pg.psql("CREATE DATABASE ol;")
-            url = f"postgresql+asyncpg://postgres@/ol?host={sock_dir}"
-            reg = Registry(Path(tmp), {"LINEAGE_REG_DATABASE_URL": url})
-            try:
-                run_one("PostgreSQL", reg, url, lines, runs, edges, args)
-            finally:
-                reg.stop()
+            run_one("PostgreSQL", reg, url, lines, runs, edges, args)
         finally:
-            pg.cleanup()
+            reg.stop()
     return 0
 
 

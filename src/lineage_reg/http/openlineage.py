@@ -72,13 +72,19 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
         except zlib.error:
             return None, _error(400, "BAD_INPUT", "Content-Encoding says gzip but the body is not gzip")
 
-    async def one(request: Request) -> Response:
+    async def admitted(request: Request) -> tuple[str | None, bytes] | JSONResponse:
+        """The actor and the body, or the refusal (401/403/413/400) to answer with."""
         actor, denied = await authorise(request)
         if denied:
             return denied
         body, failed = await read(request)
-        if failed:
-            return failed
+        return failed if failed else (actor, body or b"")
+
+    async def one(request: Request) -> Response:
+        admitted_ = await admitted(request)
+        if isinstance(admitted_, JSONResponse):
+            return admitted_
+        actor, body = admitted_
         try:
             event = ol.parse(json.loads(body or b"null"))
         except json.JSONDecodeError as exc:
@@ -92,14 +98,12 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
         return JSONResponse({"status": "success"}, status_code=201)
 
     async def batch(request: Request) -> Response:
-        actor, denied = await authorise(request)
-        if denied:
-            return denied
-        body, failed = await read(request)
-        if failed:
-            return failed
+        admitted_ = await admitted(request)
+        if isinstance(admitted_, JSONResponse):
+            return admitted_
+        actor, body = admitted_
         try:
-            items = _split(body or b"")
+            items = _split(body)
         except ValueError as exc:
             return _error(400, "BAD_INPUT", str(exc), field="$")
         events, errors = [], []
