@@ -1,4 +1,4 @@
-"""The lineage engine: load the reachable neighbourhood, then run networkx on it."""
+"""The lineage engine: load the reachable neighbourhood, then lay it out (networkx for cycles)."""
 
 from .engine import Direction, LineageResult, NodeKey, traverse
 

@@ -1,12 +1,17 @@
 """Breadth-first loading of a node's neighbourhood, one batched edge query per hop and node kind.
 
 Only what is reachable from the start node, within ``depth`` hops and
-``limit`` nodes, is ever read; the result is a networkx DiGraph on which
-layers (topological generations) and paths are computed. UPSTREAM follows
-edges backwards only, DOWNSTREAM forwards only, BOTH is their union: siblings
-(other outputs of an input's run) never creep in. Cycles, which concurrent
-runs can create, are tolerated: each node is expanded once and layers are
-computed on the graph's condensation.
+``limit`` nodes, is ever read. UPSTREAM follows edges backwards only,
+DOWNSTREAM forwards only, BOTH is their union: siblings (other outputs of an
+input's run) never creep in. Cycles, which concurrent runs can create, are
+tolerated: each node is expanded once and layers are computed on the graph's
+condensation (networkx).
+
+The answer is kept as plain dicts and lists (distances, edges, the breadth-first tree)
+and layers come from our own Kahn pass: measured on a 50,000-node walk,
+building a networkx DiGraph and its topological generations took as long as
+every edge query together (``docs/performance.md``). ``to_networkx()`` gives
+the graph to callers that want networkx's algorithms.
 
 With ``skip_runs`` a run costs no hop (version → version lineage) and runs
 are left out of the answer; ``kinds`` leaves out other kinds the same way.
@@ -16,17 +21,27 @@ edge, so the answer stays connected.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 import networkx as nx
 
+from ..store.tables.lineage import EDGE_KIND
+
 NodeKey = tuple[str, int]  # ("r" | "v" | "d", row id)
-EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
-Fetch = Callable[[str, Sequence[int], bool], Awaitable[dict[int, list[EdgeRow]]]]
+WalkRow = tuple[int, str, int]  # (this node's id, other kind, other id)
+Fetch = Callable[[str, Sequence[int], bool], Awaitable[Sequence[WalkRow]]]
+Edge = tuple[NodeKey, NodeKey]  # (source, target), as stored
 RUN = "r"
 EXPAND_SLICE = 2000  # nodes per edge query within one level
+DERIVED = "derived"
+
+
+def edge_kind(edge: Edge) -> str:
+    """A stored edge's kind follows from its ends' kinds; an edge joining the two sides of left-out nodes
+    always joins kinds no stored edge does (paths alternate between runs and other nodes)."""
+    return EDGE_KIND.get((edge[0][0], edge[1][0]), DERIVED)
 
 
 class Direction(Enum):
@@ -35,17 +50,31 @@ class Direction(Enum):
     BOTH = "BOTH"
 
 
-Edge = tuple[NodeKey, NodeKey]
-
-
 @dataclass
 class LineageResult:
     root: NodeKey
-    graph: nx.DiGraph
-    distance: dict[NodeKey, int]
-    edge_kind: dict[Edge, str]
+    distance: dict[NodeKey, int]  # every node of the answer: hops from the root
+    edges: list[Edge]  # every edge between them, once (kinds: ``edge_kind``)
+    parent: dict[NodeKey, NodeKey]  # breadth-first tree: the node each one was first reached from
     layer: dict[NodeKey, int] = field(default_factory=dict)
     truncated: bool = False
+
+    @property
+    def nodes(self) -> Collection[NodeKey]:
+        return self.distance.keys()
+
+    def path_from_root(self, node: NodeKey) -> list[NodeKey]:
+        """A shortest path from the root to ``node`` (through the breadth-first tree)."""
+        chain = [node]
+        while chain[-1] != self.root:
+            chain.append(self.parent[chain[-1]])
+        return chain[::-1]
+
+    def to_networkx(self) -> nx.DiGraph:
+        graph: nx.DiGraph = nx.DiGraph()
+        graph.add_nodes_from((n, {"distance": d, "layer": self.layer.get(n, 0)}) for n, d in self.distance.items())
+        graph.add_edges_from((s, t, {"kind": edge_kind((s, t))}) for s, t in self.edges)
+        return graph
 
 
 @dataclass
@@ -55,14 +84,17 @@ class _Walk:
     depth: int
     limit: int
     skip_runs: bool
-    graph: nx.DiGraph
     distance: dict[NodeKey, int]
-    edge_kind: dict[Edge, str]
+    edges: list[Edge]
+    parent: dict[NodeKey, NodeKey]
     target: NodeKey | None = None
     found: bool = False
 
     async def run(self, root: NodeKey) -> bool:
-        """Grow the graph from ``root`` one way; True when depth or limit cut it short."""
+        """Grow the answer from ``root`` one way; True when depth or limit cut it short."""
+        # The loop below runs once per edge read (millions on big walks): everything it uses is a local.
+        distance, edges, parent, limit, downstream = self.distance, self.edges, self.parent, self.limit, self.downstream
+        target, skip_runs = self.target, self.skip_runs
         frontier = [root]
         expanded = {root}
         hop = 0
@@ -73,111 +105,137 @@ class _Walk:
             level = frontier
             while level:  # runs reached with skip_runs join the level they were found on
                 same_level: list[NodeKey] = []
-                edges: list[Edge] = []
-                try:
-                    # Slices of the level: a walk that hits the limit stops fetching early.
-                    for first in range(0, len(level), EXPAND_SLICE):
-                        for here, rows in await self._expand(level[first:first + EXPAND_SLICE]):
-                            for other_kind, other_id, edge_kind in rows:
-                                there = (other_kind, other_id)
-                                d = hop if (self.skip_runs and other_kind == RUN) else hop + 1
-                                if there not in self.distance:
-                                    if len(self.distance) >= self.limit:
-                                        return True
-                                    self.distance[there] = d
-                                edge = (here, there) if self.downstream else (there, here)
-                                edges.append(edge)
-                                self.edge_kind[edge] = edge_kind
-                                if there == self.target:
+                # Slices of the level: a walk that hits the limit stops fetching early.
+                for first in range(0, len(level), EXPAND_SLICE):
+                    for here_kind, rows in await self._expand(level[first:first + EXPAND_SLICE]):
+                        for here_id, there_kind, there_id in rows:
+                            there = (there_kind, there_id)
+                            if there not in distance:
+                                if len(distance) >= limit:
+                                    return True
+                                distance[there] = hop if (skip_runs and there_kind == RUN) else hop + 1
+                                parent[there] = (here_kind, here_id)
+                            # Each edge is read once per direction: a list needs no lookups (see traverse).
+                            edges.append(((here_kind, here_id), there) if downstream else (there, (here_kind, here_id)))
+                            if there not in expanded:
+                                if there == target:
                                     self.found = True
                                     return False
-                                if there not in expanded:
-                                    expanded.add(there)
-                                    (same_level if d == hop else next_frontier).append(there)
-                finally:
-                    self.graph.add_edges_from(edges)  # one bulk insert per level
+                                expanded.add(there)
+                                if skip_runs and there_kind == RUN:
+                                    same_level.append(there)
+                                else:
+                                    next_frontier.append(there)
                 level = same_level
             frontier = next_frontier
             hop += 1
         return False
 
-    async def _expand(self, nodes: list[NodeKey]) -> list[tuple[NodeKey, list[EdgeRow]]]:
+    async def _expand(self, nodes: list[NodeKey]) -> list[tuple[str, Sequence[WalkRow]]]:
         by_kind: dict[str, list[int]] = {}
         for kind, node_id in nodes:
             by_kind.setdefault(kind, []).append(node_id)
-        out = []
-        for kind, node_ids in by_kind.items():
-            rows = await self.fetch(kind, node_ids, self.downstream)
-            out.extend(((kind, i), rows.get(i, [])) for i in node_ids)
-        return out
+        return [(kind, await self.fetch(kind, node_ids, self.downstream)) for kind, node_ids in by_kind.items()]
 
     async def _has_more(self, frontier: list[NodeKey]) -> bool:
         return any(rows for _, rows in await self._expand(frontier))
 
 
-def layers(graph: nx.DiGraph) -> dict[NodeKey, int]:
-    """Topological generation of each node; nodes on a cycle share their component's layer."""
-    try:
-        return {n: i for i, gen in enumerate(nx.topological_generations(graph)) for n in gen}
-    except nx.NetworkXUnfeasible:
-        pass  # a cycle: lay out the condensation instead
+def layers(nodes: Iterable[NodeKey], edges: Collection[Edge]) -> dict[NodeKey, int]:
+    """Topological generation of each node (Kahn's algorithm, as networkx's ``topological_generations``);
+    nodes on a cycle share their component's layer."""
+    # On list positions rather than node keys: a tuple's hash is computed anew on every lookup.
+    order = list(nodes)
+    index = {n: i for i, n in enumerate(order)}
+    indegree = [0] * len(order)
+    successors: list[list[int]] = [[] for _ in order]
+    for s, t in edges:
+        j = index[t]
+        indegree[j] += 1
+        successors[index[s]].append(j)
+    position = [-1] * len(order)
+    generation = [i for i, d in enumerate(indegree) if not d]
+    depth = placed = 0
+    while generation:
+        placed += len(generation)
+        following = []
+        for i in generation:
+            position[i] = depth
+            for j in successors[i]:
+                indegree[j] -= 1
+                if not indegree[j]:
+                    following.append(j)
+        generation = following
+        depth += 1
+    if placed == len(order):
+        return dict(zip(order, position, strict=True))
+    # A cycle: lay out the condensation instead (rare: only concurrent runs make cycles).
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    graph.add_edges_from(edges)
     condensed = nx.condensation(graph)
     members = condensed.graph["mapping"]
     comp_layer = {c: i for i, gen in enumerate(nx.topological_generations(condensed)) for c in gen}
-    return {n: comp_layer[members[n]] for n in graph.nodes}
+    return {n: comp_layer[members[n]] for n in order}
 
 
-def _hide(graph: nx.DiGraph, edge_kind: dict[Edge, str], hidden: Collection[NodeKey]) -> None:
+def _hide(result: LineageResult, hidden: Collection[NodeKey]) -> None:
     """Remove nodes, joining each one's predecessors to its successors."""
+    preds: dict[NodeKey, set[NodeKey]] = {n: set() for n in result.distance}
+    succs: dict[NodeKey, set[NodeKey]] = {n: set() for n in result.distance}
+    for s, t in result.edges:
+        succs[s].add(t)
+        preds[t].add(s)
     for node in hidden:
-        preds = [p for p in graph.predecessors(node) if p != node]
-        succs = [s for s in graph.successors(node) if s != node]
-        for p in preds:
-            for s in succs:
-                if p != s and not graph.has_edge(p, s):
-                    graph.add_edge(p, s)
-                    edge_kind[(p, s)] = "derived"
-        graph.remove_node(node)
+        before, after = preds.pop(node) - {node}, succs.pop(node) - {node}
+        for p in before:
+            succs[p].discard(node)
+            succs[p].update(s for s in after if s != p)
+        for s in after:
+            preds[s].discard(node)
+            preds[s].update(p for p in before if p != s)
+        del result.distance[node]
+        result.parent.pop(node, None)
+    result.edges = [(s, t) for s, targets in succs.items() for t in targets]
 
 
 async def traverse(
     fetch: Fetch, root: NodeKey, direction: Direction, *, depth: int, limit: int,
     skip_runs: bool = False, kinds: Collection[str] | None = None,
 ) -> LineageResult:
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_node(root)
-    distance: dict[NodeKey, int] = {root: 0}
-    edge_kind: dict[Edge, str] = {}
-    truncated = False
+    result = LineageResult(root=root, distance={root: 0}, edges=[], parent={})
     for downstream in (False, True):
         if direction == (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
             continue
-        walk = _Walk(fetch, downstream, depth, limit, skip_runs, graph, distance, edge_kind)
-        truncated |= await walk.run(root)
-    # Edges to nodes cut off by the limit lead nowhere we may show.
-    graph.remove_nodes_from([n for n in list(graph.nodes) if n not in distance])
-    hidden = [n for n in graph.nodes if n != root and ((skip_runs and n[0] == RUN) or (kinds and n[0] not in kinds))]
-    _hide(graph, edge_kind, hidden)
-    for n in hidden:
-        distance.pop(n, None)
-    return LineageResult(root=root, graph=graph, distance=distance, edge_kind=edge_kind, layer=layers(graph),
-                         truncated=truncated)
+        walk = _Walk(fetch, downstream, depth, limit, skip_runs, result.distance, result.edges, result.parent)
+        result.truncated |= await walk.run(root)
+    if direction == Direction.BOTH:
+        result.edges = list(dict.fromkeys(result.edges))  # an edge on a cycle through the root is read both ways
+    hidden = [n for n in result.distance if n != root and ((skip_runs and n[0] == RUN) or (kinds and n[0] not in kinds))]
+    if hidden:
+        _hide(result, hidden)
+    result.layer = layers(result.distance, result.edges)
+    return result
 
 
-async def shortest_path(fetch: Fetch, source: NodeKey, target: NodeKey, *, depth: int, limit: int) -> list[NodeKey] | None:
-    """One shortest path between two nodes, following edges either way round; None when unconnected.
+async def shortest_path(
+    fetch: Fetch, source: NodeKey, target: NodeKey, *, depth: int, limit: int,
+) -> tuple[list[NodeKey], list[tuple[NodeKey, NodeKey, str]]] | None:
+    """One shortest path between two nodes, following edges either way round, and its edges as stored
+    (source, target, kind); None when unconnected.
 
     Breadth-first from ``source`` downstream, then upstream, stopping as soon
     as ``target`` is reached: never enumerates paths.
     """
     if source == target:
-        return [source]
+        return [source], []
     for downstream in (True, False):
-        graph: nx.DiGraph = nx.DiGraph()
-        graph.add_node(source)
-        walk = _Walk(fetch, downstream, depth, limit, False, graph, {source: 0}, {}, target=target)
+        found = LineageResult(root=source, distance={source: 0}, edges=[], parent={})
+        walk = _Walk(fetch, downstream, depth, limit, False, found.distance, found.edges, found.parent, target=target)
         await walk.run(source)
         if walk.found:
-            path = nx.shortest_path(graph, source, target) if downstream else nx.shortest_path(graph, target, source)
-            return list(path) if downstream else list(reversed(path))
+            nodes = found.path_from_root(target)
+            pairs = zip(nodes, nodes[1:], strict=False)
+            edges = [(a, b) if downstream else (b, a) for a, b in pairs]
+            return nodes, [(s, t, edge_kind((s, t))) for s, t in edges]
     return None

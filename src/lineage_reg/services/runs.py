@@ -17,7 +17,7 @@ from .runtime import Runtime, Tx, write
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED")
 GIT_COMMIT_RE = re.compile(r"[0-9a-f]{7,64}")
 MAX_METRICS_PER_CALL = 1000
-DATASET_MODES = {"read": "read", "write": "wrote"}
+DATASET_MODES = ("read", "write")
 
 
 def check_json_object(value: Any, what: str) -> dict[str, Any]:
@@ -111,7 +111,7 @@ async def use_artifact(rt: Runtime, *, actor: str | None, run: str, version: str
             raise BadInput(f"{target.ref} is {target.state}; a run can only use committed versions")
         if target.run_id == rec.id:
             raise BadInput(f"run {run} produced {target.ref}; a run cannot use its own output")
-        if await run_store.add_edge(tx.conn, tx.dialect, ("v", target.id), ("r", rec.id), "used", tx.at):
+        if await run_store.add_edge(tx.conn, tx.dialect, ("v", target.id), ("r", rec.id), tx.at):
             proj = await lookup.project_by_id(tx.conn, rec.project_id)
             await tx.event("run.used_artifact", project_id=proj.id, project=proj.name, run=run, ref=target.ref,
                            to_version=target.id)
@@ -131,7 +131,7 @@ async def use_dataset(rt: Runtime, *, actor: str | None, run: str, namespace: st
         rec = await lookup.run(tx.conn, run)
         ds = await run_store.dataset_get_or_create(tx.conn, tx.dialect, namespace, name, tx.at)
         src, dst = (("d", ds.id), ("r", rec.id)) if mode == "read" else (("r", rec.id), ("d", ds.id))
-        if await run_store.add_edge(tx.conn, tx.dialect, src, dst, DATASET_MODES[mode], tx.at):
+        if await run_store.add_edge(tx.conn, tx.dialect, src, dst, tx.at):
             proj = await lookup.project_by_id(tx.conn, rec.project_id)
             await tx.event("run.used_dataset", project_id=proj.id, project=proj.name, run=run,
                            dataset=f"{namespace}/{name}", mode=mode)

@@ -75,7 +75,7 @@ async def create_version(
         )
         version_id = await version_store.insert_version(tx.conn, values, manifest)
         if producer is not None:
-            await run_store.add_edge(tx.conn, tx.dialect, ("r", producer.id), ("v", version_id), "produced", tx.at)
+            await run_store.add_edge(tx.conn, tx.dialect, ("r", producer.id), ("v", version_id), tx.at)
         rec = await lookup.version_by_id(tx.conn, version_id)
         await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
                        to_version=version_id, ref=rec.ref, digest=version_digest)

@@ -1,24 +1,37 @@
 """SQL for walking lineage edges: one batched statement per hop and node kind.
 
-Statements are built once per shape (direction, edge-kind filter, time cut)
-with an expanding bind parameter for the node ids; big frontiers are sent in
-chunks below SQLite's bound-variable limit.
+Statements are built once per shape (direction, edge-kind filter, time cut).
+A batch's ids travel as one parameter (a JSON array read by ``json_each`` on
+SQLite, an array on PostgreSQL), so a statement is compiled once however many
+ids it carries. The walk's statement selects only columns of the edge indexes
+(an edge's kind follows from its ends' kinds: ``EDGE_KIND``), so the database
+answers it from the index alone.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from . import schema as s
 
-CHUNK = 5000
 EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
+
+
+class Label(NamedTuple):
+    """A node's display name and its project (None for datasets), so callers can hide what they may not read."""
+
+    text: str
+    project_id: int | None
+
+
+WalkRow = tuple[int, str, int]  # (this node's id, other kind, other id)
 
 
 def _is_postgres(conn: Any) -> bool:
@@ -51,92 +64,133 @@ async def neighbours(
     array = _is_postgres(conn)
     stmt = _statement(array, downstream, via is not None, as_of is not None, ordered)
     out: dict[int, list[EdgeRow]] = {i: [] for i in ids}
-    step = max(1, len(ids)) if array else CHUNK
-    for start in range(0, len(ids), step):
-        params: dict[str, Any] = {"kind": kind, "ids": list(ids[start:start + CHUNK])}
-        if via is not None:
-            params["via"] = via
-        if as_of is not None:
-            params["as_of"] = as_of
-        for r in (await conn.execute(stmt, params)).all():
-            out[r[0]].append((r[1], r[2], r[3]))
+    params: dict[str, Any] = {"kind": kind, "ids": _ids_param(ids, array)}
+    if via is not None:
+        params["via"] = via
+    if as_of is not None:
+        params["as_of"] = as_of
+    for r in (await conn.execute(stmt, params)).all():
+        out[r[0]].append((r[1], r[2], r[3]))
     return out
 
 
-def _ids_in(column: sa.ColumnElement[int], array: bool) -> sa.ColumnElement[bool]:
-    """``column IN (...)``; on PostgreSQL ``= ANY(array)``: one parameter however many ids."""
-    if array:
-        return column == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(sa.bindparam("ids", expanding=True))
+@lru_cache(maxsize=16)
+def _walk_statement(array: bool, downstream: bool, with_as_of: bool) -> sa.Select[Any]:
+    e = s.edge.c
+    here_kind, here_id, there_kind, there_id = (
+        (e.src_kind, e.src_id, e.dst_kind, e.dst_id) if downstream else (e.dst_kind, e.dst_id, e.src_kind, e.src_id)
+    )
+    stmt = sa.select(here_id, there_kind, there_id).where(here_kind == sa.bindparam("kind"), _ids_in(here_id, array))
+    if with_as_of:
+        stmt = stmt.where(e.created_at <= sa.bindparam("as_of", type_=e.created_at.type))
+    return stmt
 
 
-@lru_cache(maxsize=8)
-def _label_statement(kind: str, array: bool) -> sa.Select[Any]:
-    if kind == "v":
-        return (
-            sa.select(s.version.c.id, s.project.c.name, s.collection.c.name, s.version.c.index,
-                      s.collection.c.project_id)
-            .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
-            .join(s.project, s.project.c.id == s.collection.c.project_id)
-            .where(_ids_in(s.version.c.id, array))
-        )
-    if kind == "r":
-        return sa.select(s.run.c.id, s.run.c.name, s.run.c.project_id).where(_ids_in(s.run.c.id, array))
-    return sa.select(s.dataset.c.id, s.dataset.c.namespace, s.dataset.c.name).where(_ids_in(s.dataset.c.id, array))
-
-
-async def labels(conn: Any, kind: str, ids: Sequence[int]) -> dict[int, tuple[str, int | None]]:
-    """Display names (no JSON columns decoded) and projects: a version's ref, a run's name, a dataset's
-    namespace/name (datasets belong to no project)."""
+async def walk_edges(conn: Any, kind: str, ids: Sequence[int], *, downstream: bool,
+                     as_of: datetime | None = None) -> Sequence[WalkRow]:
+    """Edges out of (downstream) or into (upstream) the given nodes of one kind, as
+    ``(this id, other kind, other id)`` rows in no particular order: one statement."""
     array = _is_postgres(conn)
-    stmt = _label_statement(kind, array)
-    out: dict[int, tuple[str, int | None]] = {}
-    step = max(1, len(ids)) if array else CHUNK
-    for start in range(0, len(ids), step):
-        rows = (await conn.execute(stmt, {"ids": list(ids[start:start + step])})).all()
+    params: dict[str, Any] = {"kind": kind, "ids": _ids_param(ids, array)}
+    if as_of is not None:
+        params["as_of"] = as_of
+    return (await conn.execute(_walk_statement(array, downstream, as_of is not None), params)).all()  # type: ignore[no-any-return]
+
+
+def _ids_in(column: sa.ColumnElement[int], array: bool, name: str = "ids") -> sa.ColumnElement[bool]:
+    """``column`` is one of the ids in parameter ``name`` (see ``_ids_param``)."""
+    if array:
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam(name, type_=sa.String)))
+    return column.in_(listed.scalar_subquery())
+
+
+def _ids_param(ids: Sequence[int], array: bool) -> Any:
+    return list(ids) if array else json.dumps(list(ids))
+
+
+@lru_cache(maxsize=4)
+def _label_statement(array: bool) -> sa.CompoundSelect:
+    v, c, p, r, d = s.version.c, s.collection.c, s.project.c, s.run.c, s.dataset.c
+    nothing = sa.null().cast(sa.String)
+    return sa.union_all(  # one statement for the three kinds; the texts are put together in Python
+        sa.select(sa.literal("v"), v.id, p.name, c.name, v.index, c.project_id)
+        .join_from(s.version, s.collection, c.id == v.artifact_id).join(s.project, p.id == c.project_id)
+        .where(_ids_in(v.id, array, "v")),
+        sa.select(sa.literal("r"), r.id, r.name, nothing, sa.null(), r.project_id).where(_ids_in(r.id, array, "r")),
+        sa.select(sa.literal("d"), d.id, d.namespace, d.name, sa.null(), sa.null()).where(_ids_in(d.id, array, "d")),
+    )
+
+
+async def labels(conn: Any, ids: dict[str, Sequence[int]]) -> dict[tuple[str, int], Label]:
+    """Display names (no JSON columns decoded) and projects of nodes given as ids per kind: a version's
+    ref, a run's name, a dataset's namespace/name (datasets belong to no project). One statement."""
+    array = _is_postgres(conn)
+    params = {kind: _ids_param(ids.get(kind, ()), array) for kind in "vrd"}
+    out: dict[tuple[str, int], Label] = {}
+    for kind, row_id, a, b, index, project_id in (await conn.execute(_label_statement(array), params)).all():
         if kind == "v":
-            out.update((r[0], (f"{r[1]}/{r[2]}:v{r[3]}", r[4])) for r in rows)
+            out[("v", row_id)] = Label(f"{a}/{b}:v{index}", project_id)
         elif kind == "r":
-            out.update((r[0], (r[1], r[2])) for r in rows)
+            out[("r", row_id)] = Label(a, project_id)
         else:
-            out.update((r[0], (f"{r[1]}/{r[2]}", None)) for r in rows)
+            out[("d", row_id)] = Label(f"{a}/{b}", None)
     return out
 
 
-def _closure_sql(dialect: str, downstream: bool, with_as_of: bool) -> str:
+@lru_cache(maxsize=16)
+def _closure_statement(postgres: bool, downstream: bool, with_as_of: bool, bounded: bool) -> sa.TextClause:
     here, there = ("src", "dst") if downstream else ("dst", "src")
     cut = " AND e.created_at <= :as_of" if with_as_of else ""
-    # UNION over (kind, id) alone: each node enters once, however many paths reach it.
-    return f"""
-WITH RECURSIVE reach(k, id) AS (
-    SELECT CAST(:kind AS VARCHAR(1)), CAST(:id AS INTEGER)
+    # Unbounded: UNION over (kind, id), so each node enters once however many paths reach it. Bounded by
+    # depth: UNION over (kind, id, hop), so a node enters once per hop count it is reached at, and nothing
+    # beyond ``depth`` hops is read. Either way LIMIT stops the recursion early (SQLite takes it inside the
+    # recursive part, PostgreSQL only outside, where it reads the CTE lazily), a root with ``:wide`` or more
+    # edges (a hub) stops it before it starts, and the edges are only sent when the reachable set fits: a
+    # cut-off set costs the caller little more than the count.
+    hop, start, step, within = (", hop", ", 0", ", r.hop + 1", " WHERE r.hop < :depth") if bounded else ("", "", "", "")
+    inner_limit, capped = ("", "SELECT k, id FROM reach LIMIT :limit") if postgres else (" LIMIT :limit", "SELECT k, id FROM reach")
+    stmt = sa.text(f"""
+WITH RECURSIVE wide(n) AS (
+    SELECT COUNT(*) FROM (SELECT 1 FROM lineage_edge WHERE {here}_kind = :kind AND {here}_id = :id LIMIT :wide) w
+), reach(k, id{hop}) AS (
+    SELECT CAST(:kind AS VARCHAR(1)), CAST(:id AS INTEGER){start} WHERE (SELECT n FROM wide) < :wide
     UNION
-    SELECT e.{there}_kind, e.{there}_id FROM reach r JOIN lineage_edge e
-      ON e.{here}_kind = r.k AND e.{here}_id = r.id{cut}
-), nodes AS (SELECT k, id FROM reach LIMIT :limit)
-SELECT NULL, NULL, NULL, NULL, NULL, (SELECT COUNT(*) FROM nodes)
+    SELECT e.{there}_kind, e.{there}_id{step} FROM reach r JOIN lineage_edge e
+      ON e.{here}_kind = r.k AND e.{here}_id = r.id{cut}{within}{inner_limit}
+), capped AS MATERIALIZED ({capped}), nodes AS MATERIALIZED (SELECT DISTINCT k, id FROM capped)
+SELECT NULL, NULL, NULL, CASE WHEN (SELECT n FROM wide) < :wide THEN (SELECT COUNT(*) FROM capped) ELSE :limit END
 UNION ALL
-SELECT e.{here}_kind, e.{here}_id, e.{there}_kind, e.{there}_id, e.kind, NULL
-FROM nodes n JOIN lineage_edge e ON e.{here}_kind = n.k AND e.{here}_id = n.id{cut}"""
+SELECT e.{here}_kind, e.{here}_id, e.{there}_kind, e.{there}_id
+FROM nodes n JOIN lineage_edge e ON e.{here}_kind = n.k AND e.{here}_id = n.id{cut}
+WHERE (SELECT COUNT(*) FROM capped) < :limit""")
+    if with_as_of:
+        stmt = stmt.bindparams(sa.bindparam("as_of", type_=s.edge.c.created_at.type))
+    return stmt
 
 
 async def closure(
-    conn: Any, dialect: str, root: tuple[str, int], *, downstream: bool, limit: int, as_of: datetime | None = None
-) -> tuple[dict[tuple[str, int], list[EdgeRow]], bool]:
-    """Every edge out of (or into) the first ``limit`` nodes reachable from ``root``, in one recursive query.
+    conn: Any, root: tuple[str, int], *, downstream: bool, limit: int, depth: int | None = None,
+    as_of: datetime | None = None, wide: int = 50,
+) -> tuple[dict[tuple[str, int], list[WalkRow]], bool]:
+    """Every edge out of (or into) the nodes reachable from ``root`` (within ``depth`` hops if given),
+    in one recursive query, if there are at most ``limit`` of them and ``root`` has fewer than ``wide`` edges.
 
-    Returns the adjacency and whether the reachable set was complete (not cut by ``limit``).
+    Returns, per node, its edges as ``walk_edges`` rows, and whether the reachable set was complete
+    (when it was not, no edges are returned).
     """
-    sql = sa.text(_closure_sql(dialect, downstream, as_of is not None))
-    params: dict[str, Any] = {"kind": root[0], "id": root[1], "limit": limit + 1}
+    params: dict[str, Any] = {"kind": root[0], "id": root[1], "limit": limit + 1, "wide": wide}
+    if depth is not None:
+        params["depth"] = depth
     if as_of is not None:
-        sql = sql.bindparams(sa.bindparam("as_of", type_=s.edge.c.created_at.type))
         params["as_of"] = as_of
-    adjacency: dict[tuple[str, int], list[EdgeRow]] = {}
+    statement = _closure_statement(_is_postgres(conn), downstream, as_of is not None, depth is not None)
+    rows = (await conn.execute(statement, params)).all()
+    adjacency: dict[tuple[str, int], list[WalkRow]] = {}
     reached = 0
-    for r in (await conn.execute(sql, params)).all():
-        if r[0] is None:  # the first row carries how many nodes the walk reached
-            reached = int(r[5])
+    for r in rows:
+        if r[0] is None:  # the row that carries how many nodes the walk reached
+            reached = int(r[3])
             continue
-        adjacency.setdefault((r[0], r[1]), []).append((r[2], r[3], r[4]))
+        adjacency.setdefault((r[0], r[1]), []).append((r[1], r[2], r[3]))
     return adjacency, reached <= limit

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from . import schema as s
 from .records import DatasetRec, RunRec
+from .tables.lineage import EDGE_KIND
 
 
 def _upsert(dialect: str) -> Any:
@@ -90,9 +91,10 @@ async def datasets_by_id(conn: Any, ids: Sequence[int]) -> dict[int, DatasetRec]
 # --- lineage edges: kinds r(un), v(ersion), d(ataset) ---
 
 
-async def add_edge(conn: Any, dialect: str, src: tuple[str, int], dst: tuple[str, int], kind: str, at: datetime) -> bool:
-    """Insert an edge; False when it already existed."""
-    values = dict(src_kind=src[0], src_id=src[1], dst_kind=dst[0], dst_id=dst[1], kind=kind, created_at=at)
+async def add_edge(conn: Any, dialect: str, src: tuple[str, int], dst: tuple[str, int], at: datetime) -> bool:
+    """Insert an edge (its kind follows from its ends); False when it already existed."""
+    values = dict(src_kind=src[0], src_id=src[1], dst_kind=dst[0], dst_id=dst[1], kind=EDGE_KIND[(src[0], dst[0])],
+                  created_at=at)
     result = await conn.execute(_upsert(dialect)(s.edge).values(**values).on_conflict_do_nothing())
     return bool(result.rowcount)
 

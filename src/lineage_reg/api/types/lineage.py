@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from ...lineage.engine import Direction, NodeKey
+from ...lineage.engine import Direction, NodeKey, edge_kind
 from ...services import lineage as lineage_service
 from ..context import Info
 from ..permissions import can_read, readable
+from ..selection import selects
 from .common import LineageDirection, LineageNodeKind
 
 if TYPE_CHECKING:
@@ -71,45 +72,46 @@ def _node(info: Info, key: NodeKey, label: lineage_service.Label | None, layer: 
                        layer=layer, distance=distance)
 
 
-async def _check_root(info: Info, key: NodeKey) -> None:
-    """The start node must be readable (datasets are: they belong to no project)."""
+def _root_check(info: Info) -> lineage_service.RootCheck:
+    """A start node must be readable (datasets are: they belong to no project)."""
     can_read(info)
-    found = (await lineage_service.labels_of(info.context.rt, [key])).get(key)
-    if found is not None and found.project_id is not None:
-        can_read(info, found.project_id)
+
+    def check(label: lineage_service.Label) -> None:
+        if label.project_id is not None:
+            can_read(info, label.project_id)
+
+    return check
 
 
 async def lineage_graph(
     info: Info, node: str, direction: LineageDirection, depth: int | None, limit: int | None,
     kinds: list[LineageNodeKind] | None = None, skip_runs: bool = False, as_of: datetime | None = None,
 ) -> LineageGraph:
-    can_read(info)
+    check = _root_check(info)
     root = lineage_service.node_key(node)
-    await _check_root(info, root)
     found = await lineage_service.lineage(
         info.context.rt, root, Direction(direction.value), depth=depth, limit=limit,
-        kinds={KIND_CODE[k] for k in kinds} if kinds else None, skip_runs=skip_runs, as_of=as_of,
+        kinds={KIND_CODE[k] for k in kinds} if kinds else None, skip_runs=skip_runs, as_of=as_of, check=check,
+        with_labels=selects(info, "nodes", "label"),  # a label per node is a row to read per node
     )
     res = found.result
     nodes = [
         _node(info, n, found.labels.get(n), res.layer.get(n, 0), res.distance[n])
-        for n in sorted(res.graph.nodes, key=lambda n: (res.distance[n], n))
+        for n in sorted(res.nodes, key=lambda n: (res.distance[n], n))
     ]
     edges = [
         LineageEdge(source=strawberry.ID(lineage_service.node_id(s)), target=strawberry.ID(lineage_service.node_id(t)),
-                    kind=res.edge_kind[(s, t)])
-        for s, t in res.graph.edges
+                    kind=edge_kind((s, t)))
+        for s, t in res.edges
     ]
     return LineageGraph(root=strawberry.ID(lineage_service.node_id(root)), nodes=nodes, edges=edges,
                         truncated=res.truncated)
 
 
 async def lineage_path(info: Info, source: str, target: str, as_of: datetime | None) -> LineageGraph | None:
-    can_read(info)
-    await _check_root(info, lineage_service.node_key(source))
-    await _check_root(info, lineage_service.node_key(target))
+    check = _root_check(info)
     found = await lineage_service.path(
-        info.context.rt, lineage_service.node_key(source), lineage_service.node_key(target), as_of=as_of
+        info.context.rt, lineage_service.node_key(source), lineage_service.node_key(target), as_of=as_of, check=check
     )
     if found is None:
         return None
@@ -124,9 +126,8 @@ async def lineage_path(info: Info, source: str, target: str, as_of: datetime | N
 async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime | None) -> list[ImpactHit]:
     from .registry import ModelLink
 
-    can_read(info)
-    await _check_root(info, lineage_service.node_key(node))
-    hits = await lineage_service.impact(info.context.rt, node, alias, as_of=as_of)
+    check = _root_check(info)
+    hits = await lineage_service.impact(info.context.rt, node, alias, as_of=as_of, check=check)
     return [  # links into registered models the actor can't read are left out
         ImpactHit(link=ModelLink.of(h.link), distance=h.distance,
                   path=[_node(info, n, h.labels.get(n), i, i) for i, n in enumerate(h.path)])

@@ -9,9 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from .types import time_column
 
-# Edge kinds: run -> version "produced", version -> run "used",
-# dataset -> run "read", run -> dataset "wrote".
-EDGE_KINDS = ("produced", "used", "read", "wrote")
+# An edge's kind follows from the kinds of its ends (source, target), so walks need not read it.
+EDGE_KIND = {("r", "v"): "produced", ("v", "r"): "used", ("d", "r"): "read", ("r", "d"): "wrote"}
 
 
 class Edge(SQLModel, table=True):
