@@ -50,7 +50,7 @@ import _lineage_graph as graph_gen  # noqa: E402
 from lineage_reg.app import build_runtime  # noqa: E402
 from lineage_reg.cli.server import tune_gc  # noqa: E402
 from lineage_reg.config import Settings  # noqa: E402
-from lineage_reg.lineage.engine import Direction  # noqa: E402
+from lineage_reg.lineage.engine import Direction, node  # noqa: E402
 from lineage_reg.services import lineage as lineage_service  # noqa: E402
 from lineage_reg.store import migrations  # noqa: E402
 
@@ -184,7 +184,8 @@ async def measure(dialect: str, url: str, bare: Bare, g: graph_gen.Graph, repeat
         for _ in range(n):
             root = pick()
             t = time.perf_counter()
-            found = await lineage_service.lineage(rt, root, direction, depth=depth, limit=limit, with_labels=False)
+            found = await lineage_service.lineage(rt, node(*root), direction, depth=depth, limit=limit,
+                                                  with_labels=False)
             ours.append((time.perf_counter() - t) * 1000)
             sizes.append(len(found.result.nodes))
             t = time.perf_counter()
@@ -203,7 +204,7 @@ async def measure(dialect: str, url: str, bare: Bare, g: graph_gen.Graph, repeat
                     f"{TARGETS[name]} |")
     impact_ms = []
     for _ in range(max(3, repeat // 10)):
-        hub = lineage_service.node_id(("d", rnd.choice(g.hubs)))
+        hub = lineage_service.node_id(node("d", rnd.choice(g.hubs)))
         t = time.perf_counter()
         hits = await lineage_service.impact(rt, hub, None)
         impact_ms.append((time.perf_counter() - t) * 1000)

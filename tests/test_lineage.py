@@ -106,6 +106,26 @@ async def test_fan_out_downstream_and_both(api: Api, dialect: str) -> None:
     assert set(b.named(both)) == {"v1", "r1", "v0", "r3", "v3"}
 
 
+async def test_labels_are_read_only_when_asked_for_and_through_fragments(api: Api, dialect: str) -> None:
+    b = await diamond(api)
+    head = "query($n: ID!) { lineage(node: $n, direction: UPSTREAM) "
+    queries = {
+        "plain": head + "{ nodes { id label } } }",
+        "fragment": head + "{ nodes { ...N } } } fragment N on LineageNode { id label }",
+        "inline": head + "{ nodes { ... on LineageNode { id label } } } }",
+        "outer fragment": head + "{ ...G } } fragment G on LineageGraph { nodes { id label } }",
+    }
+    for shape, query in queries.items():
+        graph = (await api(query, n=b.ids["v3"]))["lineage"]
+        assert {b.labels[n["id"]]: n["label"] for n in graph["nodes"]} == {
+            name: f"lin/{name}:v0" if name.startswith("v") else name
+            for name in ("v3", "r3", "v1", "v2", "r1", "r2", "v0")
+        }, shape
+    no_labels = (await api('query($n: ID!) { lineage(node: $n, direction: UPSTREAM) { nodes { id layer } } }',
+                           n=b.ids["v3"]))["lineage"]
+    assert len(no_labels["nodes"]) == 7
+
+
 async def test_skip_runs_gives_version_lineage(api: Api, dialect: str) -> None:
     b = await diamond(api)
     graph = await b.lineage("v3", "UPSTREAM", skip=True)

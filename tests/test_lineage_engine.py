@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from lineage_reg.app import build_runtime
 from lineage_reg.config import Settings
-from lineage_reg.lineage.engine import (Direction, LineageResult, NodeKey, edge_kind, layers, shortest_path,
-                                        traverse)
+from lineage_reg.lineage.engine import (Direction, LineageResult, NodeKey, edge_kind, kind_of, layers, node, row_of,
+                                        shortest_path, traverse)
 from lineage_reg.services import lineage as lineage_service
 from lineage_reg.store import migrations
 from lineage_reg.store import schema as s
@@ -29,20 +29,20 @@ def random_lineage(rnd: random.Random, runs: int, *, rewrites: float = 0.0) -> s
 
     def new(kind: str) -> NodeKey:
         count[kind] += 1
-        return kind, count[kind]
+        return node(kind, count[kind])
 
     made: list[NodeKey] = [new("d") for _ in range(4)]
     edges: set[Edge] = set()
     for _ in range(runs):
         run = new("r")
-        for node in rnd.sample(made, k=min(len(made), rnd.choice((0, 1, 1, 2, 3)))):
-            edges.add((node, run))
+        for used in rnd.sample(made, k=min(len(made), rnd.choice((0, 1, 1, 2, 3)))):
+            edges.add((used, run))
         for _ in range(rnd.choice((0, 1, 1, 2))):
             out = new("v") if rnd.random() < 0.8 else new("d")
             edges.add((run, out))
             made.append(out)
         if rnd.random() < rewrites:
-            edges.add((run, rnd.choice([n for n in made if n[0] == "d"])))
+            edges.add((run, rnd.choice([n for n in made if kind_of(n) == "d"])))
     return edges
 
 
@@ -61,8 +61,8 @@ async def stored(settings: Settings, edges: set[Edge]) -> object:
     rt = build_runtime(settings)
     await migrations.upgrade(rt.db)
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = [dict(src_kind=a[0], src_id=a[1], dst_kind=b[0], dst_id=b[1], kind=EDGE_KIND[(a[0], b[0])], created_at=at)
-            for a, b in edges]
+    rows = [dict(src_kind=kind_of(a), src_id=row_of(a), dst_kind=kind_of(b), dst_id=row_of(b),
+                 kind=EDGE_KIND[(kind_of(a), kind_of(b))], created_at=at) for a, b in edges]
     async with rt.db.engine.begin() as conn:
         await conn.execute(sa.insert(s.edge), rows)
     return rt
@@ -120,7 +120,7 @@ async def test_both_loaders_return_what_networkx_finds(settings: Settings, diale
                 assert result.distance == distance
                 assert set(result.edges) == found_edges and len(result.edges) == len(found_edges)
                 assert result.truncated == truncated
-                assert all(edge_kind(e) == EDGE_KIND[(e[0][0], e[1][0])] for e in result.edges)
+                assert all(edge_kind(e) == EDGE_KIND[(kind_of(e[0]), kind_of(e[1]))] for e in result.edges)
                 assert all(result.path_from_root(n)[0] == root and len(result.path_from_root(n)) == d + 1
                            for n, d in distance.items())
     finally:
@@ -150,8 +150,8 @@ async def test_loaders_agree_on_both_ways_skip_runs_kinds_and_limits(settings: S
                 assert prefetched.distance == hop_by_hop.distance
                 assert sorted(prefetched.edges) == sorted(hop_by_hop.edges)
                 assert prefetched.layer == hop_by_hop.layer
-            assert all(n[0] in kinds for n in hop_by_hop.distance if n != root) if kinds else True
-            assert not any(n[0] == "r" for n in hop_by_hop.distance if n != root) if skip_runs else True
+            assert all(kind_of(n) in kinds for n in hop_by_hop.distance if n != root) if kinds else True
+            assert not any(kind_of(n) == "r" for n in hop_by_hop.distance if n != root) if skip_runs else True
     finally:
         await rt.db.dispose()  # type: ignore[attr-defined]
 
@@ -159,15 +159,15 @@ async def test_loaders_agree_on_both_ways_skip_runs_kinds_and_limits(settings: S
 async def test_a_hub_is_too_big_to_prefetch_and_walks_hop_by_hop(settings: Settings, dialect: str,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lineage_service, "PREFETCH_LIMIT", 50)
-    hub: NodeKey = ("d", 1)
-    edges = {(hub, ("r", i)) for i in range(1, 120)} | {(("r", i), ("v", i)) for i in range(1, 120)}
+    hub = node("d", 1)
+    edges = {(hub, node("r", i)) for i in range(1, 120)} | {(node("r", i), node("v", i)) for i in range(1, 120)}
     rt = await stored(settings, edges)
     try:
         hop_by_hop, prefetched = await walk_both_ways(rt, hub, Direction.DOWNSTREAM, 100, 100)
         assert prefetched is None
         assert len(hop_by_hop.distance) == 100 and hop_by_hop.truncated
         # breadth first: all 119 runs come before any version, so the first 99 nodes after the hub are runs
-        assert {n[0] for n in hop_by_hop.distance if n != hub} == {"r"}
+        assert {kind_of(n) for n in hop_by_hop.distance if n != hub} == {"r"}
     finally:
         await rt.db.dispose()  # type: ignore[attr-defined]
 
@@ -194,7 +194,27 @@ async def test_shortest_path_either_way(settings: Settings, dialect: str) -> Non
                 assert found is not None
                 path, path_edges = found
                 assert path[0] == a and path[-1] == b and len(path) == expected + 1
-                assert all((s, t) in graph.edges and kind == EDGE_KIND[(s[0], t[0])] for s, t, kind in path_edges)
+                assert all((s, t) in graph.edges and kind == EDGE_KIND[(kind_of(s), kind_of(t))] for s, t, kind in path_edges)
                 assert len(path_edges) == expected
     finally:
         await rt.db.dispose()  # type: ignore[attr-defined]
+
+
+def test_gc_is_paused_during_walks_and_back_after_the_last() -> None:
+    import gc
+
+    from lineage_reg.lineage import nogc
+
+    assert gc.isenabled()
+    with nogc.paused():
+        assert not gc.isenabled()
+        with nogc.paused():  # overlapping walks
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first walk is still going
+    assert gc.isenabled()
+    try:
+        with nogc.paused():
+            raise RuntimeError("a failed walk")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()

@@ -27,21 +27,37 @@ from enum import Enum
 
 import networkx as nx
 
-from ..store.tables.lineage import EDGE_KIND
+from ..store.tables.lineage import EDGE_KIND, KIND_CODE
 
-NodeKey = tuple[str, int]  # ("r" | "v" | "d", row id)
-WalkRow = tuple[int, str, int]  # (this node's id, other kind, other id)
+# A node is one int, row id * 4 + its kind's code (computed by the database as it reads edges): the walk's
+# dicts and sets then hash plain ints, where (kind, id) tuples cost an allocation and a hash on every use.
+NodeKey = int
+WalkRow = tuple[NodeKey, NodeKey]  # (the node walked from, the node reached)
 Fetch = Callable[[str, Sequence[int], bool], Awaitable[Sequence[WalkRow]]]
 Edge = tuple[NodeKey, NodeKey]  # (source, target), as stored
-RUN = "r"
+_KIND = {code: kind for kind, code in KIND_CODE.items()}
+RUN = KIND_CODE["r"]
 EXPAND_SLICE = 2000  # nodes per edge query within one level
 DERIVED = "derived"
+
+
+def node(kind: str, row_id: int) -> NodeKey:
+    return row_id * 4 + KIND_CODE[kind]
+
+
+def kind_of(key: NodeKey) -> str:
+    """``"r"`` (run), ``"v"`` (artifact version) or ``"d"`` (dataset)."""
+    return _KIND[key & 3]
+
+
+def row_of(key: NodeKey) -> int:
+    return key >> 2
 
 
 def edge_kind(edge: Edge) -> str:
     """A stored edge's kind follows from its ends' kinds; an edge joining the two sides of left-out nodes
     always joins kinds no stored edge does (paths alternate between runs and other nodes)."""
-    return EDGE_KIND.get((edge[0][0], edge[1][0]), DERIVED)
+    return EDGE_KIND.get((_KIND[edge[0] & 3], _KIND[edge[1] & 3]), DERIVED)
 
 
 class Direction(Enum):
@@ -107,22 +123,21 @@ class _Walk:
                 same_level: list[NodeKey] = []
                 # Slices of the level: a walk that hits the limit stops fetching early.
                 for first in range(0, len(level), EXPAND_SLICE):
-                    for here_kind, rows in await self._expand(level[first:first + EXPAND_SLICE]):
-                        for here_id, there_kind, there_id in rows:
-                            there = (there_kind, there_id)
+                    for rows in await self._expand(level[first:first + EXPAND_SLICE]):
+                        for here, there in rows:
                             if there not in distance:
                                 if len(distance) >= limit:
                                     return True
-                                distance[there] = hop if (skip_runs and there_kind == RUN) else hop + 1
-                                parent[there] = (here_kind, here_id)
+                                distance[there] = hop if (skip_runs and there & 3 == RUN) else hop + 1
+                                parent[there] = here
                             # Each edge is read once per direction: a list needs no lookups (see traverse).
-                            edges.append(((here_kind, here_id), there) if downstream else (there, (here_kind, here_id)))
+                            edges.append((here, there) if downstream else (there, here))
                             if there not in expanded:
                                 if there == target:
                                     self.found = True
                                     return False
                                 expanded.add(there)
-                                if skip_runs and there_kind == RUN:
+                                if skip_runs and there & 3 == RUN:
                                     same_level.append(there)
                                 else:
                                     next_frontier.append(there)
@@ -131,52 +146,50 @@ class _Walk:
             hop += 1
         return False
 
-    async def _expand(self, nodes: list[NodeKey]) -> list[tuple[str, Sequence[WalkRow]]]:
-        by_kind: dict[str, list[int]] = {}
-        for kind, node_id in nodes:
-            by_kind.setdefault(kind, []).append(node_id)
-        return [(kind, await self.fetch(kind, node_ids, self.downstream)) for kind, node_ids in by_kind.items()]
+    async def _expand(self, nodes: list[NodeKey]) -> list[Sequence[WalkRow]]:
+        by_kind: dict[int, list[int]] = {}
+        for key in nodes:
+            by_kind.setdefault(key & 3, []).append(key >> 2)
+        return [await self.fetch(_KIND[code], row_ids, self.downstream) for code, row_ids in by_kind.items()]
 
     async def _has_more(self, frontier: list[NodeKey]) -> bool:
-        return any(rows for _, rows in await self._expand(frontier))
+        return any(await self._expand(frontier))
 
 
 def layers(nodes: Iterable[NodeKey], edges: Collection[Edge]) -> dict[NodeKey, int]:
     """Topological generation of each node (Kahn's algorithm, as networkx's ``topological_generations``);
     nodes on a cycle share their component's layer."""
-    # On list positions rather than node keys: a tuple's hash is computed anew on every lookup.
-    order = list(nodes)
-    index = {n: i for i, n in enumerate(order)}
-    indegree = [0] * len(order)
-    successors: list[list[int]] = [[] for _ in order]
+    indegree = dict.fromkeys(nodes, 0)
+    successors: dict[NodeKey, list[NodeKey]] = {}
     for s, t in edges:
-        j = index[t]
-        indegree[j] += 1
-        successors[index[s]].append(j)
-    position = [-1] * len(order)
-    generation = [i for i, d in enumerate(indegree) if not d]
-    depth = placed = 0
+        indegree[t] += 1
+        if s in successors:
+            successors[s].append(t)
+        else:
+            successors[s] = [t]
+    layer: dict[NodeKey, int] = {}
+    generation = [n for n, d in indegree.items() if not d]
+    depth = 0
     while generation:
-        placed += len(generation)
         following = []
-        for i in generation:
-            position[i] = depth
-            for j in successors[i]:
-                indegree[j] -= 1
-                if not indegree[j]:
-                    following.append(j)
+        for n in generation:
+            layer[n] = depth
+            for t in successors.get(n, ()):
+                indegree[t] -= 1
+                if not indegree[t]:
+                    following.append(t)
         generation = following
         depth += 1
-    if placed == len(order):
-        return dict(zip(order, position, strict=True))
+    if len(layer) == len(indegree):
+        return layer
     # A cycle: lay out the condensation instead (rare: only concurrent runs make cycles).
     graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(order)
+    graph.add_nodes_from(indegree)
     graph.add_edges_from(edges)
     condensed = nx.condensation(graph)
     members = condensed.graph["mapping"]
     comp_layer = {c: i for i, gen in enumerate(nx.topological_generations(condensed)) for c in gen}
-    return {n: comp_layer[members[n]] for n in order}
+    return {n: comp_layer[members[n]] for n in indegree}
 
 
 def _hide(result: LineageResult, hidden: Collection[NodeKey]) -> None:
@@ -211,9 +224,9 @@ async def traverse(
         result.truncated |= await walk.run(root)
     if direction == Direction.BOTH:
         result.edges = list(dict.fromkeys(result.edges))  # an edge on a cycle through the root is read both ways
-    hidden = [n for n in result.distance if n != root and ((skip_runs and n[0] == RUN) or (kinds and n[0] not in kinds))]
-    if hidden:
-        _hide(result, hidden)
+    if skip_runs or kinds:
+        kept = {KIND_CODE[k] for k in (kinds or KIND_CODE)} - ({RUN} if skip_runs else set())
+        _hide(result, [n for n in result.distance if n != root and n & 3 not in kept])
     result.layer = layers(result.distance, result.edges)
     return result
 

@@ -10,7 +10,8 @@ from typing import Any
 from .. import ids, refs
 from ..errors import BadInput, LimitExceeded, NotFound
 from ..lineage import nogc
-from ..lineage.engine import Direction, LineageResult, NodeKey, WalkRow, shortest_path, traverse
+from ..lineage.engine import (Direction, LineageResult, NodeKey, WalkRow, kind_of, node, row_of, shortest_path,
+                              traverse)
 from ..store import links as link_store
 from ..store import lineage as lineage_store
 from ..store.lineage import Label
@@ -52,11 +53,11 @@ class Impact:
 
 def node_key(global_id: str) -> NodeKey:
     type_name, row_id = ids.decode(global_id, *KIND_OF_TYPE)
-    return KIND_OF_TYPE[type_name], row_id
+    return node(KIND_OF_TYPE[type_name], row_id)
 
 
 def node_id(key: NodeKey) -> str:
-    return ids.encode(TYPE_OF_KIND[key[0]], key[1])
+    return ids.encode(TYPE_OF_KIND[kind_of(key)], row_of(key))
 
 
 def check_bounds(depth: int | None, limit: int | None) -> tuple[int, int]:
@@ -93,14 +94,14 @@ async def _prefetched(conn: Any, root: NodeKey, direction: Direction, depth: int
         if direction == (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
             continue
         loaded[downstream], whole = await lineage_store.closure(
-            conn, root, downstream=downstream, limit=PREFETCH_LIMIT, depth=bound, as_of=as_of
+            conn, (kind_of(root), row_of(root)), downstream=downstream, limit=PREFETCH_LIMIT, depth=bound, as_of=as_of
         )
         if not whole:
             return None, False
 
-    async def fetch(kind: str, node_ids: Sequence[int], downstream: bool) -> Sequence[WalkRow]:
+    async def fetch(kind: str, row_ids: Sequence[int], downstream: bool) -> Sequence[WalkRow]:
         adjacency = loaded[downstream]
-        return [row for i in node_ids for row in adjacency.get((kind, i), ())]
+        return [row for i in row_ids for row in adjacency.get(node(kind, i), ())]
 
     return fetch, True
 
@@ -164,7 +165,7 @@ async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datet
     root = node_key(global_id)
     found = await lineage(rt, root, Direction.DOWNSTREAM, depth=MAX_DEPTH, limit=MAX_LIMIT, as_of=as_of,
                           with_labels=False, check=check)
-    versions = [n[1] for n in found.result.nodes if n[0] == "v"]
+    versions = [row_of(n) for n in found.result.nodes if kind_of(n) == "v"]
     if not versions:
         return []
     links: list[LinkRec] = []
@@ -176,18 +177,18 @@ async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datet
             held = await link_store.alias_names_of(r, [(link.model_id, link.version_id) for link in links])
             links = [link for link in links if alias in held[(link.model_id, link.version_id)]]
     # The walk's breadth-first tree gives every link its shortest path back.
-    paths = {link.id: found.result.path_from_root(("v", link.version_id)) for link in links}
+    paths = {link.id: found.result.path_from_root(node("v", link.version_id)) for link in links}
     async with rt.db.reader() as r:
         labels = await _labels(r, list({n for chain in paths.values() for n in chain}))
-    out = [Impact(link=link, distance=found.result.distance[("v", link.version_id)], path=paths[link.id],
+    out = [Impact(link=link, distance=found.result.distance[node("v", link.version_id)], path=paths[link.id],
                   labels=labels) for link in links]
     return sorted(out, key=lambda i: (i.distance, i.link.id))
 
 
 async def _labels(conn: Any, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
     by_kind: dict[str, list[int]] = {}
-    for kind, row_id in keys:
-        by_kind.setdefault(kind, []).append(row_id)
+    for key in keys:
+        by_kind.setdefault(kind_of(key), []).append(row_of(key))
     return await lineage_store.labels(conn, by_kind)
 
 

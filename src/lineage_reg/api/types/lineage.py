@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from ...lineage.engine import Direction, NodeKey, edge_kind
+from ...lineage.engine import Direction, NodeKey, edge_kind, kind_of
 from ...services import lineage as lineage_service
 from ..context import Info
 from ..permissions import can_read, readable
@@ -68,7 +68,7 @@ def _node(info: Info, key: NodeKey, label: lineage_service.Label | None, layer: 
     text = "" if label is None else label.text
     if label is not None and label.project_id is not None and not readable(info, label.project_id):
         text = HIDDEN
-    return LineageNode(id=strawberry.ID(lineage_service.node_id(key)), kind=KIND[key[0]], label=text,
+    return LineageNode(id=strawberry.ID(lineage_service.node_id(key)), kind=KIND[kind_of(key)], label=text,
                        layer=layer, distance=distance)
 
 
