@@ -137,14 +137,14 @@ async def labels(conn: Any, ids: dict[str, Sequence[int]]) -> dict[int, Label]:
     array = _is_postgres(conn)
     params = {kind: _ids_param(ids.get(kind, ()), array) for kind in "vrd"}
     out: dict[int, Label] = {}
-    v, r = KIND_CODE["v"], KIND_CODE["r"]
     for kind, row_id, a, b, index, project_id in (await conn.execute(_label_statement(array), params)).all():
+        key = row_id * 4 + KIND_CODE[kind]
         if kind == "v":
-            out[row_id * 4 + v] = Label(f"{a}/{b}:v{index}", project_id)
+            out[key] = Label(f"{a}/{b}:v{index}", project_id)
         elif kind == "r":
-            out[row_id * 4 + r] = Label(a, project_id)
+            out[key] = Label(a, project_id)
         else:
-            out[row_id * 4 + KIND_CODE["d"]] = Label(f"{a}/{b}", None)
+            out[key] = Label(f"{a}/{b}", None)
     return out
 
 
