@@ -22,6 +22,7 @@ import websockets
 
 from conftest import Api, LiveServer
 from lineage_reg.config import Settings
+from lineage_reg.services import auth
 from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
 from lineage_reg.store.tables.types import utcnow
@@ -185,6 +186,47 @@ async def test_any_valid_role_may_subscribe_and_the_bare_header_works(api: Api, 
         await api(SET, c=MODEL, a="staging", v=ref(0))
         change = await sock.next("aliasChanged")
     assert change["version"] == {"ref": ref(0)} and change["event"]["actor"] == "bootstrap-admin"
+
+
+async def test_a_revoked_token_is_cut_off_before_its_next_event(
+    api: Api, settings: Settings, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.2)  # the server runs in this process
+    await setup(api, 2)
+    bot = await api.token_for("viewer", "leaving-bot")
+    async with connected(api, bot) as sock:
+        await subscribe(sock, api.server, ALIAS_CHANGED)
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        assert (await sock.next("aliasChanged"))["version"] == {"ref": ref(0)}
+        db = Database(settings.effective_database_url)
+        try:
+            [token_id] = [row.id for row in await db.transaction(token_store.list_tokens) if row.name == "leaving-bot"]
+            assert await db.transaction(lambda c: token_store.revoke_token(c, token_id, utcnow()))
+        finally:
+            await db.dispose()
+        await asyncio.sleep(0.5)  # the token cache's lifetime
+        await api(SET, c=MODEL, a="staging", v=ref(1))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            message = await sock.receive()  # the move must not arrive: the socket closes instead
+            raise AssertionError(f"unexpected message {message}")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert "revoked" in closed.value.rcvd.reason
+
+
+async def test_a_member_removed_from_a_project_stops_seeing_its_events(
+    api: Api, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)
+    await setup(api, 2)
+    await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
+    carol = await api.token_for("user", "carol")  # no global role: only what memberships give
+    async with connected(api, carol) as sock:
+        await subscribe(sock, api.server, 'subscription { events(project: "churn") { sequence kind } }')
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        assert (await sock.next("events"))["kind"] == "alias.set"
+        await api('mutation { removeMember(project: "churn", user: "carol") { user } }')
+        await api(SET, c=MODEL, a="staging", v=ref(1))
+        await sock.quiet()
 
 
 # --------------------------------------------------------------------------------------------------------------

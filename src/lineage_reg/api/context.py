@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ class Context:
     websocket: Any = None
     # Mutations per token (LINEAGE_REG_MUTATION_RATE); None: unlimited. One per process, shared by all requests.
     mutation_limiter: RateLimiter | None = None
+    # A WebSocket's actor again, from the token it connected with (through the token cache): a long-lived
+    # subscription asks before each event, so revocation, expiry and role changes reach it. None over HTTP.
+    reauthenticate: Callable[[], Awaitable[Actor | None]] | None = None
 
 
 def build_context(*, rt: Runtime, actor: Actor | None, base_url: str,

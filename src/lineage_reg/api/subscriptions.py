@@ -29,6 +29,7 @@ from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
 SLOW_CONSUMER_CLOSE = 1013
+REVOKED_CLOSE = 4403  # graphql-transport-ws: Forbidden
 
 
 SHARED_EVENTS = 64
@@ -62,6 +63,8 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
         start = last = int(after) if after is not None else await event_service.last_sequence(rt)
         replayed: set[int] = set()
         async for rec in event_service.replay(rt, after=start, **filters):
+            if not await _still_allowed(info):
+                return
             if not keep(rec):  # e.g. another project's event, which this actor may not read
                 continue
             info.context.loaders = loaders_for_event(rt, rec.id)
@@ -76,12 +79,29 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
                     raise
                 await _disconnect_slow(info, last)
                 return
+            if not await _still_allowed(info):
+                return
             if rec.id > start and rec.id not in replayed and keep(rec):
                 info.context.loaders = loaders_for_event(rt, rec.id)
                 last = max(last, rec.id)
                 yield rec
     finally:
         sub.close()
+
+
+async def _still_allowed(info: Info) -> bool:
+    """Ask again who holds the socket's token (cached for seconds): a revoked or expired token closes the
+    connection before anything more reaches it, and changed roles apply to the filters and fields at once."""
+    reauthenticate = info.context.reauthenticate
+    if reauthenticate is None:
+        return True
+    actor = await reauthenticate()
+    if actor is None or actor.role is None:
+        await info.context.websocket.close(code=REVOKED_CLOSE,
+                                           reason="the token was revoked or expired; reconnect with a valid one")
+        return False
+    info.context.actor = actor
+    return True
 
 
 async def _disconnect_slow(info: Info, last: int) -> None:

@@ -176,4 +176,5 @@ class GraphQLView(GraphQL[Context, None]):
         if actor is None or actor.role is None:
             raise ConnectionRejectionError({"message": "a valid token with at least the viewer role is required"})
         context.actor = actor
+        context.reauthenticate = lambda: self.auth.actor(header)
         return None
