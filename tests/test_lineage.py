@@ -60,6 +60,13 @@ class Builder:
         return {(self.labels[e["source"]], self.labels[e["target"]], e["kind"]) for e in graph["edges"]}
 
 
+@pytest.fixture(params=["one recursive query", "hop by hop"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with each of the engine's two ways of loading edges (the server runs in this process)."""
+    monkeypatch.setattr(lineage_service, "PREFETCH_LIMIT", 5000 if request.param == "one recursive query" else 0)
+    return str(request.param)
+
+
 async def diamond(api: Api) -> Builder:
     """    v0 ─► r1 ─► v1 ─┐
             └─► r2 ─► v2 ─┴► r3 ─► v3        r1 also makes v1b (a sibling of v1)."""
@@ -97,7 +104,7 @@ async def test_diamond_upstream(api: Api, dialect: str, depth: int, prefetch_lim
     assert graph["truncated"] is False and graph["root"] == b.ids["v3"]
 
 
-async def test_fan_out_downstream_and_both(api: Api, dialect: str) -> None:
+async def test_fan_out_downstream_and_both(api: Api, dialect: str, loader: str) -> None:
     b = await diamond(api)
     down = await b.lineage("v0", "DOWNSTREAM")
     assert set(b.named(down)) == {"v0", "r1", "r2", "v1", "v1b", "v2", "r3", "v3"}
@@ -126,7 +133,7 @@ async def test_labels_are_read_only_when_asked_for_and_through_fragments(api: Ap
     assert len(no_labels["nodes"]) == 7
 
 
-async def test_skip_runs_gives_version_lineage(api: Api, dialect: str) -> None:
+async def test_skip_runs_gives_version_lineage(api: Api, dialect: str, loader: str) -> None:
     b = await diamond(api)
     graph = await b.lineage("v3", "UPSTREAM", skip=True)
     assert b.named(graph) == {"v3": (0, 2), "v1": (1, 1), "v2": (1, 1), "v0": (2, 0)}
@@ -137,14 +144,14 @@ async def test_skip_runs_gives_version_lineage(api: Api, dialect: str) -> None:
     assert set(b.named(shallow)) == {"v3", "v1", "v2"} and shallow["truncated"] is True
 
 
-async def test_kind_filter(api: Api, dialect: str) -> None:
+async def test_kind_filter(api: Api, dialect: str, loader: str) -> None:
     b = await diamond(api)
     graph = await b.lineage("v3", "UPSTREAM", kinds=["RUN"])
     assert set(b.named(graph)) == {"v3", "r3", "r1", "r2"}  # the root always stays
     assert ("r1", "r3", "derived") in b.edges(graph)
 
 
-async def test_depth_and_limit_truncate(api: Api, dialect: str) -> None:
+async def test_depth_and_limit_truncate(api: Api, dialect: str, loader: str) -> None:
     b = await diamond(api)
     deep_limited = await b.lineage("v3", "UPSTREAM", depth=100, limit=3)
     assert len(deep_limited["nodes"]) == 3 and deep_limited["truncated"] is True
@@ -156,7 +163,7 @@ async def test_depth_and_limit_truncate(api: Api, dialect: str) -> None:
     assert len(limited["nodes"]) == 3 and limited["truncated"] is True
 
 
-async def test_cycle_terminates(api: Api, dialect: str) -> None:
+async def test_cycle_terminates(api: Api, dialect: str, loader: str) -> None:
     """r1 makes v1, r2 uses v1 and makes v2, r1 uses v2: v1 → r2 → v2 → r1 → v1."""
     b = Builder(api)
     await b.project()
@@ -199,7 +206,7 @@ async def impact_setup(api: Api) -> Builder:
     return b
 
 
-async def test_impact_of_a_bad_dataset(api: Api, dialect: str) -> None:
+async def test_impact_of_a_bad_dataset(api: Api, dialect: str, loader: str) -> None:
     b = await impact_setup(api)
     query = """query($n: ID!, $a: String) { impactPaths(node: $n, alias: $a) { distance
       link { ref aliases registeredModel { name } } path { id kind distance } } }"""
@@ -224,7 +231,7 @@ async def test_lineage_path(api: Api, dialect: str) -> None:
     assert (await api(query, a=b.ids["v2"], b=b.ids["v_other"]))["lineagePath"] is None
 
 
-async def test_as_of_ignores_later_edges(api: Api, dialect: str) -> None:
+async def test_as_of_ignores_later_edges(api: Api, dialect: str, loader: str) -> None:
     b = Builder(api)
     await b.project()
     await b.run("r1")
