@@ -20,6 +20,7 @@ from .runtime import Runtime
 
 MAX_DEPTH = 100
 PREFETCH_LIMIT = 5_000  # the walk first loads the reachable set in one query if it has at most this many nodes
+WIDE_ROOT = 50  # ...and if the start node has fewer edges than this (a hub's set never fits)
 DEEP = 20  # from this depth on that query stops tracking hops (see store.lineage.closure)
 MAX_LIMIT = 100_000
 LINK_CHUNK = 5000
@@ -94,7 +95,8 @@ async def _prefetched(conn: Any, root: NodeKey, direction: Direction, depth: int
         if direction == (Direction.UPSTREAM if downstream else Direction.DOWNSTREAM):
             continue
         loaded[downstream], whole = await lineage_store.closure(
-            conn, (kind_of(root), row_of(root)), downstream=downstream, limit=PREFETCH_LIMIT, depth=bound, as_of=as_of
+            conn, (kind_of(root), row_of(root)), downstream=downstream, limit=PREFETCH_LIMIT, depth=bound,
+            as_of=as_of, wide=WIDE_ROOT,
         )
         if not whole:
             return None, False

@@ -188,7 +188,7 @@ WHERE (SELECT COUNT(*) FROM capped) < :limit""")
 
 async def closure(
     conn: Any, root: tuple[str, int], *, downstream: bool, limit: int, depth: int | None = None,
-    as_of: datetime | None = None, wide: int = 50,
+    wide: int, as_of: datetime | None = None,
 ) -> tuple[dict[int, list[WalkRow]], bool]:
     """Every edge out of (or into) the nodes reachable from ``root`` (within ``depth`` hops if given),
     in one recursive query, if there are at most ``limit`` of them and ``root`` has fewer than ``wide`` edges.
