@@ -10,8 +10,9 @@ fresh random bytes each time (nothing deduplicates):
 * raw upload: the same protocol by hand (``bench/storage.py``'s client: the manifest's hashes computed
   beforehand and untimed, 8 PUTs at a time, no retries), so the ratio prices the SDK's extra work.
 * SDK download: ``Registry.download`` into an empty directory with an empty cache (resolve, GETs,
-  sha256 of every byte, into the cache, copied into place, fsync, rename), then again with a warm cache.
-* raw download: every ``downloadUrl`` streamed to disk, 8 at a time, not hashed, not fsynced.
+  sha256 of every byte, rename into place, hard link into the cache), then again with a warm cache.
+* raw download: every ``downloadUrl`` (listed beforehand, untimed) streamed to disk, 8 at a time, not
+  hashed.
 
 The fastest of ``--repeat`` runs counts for each. MB/s = 10^6 bytes/s. Targets: SDK >= 70 % of raw
 throughput; 1,000 small files logged in < 10 s.

@@ -154,3 +154,24 @@ def test_through_typers_runner(env: dict[str, str], live: LiveServer, tmp_path: 
     assert result.exit_code in (0, 2) and "set" in result.output  # no subcommand: help
     result = runner.invoke(app, ["diff", "only-one-ref"])
     assert result.exit_code == 2  # a usage error
+
+
+def test_cache_info_and_prune(env: dict[str, str], live: LiveServer, tmp_path: Path, dialect: str,
+                              blob_cache: Path) -> None:
+    ok("project", "create", "churn", env=env)
+    src = model_dir(tmp_path / "m0", b"w" * 100_000)
+    ok("log", str(src), "--project", "churn", "--name", "clf", env=env)
+    ok("get", "churn/clf:v0", "--root", str(tmp_path / "out"), env=env)
+    info = json.loads(ok("cache", "info", "--json", env=env))
+    assert info["path"] == str(blob_cache) and info["entries"] == 2 and info["bytes"] == 100_000 + len('{"layers": 3}')
+    assert info["maxBytes"] == 10 * 1024**3
+    assert "2 blobs" in ok("cache", "info", env=env)
+    assert json.loads(ok("cache", "prune", "--json", env=env))["droppedEntries"] == 0  # within the bound
+    pruned = json.loads(ok("cache", "prune", "--max-bytes", "50K", "--json", env=env))
+    assert pruned["droppedBytes"] >= 100_000 and pruned["bytes"] <= 50 * 1024  # least recently used first
+    assert json.loads(ok("cache", "prune", "--max-bytes", "0", "--json", env=env))["entries"] == 0
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == b"w" * 100_000  # downloaded files stay
+    bad = cli("cache", "prune", "--max-bytes", "lots", env=env)
+    assert bad.returncode == 5 and "--max-bytes" in bad.stderr and "lots" in bad.stderr
+    bad = cli("cache", "info", env={**env, "LINEAGE_REG_CACHE_MAX_BYTES": "-1"})
+    assert bad.returncode == 5 and "LINEAGE_REG_CACHE_MAX_BYTES" in bad.stderr and len(bad.stderr.splitlines()) == 1

@@ -301,3 +301,19 @@ def test_the_issue_api_shape(live: LiveServer, tmp_path: Path, dialect: str) -> 
             reg.log_artifact("churn", "ghost", type="model", path=tmp_path / "does-not-exist")
         with pytest.raises(TypeError):
             run.log_metrics("auc", 0.9)
+
+
+@pytest.mark.parametrize("size", [100, 20 * 1024 * 1024])
+def test_write_verified_keeps_only_bytes_that_hash_right(tmp_path: Path, size: int) -> None:
+    import hashlib
+
+    from lineage_reg.client.files import write_verified
+    from lineage_reg.errors import DigestInvalid
+
+    body = os.urandom(size)
+    chunks = [body[i:i + 65536] for i in range(0, size, 65536)]
+    good = hashlib.sha256(body).hexdigest()
+    assert write_verified(tmp_path / "ok.bin", good, iter(chunks), sync=False).read_bytes() == body
+    with pytest.raises(DigestInvalid, match="bad.bin"):
+        write_verified(tmp_path / "bad.bin", good, iter(chunks[:-1] + [b"x"]), sync=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.bin"]  # nothing partial, nothing wrong

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from conftest import LiveServer
 from lineage_reg.client import DigestInvalid, Registry, RegistryError, Retry
+from lineage_reg.client.cache import CacheUsage
 from test_client import read_tree, write_tree
 
 MiB = 1024 * 1024
@@ -184,8 +186,9 @@ def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path
         version = reg.log_artifact("churn", "m", type="model", path=src)
         reg.download(version, root=tmp_path / "one")
         cached = blob_cache / "blobs" / version.files[0].sha256[:2] / version.files[0].sha256
-        assert cached.read_bytes() == body and cached.stat().st_mode & 0o222 == 0  # read-only
-        cached.chmod(0o644)
+        assert cached.read_bytes() == body
+        assert cached.stat().st_ino == (tmp_path / "one" / "model.bin").stat().st_ino  # shared, not written twice
+        (tmp_path / "one" / "model.bin").unlink()  # the cache keeps the bytes
         cached.write_bytes(body[:50_000])  # truncated behind our back
         reg.download(version, root=tmp_path / "two")
         assert (tmp_path / "two" / "model.bin").read_bytes() == body
@@ -194,6 +197,51 @@ def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path
     with Registry(live.url, live.admin_token(), cache=False, transport=counting) as reg:
         reg.download(version, root=tmp_path / "three")  # no cache: over the network again
         assert counting.count("GET") == 3 and (tmp_path / "three" / "model.bin").read_bytes() == body
+
+
+def test_a_downloaded_file_edited_in_place_is_not_served_from_the_cache(live: LiveServer, tmp_path: Path,
+                                                                          blob_cache: Path) -> None:
+    body = os.urandom(100_000)
+    src = write_tree(tmp_path / "out", {"model.bin": body})
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        reg.download(version, root=tmp_path / "one")
+        with open(tmp_path / "one" / "model.bin", "r+b") as f:  # the user's file, which shares the cache's bytes
+            f.write(b"fine-tuned in place")
+        reg.download(version, root=tmp_path / "two")
+        assert (tmp_path / "two" / "model.bin").read_bytes() == body
+        assert counting.count("GET") == 2  # the edited entry was dropped, the blob fetched again
+        reg.download(version, root=tmp_path / "three")
+        assert counting.count("GET") == 2 and (tmp_path / "three" / "model.bin").read_bytes() == body
+
+
+def test_the_cache_keeps_to_its_bound_least_recently_used_first(live: LiveServer, tmp_path: Path,
+                                                                 blob_cache: Path) -> None:
+    bodies = {name: os.urandom(100_000) for name in ("a", "b", "c")}
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting, cache_max_bytes=250_000) as reg:
+        reg.create_project("churn")
+        versions = {name: reg.log_artifact("churn", name, type="model", path=write_tree(tmp_path / name, {"m": body}))
+                    for name, body in bodies.items()}
+        for name in ("a", "b"):
+            reg.download(versions[name], root=tmp_path / f"{name}-1")
+            time.sleep(0.05)  # (file times tick coarsely)
+        reg.download(versions["a"], root=tmp_path / "a-2")  # a is used again: b is now the oldest
+        assert counting.count("GET") == 2
+        time.sleep(0.05)
+        reg.download(versions["c"], root=tmp_path / "c-1")  # 300,000 bytes > 250,000: b goes
+        assert reg.cache is not None and reg.cache.usage().entries == 2
+        time.sleep(0.05)
+        reg.download(versions["a"], root=tmp_path / "a-3")
+        time.sleep(0.05)
+        assert counting.count("GET") == 3  # a stayed
+        reg.download(versions["b"], root=tmp_path / "b-2")
+        assert counting.count("GET") == 4  # b was pruned
+        assert reg.cache.usage().bytes <= 250_000
+        assert reg.cache.prune(0) == CacheUsage(entries=2, bytes=200_000) and reg.cache.usage().entries == 0
+    assert all((tmp_path / d / "m").read_bytes() == bodies[d[0]] for d in ("a-1", "b-1", "a-2", "c-1", "a-3", "b-2"))
 
 
 @pytest.mark.dialects("sqlite")

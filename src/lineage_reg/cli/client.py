@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from .. import errors, refs
+from ..client.cache import BlobCache, default_dir, parse_size
 from ..client.registry import Registry, Unreachable, save_credentials
 
 EXIT_CODES = {
@@ -119,6 +120,52 @@ def link(ref: str, registered_model: str,
 
 alias_app = typer.Typer(help="Move or remove aliases.", no_args_is_help=True)
 project_app = typer.Typer(help="Projects.", no_args_is_help=True)
+cache_app = typer.Typer(help="The download cache on this machine (LINEAGE_REG_CACHE_DIR).", no_args_is_help=True)
+
+
+def _fail(exc: errors.RegistryError) -> typer.Exit:
+    err.print(f"error: {exc.code} {exc.message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_CODES.get(exc.code, 1))
+
+
+def _cache() -> BlobCache:
+    try:
+        return BlobCache(default_dir())
+    except errors.BadInput as exc:  # LINEAGE_REG_CACHE_MAX_BYTES unreadable
+        raise _fail(exc) from None
+
+
+@cache_app.command("info")
+def cache_info(as_json: Json = False) -> None:
+    """Where the cache is, what it holds and its bound."""
+    cache = _cache()
+    usage = cache.usage()
+    data = {"path": str(cache.root), "entries": usage.entries, "bytes": usage.bytes, "maxBytes": cache.max_bytes}
+    if as_json:
+        emit(data)
+    else:
+        out.print(f"{cache.root}: {usage.entries} blobs, {usage.bytes:,} bytes (bound {cache.max_bytes:,})",
+                  highlight=False)
+
+
+@cache_app.command("prune")
+def cache_prune(max_bytes: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="keep at most this much, e.g. 2G or 0 (default: the bound, LINEAGE_REG_CACHE_MAX_BYTES or 10G)")] = None,
+        as_json: Json = False) -> None:
+    """Drop the least recently used blobs until the cache keeps to its bound."""
+    cache = _cache()
+    try:
+        limit = None if max_bytes is None else parse_size(max_bytes)
+    except errors.BadInput as exc:
+        raise _fail(errors.BadInput(f"--max-bytes: {exc.message}")) from None
+    dropped = cache.prune(limit)
+    left = cache.usage()
+    if as_json:
+        emit({"droppedEntries": dropped.entries, "droppedBytes": dropped.bytes, "entries": left.entries,
+              "bytes": left.bytes})
+    else:
+        out.print(f"dropped {dropped.entries} blobs ({dropped.bytes:,} bytes); {left.entries} left "
+                  f"({left.bytes:,} bytes)", highlight=False)
 
 
 @project_app.command("create")
@@ -330,6 +377,7 @@ def register(app: typer.Typer) -> None:
         app.command()(command)
     app.add_typer(alias_app, name="alias")
     app.add_typer(project_app, name="project")
+    app.add_typer(cache_app, name="cache")
 
 
 __all__ = ["EXIT_CODES", "Unreachable", "register"]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from .. import errors, refs
-from .cache import BlobCache, copy_atomically, default_dir
+from .cache import BlobCache, default_dir
 from .files import manifest, read_slice, safe_target, walk, write_verified
 from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .run import Run
@@ -107,12 +107,15 @@ class Registry:
     ``LINEAGE_REG_TOKEN``, then to what ``lineage-reg login`` saved, then to http://127.0.0.1:8080 and no token.
     ``progress`` (optional) is called with the number of bytes of each chunk uploaded or downloaded.
     ``retry`` bounds how transient failures are tried again; ``cache`` is where downloaded blobs are kept
-    (True: ``LINEAGE_REG_CACHE_DIR``, else the user's cache directory; False: no cache). ``transport`` is
-    handed to httpx (a proxy, a custom TLS setup, a fault injector in tests)."""
+    (True: ``LINEAGE_REG_CACHE_DIR``, else the user's cache directory; False: no cache), ``cache_max_bytes``
+    its bound (default ``LINEAGE_REG_CACHE_MAX_BYTES``, else 10 GiB). ``fsync``: flush every downloaded
+    file to disk before renaming it into place (off by default, like curl and pip: after a power loss,
+    download again). ``transport`` is handed to httpx (a proxy, a custom TLS setup, a fault injector in tests)."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
                  progress: Callable[[int], None] | None = None, retry: Retry | None = None,
-                 cache: bool | str | Path = True, transport: httpx.BaseTransport | None = None) -> None:
+                 cache: bool | str | Path = True, cache_max_bytes: int | None = None, fsync: bool = False,
+                 transport: httpx.BaseTransport | None = None) -> None:
         saved = saved_credentials()
         self.url = (url or os.environ.get("LINEAGE_REG_URL") or saved.get("url") or DEFAULT_URL).rstrip("/")
         token = token or os.environ.get("LINEAGE_REG_TOKEN") or saved.get("token")
@@ -121,7 +124,9 @@ class Registry:
                                   limits=httpx.Limits(max_connections=2 * WORKERS, max_keepalive_connections=2 * WORKERS))
         self.progress = progress
         self.retry = retry or Retry()
-        self.cache = BlobCache(default_dir() if cache is True else cache) if cache is not False else None
+        self.cache = (BlobCache(default_dir() if cache is True else cache, cache_max_bytes)
+                      if cache is not False else None)
+        self.fsync = fsync
 
     def __repr__(self) -> str:
         return f"Registry({self.url!r})"
@@ -261,6 +266,8 @@ class Registry:
         targets = [(f, safe_target(dest, f.path)) for f in version.files]
         dest.mkdir(parents=True, exist_ok=True)
         _each(lambda job: self._fetch(*job), targets)
+        if self.cache is not None:
+            self.cache.prune()
         return dest
 
     def watch(self, collection: str, alias: str | None = None, after: int | None = None) -> Iterator[AliasChange]:
@@ -330,16 +337,17 @@ class Registry:
                     resp.read()
                     error = _transfer_error(resp, what)
                     raise Transient(error, resp) if resp.status_code in TRANSIENT_STATUS else error
-                chunks = self._counted(resp.iter_bytes())
-                if cache is None:
-                    write_verified(target, file.sha256, chunks)
-                else:
-                    cache.fill(file.sha256, chunks, file.path)
+                # Straight into place (hashed on the way, renamed when whole); the cache shares these bytes.
+                write_verified(target, file.sha256, self._counted(resp.iter_bytes()), sync=self.fsync,
+                               label=file.path)
 
         try:
             repeat(self.retry, get, idempotent=True)
             if cache is not None:
-                copy_atomically(cache.path(file.sha256), target)
+                try:
+                    cache.adopt(file.sha256, target)
+                except OSError:
+                    pass  # the file is downloaded; only the next download of it will not be instant
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
         except OSError as exc:  # a full disk, a quota, no permission: say which file, keep the errno
