@@ -76,6 +76,11 @@ class BlobStore(Protocol):
         """Assemble a multipart upload; the blob is verified at commit."""
         ...
 
+    async def holds(self, sha256: str, size: int) -> bool:
+        """A cheap look (no bytes read): an object of that size is stored under that sha256. Not a
+        verification: ``verify`` at commit still checks the bytes."""
+        ...
+
     async def verify(self, sha256: str, size: int) -> bool:
         """True when the blob is stored with that sha256 and size; False when absent.
 

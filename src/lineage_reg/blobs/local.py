@@ -160,6 +160,9 @@ class LocalBlobStore:
 
     # --- reads, verification, GC ---
 
+    async def holds(self, sha256: str, size: int) -> bool:
+        return await self.verify(sha256, size)
+
     async def verify(self, sha256: str, size: int) -> bool:
         # Bytes were hashed on the way in; only verified blobs are ever renamed into place.
         try:

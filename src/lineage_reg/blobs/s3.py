@@ -107,6 +107,15 @@ class S3BlobStore:
             raise BadInput(f"the store refused to complete upload {upload_id}: "
                            f"{exc.response.get('Error', {}).get('Message', 'unknown error')}") from None
 
+    async def holds(self, sha256: str, size: int) -> bool:
+        try:
+            head = await self._client.head_object(Bucket=self.bucket, Key=self.key(sha256))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return bool(head["ContentLength"] == size)
+
     async def verify(self, sha256: str, size: int) -> bool:
         """Presence, size and sha256 of a stored object. ``full``: one GET gives the size and the bytes to hash;
         ``checksum``: a HEAD, trusting a SHA-256 the store computed (a GET when it reports none)."""

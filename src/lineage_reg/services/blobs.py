@@ -68,6 +68,18 @@ async def complete_upload(rt: Runtime, *, sha256: str, size: int, upload_id: str
         await record(rt, sha256, int(size))  # verified on completion; S3 blobs are verified at commit
 
 
+async def not_held(rt: Runtime, sizes: dict[str, int]) -> list[str]:
+    """The blobs of ``sizes`` (sha256 -> size) the store does not hold yet, looked up a few at a time."""
+    gate = asyncio.Semaphore(VERIFY_CONCURRENCY)
+
+    async def held(sha256: str) -> bool:
+        async with gate:
+            return await rt.blobs.holds(sha256, sizes[sha256])
+
+    found = await asyncio.gather(*(held(sha) for sha in sizes))
+    return [sha for sha, ok in zip(sizes, found, strict=True) if not ok]
+
+
 async def verify_missing(rt: Runtime, version_id: int) -> None:
     """Before commit: find the version's blobs the database doesn't know yet and check them in the store.
 

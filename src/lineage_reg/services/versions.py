@@ -53,7 +53,7 @@ async def create_version(
             raise BadInput("'latest' is set by the server on commit; leave it out of aliases")
     version_digest = digest(manifest)
 
-    async def work(tx: Tx) -> tuple[VersionRec, bool]:
+    async def work(tx: Tx) -> tuple[VersionRec, str]:
         proj = await lookup.project(tx.conn, project)
         producer = await lookup.run(tx.conn, run) if run else None
         if producer is not None and producer.project_id != proj.id:
@@ -62,10 +62,10 @@ async def create_version(
         await project_store.lock_collection(tx.conn, coll.id)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
-            return latest, True
+            return latest, "deduplicated"
         pending = await version_store.pending_with_digest(tx.conn, coll.id, version_digest)
         if pending is not None:
-            return pending, False  # a retried create: same version, same uploads
+            return pending, "resumed"  # a retried create: same version, what is left of its uploads
         index = await version_store.next_index(tx.conn, coll.id)
         values = dict(
             artifact_id=coll.id, index=index, digest=version_digest, state="PENDING",
@@ -79,16 +79,20 @@ async def create_version(
         rec = await lookup.version_by_id(tx.conn, version_id)
         await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
                        to_version=version_id, ref=rec.ref, digest=version_digest)
-        return rec, False
+        return rec, "new"
 
-    version, deduplicated = await write(rt, actor, work)
+    version, how = await write(rt, actor, work)
     uploads: list[UploadTarget] = []
-    if not deduplicated:
+    if how != "deduplicated":
         sizes = {f.sha256: f.size for f in manifest}
         async with rt.db.reader() as r:
             missing = await version_store.missing_blobs(r, list(sizes))
+        if how == "resumed" and missing:
+            # An upload interrupted and run again: blobs the store already holds (S3 objects the database
+            # learns of only at commit) are not asked for twice. Commit still verifies every one.
+            missing = await blob_service.not_held(rt, {sha: sizes[sha] for sha in missing})
         uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url) for sha in sorted(missing)]
-    return Created(version=version, uploads=uploads, deduplicated=deduplicated)
+    return Created(version=version, uploads=uploads, deduplicated=how == "deduplicated")
 
 
 async def _artifact(tx: Tx, project_id: int, project: str, name: str, type: str) -> CollectionRec:
