@@ -123,6 +123,9 @@ async def test_both_loaders_return_what_networkx_finds(settings: Settings, diale
                 assert all(edge_kind(e) == EDGE_KIND[(kind_of(e[0]), kind_of(e[1]))] for e in result.edges)
                 assert all(result.path_from_root(n)[0] == root and len(result.path_from_root(n)) == d + 1
                            for n, d in distance.items())
+                as_networkx = result.to_networkx()
+                assert set(as_networkx.edges) == found_edges and set(as_networkx.nodes) == set(distance)
+                assert all(as_networkx.nodes[n]["distance"] == d for n, d in distance.items())
     finally:
         await rt.db.dispose()  # type: ignore[attr-defined]
 
