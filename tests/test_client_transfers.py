@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import LiveServer
-from lineage_reg.client import DigestInvalid, Registry, RegistryError, Retry
+from lineage_reg.client import DigestInvalid, Registry, RegistryError, Retry, Version
 from lineage_reg.client.cache import CacheUsage
 from test_client import read_tree, write_tree
 
@@ -174,7 +175,9 @@ def test_transient_failures_are_retried_where_safe(live: LiveServer, tmp_path: P
         assert always.count("POST") == QUICK.attempts  # bounded
 
 
-def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path, blob_cache: Path) -> None:
+@contextmanager
+def downloaded_once(live: LiveServer, tmp_path: Path) -> Iterator[tuple[Registry, Version, bytes, Faulty]]:
+    """A registry whose cache holds model.bin of churn/m:v0, downloaded once into tmp_path/one."""
     body = os.urandom(100_000)
     src = write_tree(tmp_path / "out", {"model.bin": body})
     counting = Faulty()
@@ -182,6 +185,11 @@ def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path
         reg.create_project("churn")
         version = reg.log_artifact("churn", "m", type="model", path=src)
         reg.download(version, root=tmp_path / "one")
+        yield reg, version, body, counting
+
+
+def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path, blob_cache: Path) -> None:
+    with downloaded_once(live, tmp_path) as (reg, version, body, counting):
         cached = blob_cache / "blobs" / version.files[0].sha256[:2] / version.files[0].sha256
         assert cached.read_bytes() == body
         assert cached.stat().st_ino == (tmp_path / "one" / "model.bin").stat().st_ino  # shared, not written twice
@@ -198,13 +206,7 @@ def test_a_damaged_cache_entry_is_fetched_again(live: LiveServer, tmp_path: Path
 
 def test_a_downloaded_file_edited_in_place_is_not_served_from_the_cache(live: LiveServer, tmp_path: Path,
                                                                           blob_cache: Path) -> None:
-    body = os.urandom(100_000)
-    src = write_tree(tmp_path / "out", {"model.bin": body})
-    counting = Faulty()
-    with Registry(live.url, live.admin_token(), transport=counting) as reg:
-        reg.create_project("churn")
-        version = reg.log_artifact("churn", "m", type="model", path=src)
-        reg.download(version, root=tmp_path / "one")
+    with downloaded_once(live, tmp_path) as (reg, version, body, counting):
         with open(tmp_path / "one" / "model.bin", "r+b") as f:  # the user's file, which shares the cache's bytes
             f.write(b"fine-tuned in place")
         reg.download(version, root=tmp_path / "two")

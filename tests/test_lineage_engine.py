@@ -4,7 +4,10 @@ query per hop) give the same answers, those answers are networkx's, and its laye
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -57,21 +60,26 @@ def oracle(edges: set[Edge], root: NodeKey, downstream: bool, depth: int) -> tup
     return distance, {e if downstream else (e[1], e[0]) for e in found}, truncated
 
 
-async def stored(settings: Settings, edges: set[Edge]) -> object:
+@asynccontextmanager
+async def stored(settings: Settings, edges: set[Edge]) -> AsyncIterator[tuple[Any, list[NodeKey]]]:
+    """A runtime on a database holding ``edges`` (and nothing else: walks never read node rows), and the nodes."""
     rt = build_runtime(settings)
     await migrations.upgrade(rt.db)
     at = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [dict(src_kind=kind_of(a), src_id=row_of(a), dst_kind=kind_of(b), dst_id=row_of(b),
                  kind=EDGE_KIND[(kind_of(a), kind_of(b))], created_at=at) for a, b in edges]
-    async with rt.db.engine.begin() as conn:
-        await conn.execute(sa.insert(s.edge), rows)
-    return rt
+    try:
+        async with rt.db.engine.begin() as conn:
+            await conn.execute(sa.insert(s.edge), rows)
+        yield rt, sorted({n for e in edges for n in e})
+    finally:
+        await rt.db.dispose()
 
 
-async def walk_both_ways(rt: object, root: NodeKey, direction: Direction, depth: int, limit: int, *,
+async def walk_both_ways(rt: Any, root: NodeKey, direction: Direction, depth: int, limit: int, *,
                          skip_runs: bool = False, kinds: set[str] | None = None) -> tuple[LineageResult, LineageResult | None]:
     """The same walk hop by hop and from one recursive query (None when the set is too big for it)."""
-    async with rt.db.reader() as r:  # type: ignore[attr-defined]
+    async with rt.db.reader() as r:
         hop_by_hop = await traverse(lineage_service._fetcher(r, None), root, direction, depth=depth, limit=limit,
                                     skip_runs=skip_runs, kinds=kinds)
         fetch, complete = await lineage_service._prefetched(r, root, direction, depth, skip_runs, None)
@@ -108,9 +116,7 @@ def test_layers_of_a_cycle_are_its_condensation() -> None:
 async def test_both_loaders_return_what_networkx_finds(settings: Settings, dialect: str) -> None:
     rnd = random.Random(21)
     edges = random_lineage(rnd, 120, rewrites=0.05)
-    rt = await stored(settings, edges)
-    nodes = sorted({n for e in edges for n in e})
-    try:
+    async with stored(settings, edges) as (rt, nodes):
         for _ in range(40):
             root, downstream, depth = rnd.choice(nodes), rnd.random() < 0.5, rnd.choice((1, 2, 3, 6, 25, 100))
             direction = Direction.DOWNSTREAM if downstream else Direction.UPSTREAM
@@ -126,16 +132,12 @@ async def test_both_loaders_return_what_networkx_finds(settings: Settings, diale
                 as_networkx = result.to_networkx()
                 assert set(as_networkx.edges) == found_edges and set(as_networkx.nodes) == set(distance)
                 assert all(as_networkx.nodes[n]["distance"] == d for n, d in distance.items())
-    finally:
-        await rt.db.dispose()  # type: ignore[attr-defined]
 
 
 async def test_loaders_agree_on_both_ways_skip_runs_kinds_and_limits(settings: Settings, dialect: str) -> None:
     rnd = random.Random(22)
     edges = random_lineage(rnd, 150, rewrites=0.05)
-    rt = await stored(settings, edges)
-    nodes = sorted({n for e in edges for n in e})
-    try:
+    async with stored(settings, edges) as (rt, nodes):
         for _ in range(60):
             root = rnd.choice(nodes)
             direction = rnd.choice(list(Direction))
@@ -155,8 +157,6 @@ async def test_loaders_agree_on_both_ways_skip_runs_kinds_and_limits(settings: S
                 assert prefetched.layer == hop_by_hop.layer
             assert all(kind_of(n) in kinds for n in hop_by_hop.distance if n != root) if kinds else True
             assert not any(kind_of(n) == "r" for n in hop_by_hop.distance if n != root) if skip_runs else True
-    finally:
-        await rt.db.dispose()  # type: ignore[attr-defined]
 
 
 async def test_a_hub_is_too_big_to_prefetch_and_walks_hop_by_hop(settings: Settings, dialect: str,
@@ -164,43 +164,35 @@ async def test_a_hub_is_too_big_to_prefetch_and_walks_hop_by_hop(settings: Setti
     monkeypatch.setattr(lineage_service, "PREFETCH_LIMIT", 50)
     hub = node("d", 1)
     edges = {(hub, node("r", i)) for i in range(1, 120)} | {(node("r", i), node("v", i)) for i in range(1, 120)}
-    rt = await stored(settings, edges)
-    try:
+    async with stored(settings, edges) as (rt, _):
         hop_by_hop, prefetched = await walk_both_ways(rt, hub, Direction.DOWNSTREAM, 100, 100)
-        assert prefetched is None
-        assert len(hop_by_hop.distance) == 100 and hop_by_hop.truncated
-        # breadth first: all 119 runs come before any version, so the first 99 nodes after the hub are runs
-        assert {kind_of(n) for n in hop_by_hop.distance if n != hub} == {"r"}
-    finally:
-        await rt.db.dispose()  # type: ignore[attr-defined]
+    assert prefetched is None
+    assert len(hop_by_hop.distance) == 100 and hop_by_hop.truncated
+    # breadth first: all 119 runs come before any version, so the first 99 nodes after the hub are runs
+    assert {kind_of(n) for n in hop_by_hop.distance if n != hub} == {"r"}
 
 
 async def test_shortest_path_either_way(settings: Settings, dialect: str) -> None:
     rnd = random.Random(23)
     edges = random_lineage(rnd, 80)
-    rt = await stored(settings, edges)
     graph = nx.DiGraph(list(edges))
-    nodes = sorted(graph.nodes)
-    try:
-        async with rt.db.reader() as r:  # type: ignore[attr-defined]
-            fetch = lineage_service._fetcher(r, None)
-            for _ in range(40):
-                a, b = rnd.sample(nodes, 2)
-                found = await shortest_path(fetch, a, b, depth=100, limit=10_000)
-                if nx.has_path(graph, a, b):
-                    expected = nx.shortest_path_length(graph, a, b)
-                elif nx.has_path(graph, b, a):
-                    expected = nx.shortest_path_length(graph, b, a)
-                else:
-                    assert found is None
-                    continue
-                assert found is not None
-                path, path_edges = found
-                assert path[0] == a and path[-1] == b and len(path) == expected + 1
-                assert all((s, t) in graph.edges and kind == EDGE_KIND[(kind_of(s), kind_of(t))] for s, t, kind in path_edges)
-                assert len(path_edges) == expected
-    finally:
-        await rt.db.dispose()  # type: ignore[attr-defined]
+    async with stored(settings, edges) as (rt, nodes), rt.db.reader() as r:
+        fetch = lineage_service._fetcher(r, None)
+        for _ in range(40):
+            a, b = rnd.sample(nodes, 2)
+            found = await shortest_path(fetch, a, b, depth=100, limit=10_000)
+            if nx.has_path(graph, a, b):
+                expected = nx.shortest_path_length(graph, a, b)
+            elif nx.has_path(graph, b, a):
+                expected = nx.shortest_path_length(graph, b, a)
+            else:
+                assert found is None
+                continue
+            assert found is not None
+            path, path_edges = found
+            assert path[0] == a and path[-1] == b and len(path) == expected + 1
+            assert all((s, t) in graph.edges and kind == EDGE_KIND[(kind_of(s), kind_of(t))] for s, t, kind in path_edges)
+            assert len(path_edges) == expected
 
 
 def test_gc_is_paused_during_walks_and_back_after_the_last() -> None:
