@@ -216,6 +216,18 @@ def test_a_downloaded_file_edited_in_place_is_not_served_from_the_cache(live: Li
         assert counting.count("GET") == 2 and (tmp_path / "three" / "model.bin").read_bytes() == body
 
 
+def test_a_cache_directory_deleted_under_a_running_registry_is_made_again(live: LiveServer, tmp_path: Path,
+                                                                            blob_cache: Path) -> None:
+    import shutil
+
+    with downloaded_once(live, tmp_path) as (reg, version, body, counting):
+        shutil.rmtree(blob_cache)  # `rm -rf ~/.cache/lineage-reg` while a deploy bot runs
+        reg.download(version, root=tmp_path / "two")
+        assert reg.cache is not None and reg.cache.usage().entries == 1  # cached again
+        reg.download(version, root=tmp_path / "three")
+        assert counting.count("GET") == 2 and (tmp_path / "three" / "model.bin").read_bytes() == body
+
+
 def test_the_cache_keeps_to_its_bound_least_recently_used_first(live: LiveServer, tmp_path: Path,
                                                                  blob_cache: Path) -> None:
     bodies = {name: os.urandom(100_000) for name in ("a", "b", "c")}

@@ -79,6 +79,7 @@ class BlobCache:
     def __init__(self, root: str | Path, max_bytes: int | None = None) -> None:
         self.root = Path(root)
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
+        self._shards: set[Path] = set()
 
     def __repr__(self) -> str:
         return f"BlobCache({str(self.root)!r}, max_bytes={self.max_bytes})"
@@ -99,11 +100,17 @@ class BlobCache:
         """Take a file just downloaded and verified into the cache, sharing its bytes (a hard link). An entry
         there already (another download of the same bytes got there first) is replaced: same bytes."""
         cached = self.path(sha256)
-        cached.parent.mkdir(parents=True, exist_ok=True)
+        if cached.parent not in self._shards:  # a directory per sha256 prefix, made once per process
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            self._shards.add(cached.parent)
         tmp = cached.parent / f".{sha256}.{secrets.token_hex(6)}.part"
         try:
             try:
-                os.link(source, tmp)
+                try:
+                    os.link(source, tmp)
+                except FileNotFoundError:  # the cache directory was deleted meanwhile
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(source, tmp)
             except OSError as exc:  # another file system, or one without hard links
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise

@@ -52,20 +52,24 @@ def read_slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
             yield chunk
 
 
-def safe_target(dest: Path, rel: str) -> Path:
-    """Where ``rel`` goes under ``dest``; refuses paths that would escape it."""
+def safe_target(dest: Path, rel: str, *, resolved: Path | None = None) -> Path:
+    """Where ``rel`` goes under ``dest``; refuses paths that would escape it. ``resolved``: ``dest.resolve()``,
+    when the caller places many files."""
+    root = resolved or dest.resolve()
     target = (dest / rel).resolve()
-    if target == dest.resolve() or not target.is_relative_to(dest.resolve()):
+    if target == root or not target.is_relative_to(root):
         raise BadInput(f"refusing to write {rel!r} outside {dest}")
     return target
 
 
 def write_verified(target: Path, sha256: str, chunks: Iterable[bytes], *, sync: bool = True,
-                   label: str | None = None) -> Path:
+                   label: str | None = None, make_parent: bool = True) -> Path:
     """Write ``chunks`` to a temporary file beside ``target``, hashing as they come; rename it into place
     only if the sha256 matches (after an fsync unless ``sync=False``). On a mismatch (or any error: a broken
-    stream, a full disk) nothing is left behind and ``target`` is untouched. ``label`` names the file in errors."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    stream, a full disk) nothing is left behind and ``target`` is untouched. ``label`` names the file in errors;
+    ``make_parent=False``: the caller made the directory."""
+    if make_parent:
+        target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
     try:
         h = hashlib.sha256()

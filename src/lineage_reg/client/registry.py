@@ -263,8 +263,10 @@ class Registry:
 
     def download_version(self, version: Version, dest: Path) -> Path:
         """``download`` of a ``Version`` just resolved (its download links expire)."""
-        targets = [(f, safe_target(dest, f.path)) for f in version.files]
-        dest.mkdir(parents=True, exist_ok=True)
+        resolved = dest.resolve()
+        targets = [(f, safe_target(dest, f.path, resolved=resolved)) for f in version.files]
+        for directory in {target.parent for _, target in targets}:  # once each, not once per file
+            directory.mkdir(parents=True, exist_ok=True)
         _each(lambda job: self._fetch(*job), targets)
         if self.cache is not None:
             self.cache.prune()
@@ -339,7 +341,7 @@ class Registry:
                     raise Transient(error, resp) if resp.status_code in TRANSIENT_STATUS else error
                 # Straight into place (hashed on the way, renamed when whole); the cache shares these bytes.
                 write_verified(target, file.sha256, self._counted(resp.iter_bytes()), sync=self.fsync,
-                               label=file.path)
+                               label=file.path, make_parent=False)
 
         try:
             repeat(self.retry, get, idempotent=True)
