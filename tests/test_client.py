@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import os
 import subprocess
 import sys
-import threading
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from lineage_reg.client import (
     BadInput, Conflict, DigestInvalid, NotFound, Registry, RegistryError, Unauthenticated, Unreachable,
 )
 from lineage_reg.client.files import safe_target, write_verified
+from lineage_reg.client.transfers import Transfers
 from lineage_reg.config import Settings
 
 MiB = 1024 * 1024
@@ -38,7 +40,7 @@ def read_tree(root: Path) -> dict[str, bytes]:
 
 def test_exported_members() -> None:
     assert sorted(lineage_reg.client.__all__) == [
-        "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
+        "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
         "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
         "connect",
     ]
@@ -48,10 +50,10 @@ def test_exported_members() -> None:
 def test_sdk_imports_nothing_of_the_server() -> None:
     code = "import sys, lineage_reg.client; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.strip() == str(["lineage_reg", "lineage_reg.client", "lineage_reg.client.cache",
-                                  "lineage_reg.client.files", "lineage_reg.client.registry",
-                                  "lineage_reg.client.retry", "lineage_reg.client.run",
-                                  "lineage_reg.client.version", "lineage_reg.errors", "lineage_reg.refs"])
+    modules = eval(loaded)  # noqa: S307 - a list literal we printed ourselves
+    assert {"lineage_reg.client.aio", "lineage_reg.client.registry"} <= set(modules)
+    outside = [m for m in modules if not m.startswith("lineage_reg.client")]
+    assert outside == ["lineage_reg", "lineage_reg.errors", "lineage_reg.refs"]  # the SDK's only server imports
     bare = "import sys, lineage_reg; print(sorted(m for m in sys.modules if m.startswith('lineage_reg')))"
     assert subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True, check=True).stdout.strip() \
         == "['lineage_reg']"  # `import lineage_reg` stays cheap: connect() imports the SDK when called
@@ -225,22 +227,27 @@ def test_download_refuses_a_tampered_blob(live: LiveServer, tmp_path: Path, dial
     assert leftovers in ({}, {"a/b.txt": b"fine"})  # the intact file may have arrived first; nothing else did
 
 
-def test_write_verified_keeps_nothing_on_mismatch(tmp_path: Path) -> None:
+async def chunks_of(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def test_write_verified_keeps_nothing_on_mismatch(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "f.bin"
     with pytest.raises(DigestInvalid):
-        write_verified(target, "0" * 64, iter([b"not ", b"those bytes"]))
+        await write_verified(target, "0" * 64, chunks_of(b"not ", b"those bytes"))
     assert list((tmp_path / "sub").iterdir()) == []
     good = b"those bytes"
-    assert write_verified(target, hashlib.sha256(good).hexdigest(), iter([good])).read_bytes() == good
+    assert (await write_verified(target, hashlib.sha256(good).hexdigest(), chunks_of(good))).read_bytes() == good
 
 
-def test_write_verified_cleans_up_when_the_stream_breaks(tmp_path: Path) -> None:
-    def broken() -> Iterator[bytes]:
+async def test_write_verified_cleans_up_when_the_stream_breaks(tmp_path: Path) -> None:
+    async def broken() -> AsyncIterator[bytes]:
         yield b"half"
         raise ConnectionResetError("peer went away")
 
     with pytest.raises(ConnectionResetError):
-        write_verified(tmp_path / "f.bin", "0" * 64, broken())
+        await write_verified(tmp_path / "f.bin", "0" * 64, broken())
     assert list(tmp_path.iterdir()) == []
 
 
@@ -250,20 +257,28 @@ def test_safe_target_refuses_escapes(tmp_path: Path, path: str) -> None:
         safe_target(tmp_path / "dest", path)
 
 
-def test_uploads_run_in_parallel(live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_uploads_run_in_parallel_up_to_the_bound(live: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 concurrency: int) -> None:
     src = write_tree(tmp_path / "src", {f"shard-{i}.bin": os.urandom(1024) for i in range(8)})
-    threads: set[int] = set()
-    original = Registry._upload
+    running, most = 0, 0
+    original = Transfers.upload
 
-    def spy(self: Registry, target: dict[str, object], source: Path) -> None:
-        threads.add(threading.get_ident())
-        original(self, target, source)
+    async def spy(self: Transfers, *args: Any) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)  # long enough for every allowed upload to have started
+        try:
+            await original(self, *args)
+        finally:
+            running -= 1
 
-    monkeypatch.setattr(Registry, "_upload", spy)
-    with Registry(live.url, live.admin_token()) as reg:
+    monkeypatch.setattr(Transfers, "upload", spy)
+    with Registry(live.url, live.admin_token(), concurrency=concurrency) as reg:
         reg.create_project("churn")
         assert len(reg.log_artifact("churn", "shards", type="model", path=src).files) == 8
-    assert 1 < len(threads) <= 4
+    assert most == concurrency
 
 
 def test_the_issue_api_shape(live: LiveServer, tmp_path: Path, dialect: str) -> None:
@@ -304,16 +319,11 @@ def test_the_issue_api_shape(live: LiveServer, tmp_path: Path, dialect: str) -> 
 
 
 @pytest.mark.parametrize("size", [100, 20 * 1024 * 1024])
-def test_write_verified_keeps_only_bytes_that_hash_right(tmp_path: Path, size: int) -> None:
-    import hashlib
-
-    from lineage_reg.client.files import write_verified
-    from lineage_reg.errors import DigestInvalid
-
+async def test_write_verified_keeps_only_bytes_that_hash_right(tmp_path: Path, size: int) -> None:
     body = os.urandom(size)
     chunks = [body[i:i + 65536] for i in range(0, size, 65536)]
     good = hashlib.sha256(body).hexdigest()
-    assert write_verified(tmp_path / "ok.bin", good, iter(chunks), sync=False).read_bytes() == body
+    assert (await write_verified(tmp_path / "ok.bin", good, chunks_of(*chunks), sync=False)).read_bytes() == body
     with pytest.raises(DigestInvalid, match="bad.bin"):
-        write_verified(tmp_path / "bad.bin", good, iter(chunks[:-1] + [b"x"]), sync=False)
+        await write_verified(tmp_path / "bad.bin", good, chunks_of(*chunks[:-1], b"x"), sync=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.bin"]  # nothing partial, nothing wrong

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +26,7 @@ MiB = 1024 * 1024
 QUICK = Retry(attempts=3, base=0.01, cap=0.05)
 
 
-class Faulty(httpx.HTTPTransport):
+class Faulty(httpx.AsyncHTTPTransport):
     """A real transport that counts requests and can fail some: ``status`` answers the first ``status_times``
     matching requests itself; ``budget`` cuts every PUT off once that many body bytes were sent in all."""
 
@@ -41,7 +41,7 @@ class Faulty(httpx.HTTPTransport):
     def count(self, method: str, contains: str = "") -> int:
         return sum(1 for m, p, _ in self.seen if m == method and contains in p)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = f"{request.method} {request.url.path}"
         with self.lock:
             if self.connect_errors and request.method == "POST":
@@ -54,17 +54,17 @@ class Faulty(httpx.HTTPTransport):
                 return httpx.Response(self.status, headers={"Retry-After": "0"}, text="injected", request=request)
         if self.budget is not None and request.method == "PUT":
             request.stream = self.Cut(request.stream, self)  # type: ignore[arg-type]
-        resp = super().handle_request(request)
+        resp = await super().handle_async_request(request)
         with self.lock:
             self.seen.append((request.method, request.url.path, resp.status_code))
         return resp
 
-    class Cut(httpx.SyncByteStream):
-        def __init__(self, inner: httpx.SyncByteStream, owner: Faulty) -> None:
+    class Cut(httpx.AsyncByteStream):
+        def __init__(self, inner: httpx.AsyncByteStream, owner: Faulty) -> None:
             self.inner, self.owner = inner, owner
 
-        def __iter__(self) -> Iterator[bytes]:
-            for chunk in self.inner:
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            async for chunk in self.inner:
                 with self.owner.lock:
                     assert self.owner.budget is not None
                     self.owner.budget -= len(chunk)

@@ -21,7 +21,9 @@ from rich.tree import Tree
 
 from .. import errors, refs
 from ..client.cache import BlobCache, default_dir, parse_size
-from ..client.registry import Registry, Unreachable, save_credentials
+from ..client.credentials import save_credentials
+from ..client.failures import Unreachable
+from ..client.registry import Registry
 
 EXIT_CODES = {
     "NOT_FOUND": 3, "UNAUTHENTICATED": 4, "FORBIDDEN": 4, "BAD_INPUT": 5, "CONFLICT": 5, "VERSION_COMMITTED": 5,
@@ -40,10 +42,11 @@ Url = Annotated[Optional[str], typer.Option(help="server URL (default: LINEAGE_R
 
 
 @contextmanager
-def session(url: str | None = None, *, progress: Callable[[int], None] | None = None) -> Iterator[Registry]:
+def session(url: str | None = None, *, token: str | None = None,
+            progress: Callable[[int], None] | None = None) -> Iterator[Registry]:
     """A Registry; any error becomes one line on stderr and its exit code."""
     try:
-        with Registry(url, progress=progress) as reg:
+        with Registry(url, token, progress=progress) as reg:
             yield reg
     except errors.RegistryError as exc:
         hint = HINTS.get(exc.code)
@@ -75,8 +78,7 @@ def login(url: Annotated[str, typer.Option(help="server URL")] = "http://127.0.0
               help="API token (prompted for when left out)")] = None) -> None:
     """Check a token against a server and save both for later commands (a file only you can read)."""
     secret = token or typer.prompt("token", hide_input=True)
-    with session(url) as reg:
-        reg._auth = {"Authorization": f"Bearer {secret}"}
+    with session(url, token=secret) as reg:
         reg.query("{ projects(first: 1) { totalCount } }")
     path = save_credentials(url.rstrip("/"), secret)
     out.print(f"logged in to {url}; credentials saved to {path}", highlight=False)

@@ -1,13 +1,15 @@
-"""The lineage-reg Python SDK (sync, httpx). See docs/sdk.md.
+"""The lineage-reg Python SDK (httpx, async inside). See docs/sdk.md.
 
-    Registry        a connection: runs, logging, links, aliases, resolve, download, query
+    Registry        a connection: runs, logging, links, aliases, resolve, download, query (blocking calls)
     Run             a run in progress (Registry.start_run)
+    AsyncRegistry   the same, for async code: every method a coroutine (versions and watch async iterators)
+    AsyncRun        a run in progress (AsyncRegistry.start_run)
     Version, File   what resolve and log_artifact return
     RegistryError   base of every error; one subclass per server error code
     Retry           how transient failures are tried again
     connect         lineage_reg.connect: a Registry from the environment or arguments
 
-``Registry.watch`` yields ``lineage_reg.client.watch.AliasChange`` (imported on first use: websockets).
+``watch`` yields ``lineage_reg.client.watch.AliasChange`` (imported on first use: websockets).
 """
 
 from .. import connect
@@ -15,13 +17,15 @@ from ..errors import (
     BadInput, BlobUnknown, Conflict, DigestInvalid, Forbidden, LimitExceeded, NotFound, RegistryError,
     Unauthenticated, VersionCommitted,
 )
-from .registry import Registry, Unreachable
+from .aio import AsyncRegistry
+from .failures import Unreachable
+from .registry import Registry
 from .retry import Retry
-from .run import Run
+from .run import AsyncRun, Run
 from .version import File, Version
 
 __all__ = [
-    "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
+    "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
     "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
     "connect",
 ]

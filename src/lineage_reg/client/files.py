@@ -1,17 +1,24 @@
-"""Local file work for the SDK: manifests by streaming hash, streamed uploads, verified atomic downloads."""
+"""Local file work for the SDK: manifests by streaming hash, streamed uploads, verified atomic downloads.
+
+The async helpers run on the SDK's event loop. Work on a small file (one read, one write) is done in the
+loop itself, where a thread hop would cost more than the work; reads of big files go to a worker thread a
+chunk at a time, so a slow disk never stalls the other transfers.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import BadInput, DigestInvalid
 
 CHUNK = 1024 * 1024
+INLINE = 256 * 1024  # at most this much file work is done on the event loop itself
 
 
 def sha256_of(path: Path) -> str:
@@ -39,13 +46,14 @@ def manifest(files: dict[str, Path], workers: int = 4) -> list[dict[str, object]
             for (rel, p), sha in zip(files.items(), digests, strict=True)]
 
 
-def read_slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
+async def read_slice(path: Path, offset: int, size: int) -> AsyncIterator[bytes]:
     """Stream ``size`` bytes from ``offset`` (a whole file, or one part of a multipart upload)."""
     with open(path, "rb") as f:
         f.seek(offset)
         left = size
         while left > 0:
-            chunk = f.read(min(CHUNK, left))
+            want = min(CHUNK, left)
+            chunk = f.read(want) if size <= INLINE else await asyncio.to_thread(f.read, want)
             if not chunk:
                 raise BadInput(f"{path} shrank while it was being uploaded; log it again once it is written")
             left -= len(chunk)
@@ -62,8 +70,8 @@ def safe_target(dest: Path, rel: str, *, resolved: Path | None = None) -> Path:
     return target
 
 
-def write_verified(target: Path, sha256: str, chunks: Iterable[bytes], *, sync: bool = True,
-                   label: str | None = None, make_parent: bool = True) -> Path:
+async def write_verified(target: Path, sha256: str, chunks: AsyncIterable[bytes], *, sync: bool = True,
+                         label: str | None = None, make_parent: bool = True) -> Path:
     """Write ``chunks`` to a temporary file beside ``target``, hashing as they come; rename it into place
     only if the sha256 matches (after an fsync unless ``sync=False``). On a mismatch (or any error: a broken
     stream, a full disk) nothing is left behind and ``target`` is untouched. ``label`` names the file in errors;
@@ -74,12 +82,12 @@ def write_verified(target: Path, sha256: str, chunks: Iterable[bytes], *, sync: 
     try:
         h = hashlib.sha256()
         with open(tmp, "xb") as out:  # mode 0o666 & ~umask, like any file the user writes
-            for chunk in chunks:
+            async for chunk in chunks:  # network-sized chunks (~64 KiB): hashed and written in the loop
                 h.update(chunk)
                 out.write(chunk)
             out.flush()
             if sync:
-                os.fsync(out.fileno())
+                await asyncio.to_thread(os.fsync, out.fileno())
         if h.hexdigest() != sha256:
             raise DigestInvalid(f"downloaded bytes for {label or target.name} hash to {h.hexdigest()}, expected {sha256}; "
                                 "the file was not written (download again; if it persists the stored blob is damaged)")

@@ -9,9 +9,9 @@ mutation whose request may have reached the server is never sent twice: the call
 
 from __future__ import annotations
 
+import asyncio
 import random
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -53,19 +53,18 @@ class Retry:
         return random.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
-def repeat(retry: Retry, work: Callable[[], T], *, idempotent: bool,
-           sleep: Callable[[float], None] = time.sleep) -> T:
-    """``work()`` until it succeeds, raises something not worth repeating, or the attempts run out."""
+async def repeat(retry: Retry, work: Callable[[], Awaitable[T]], *, idempotent: bool) -> T:
+    """``await work()`` until it succeeds, raises something not worth repeating, or the attempts run out."""
     for attempt in range(retry.attempts):
         last = attempt == retry.attempts - 1
         try:
-            return work()
+            return await work()
         except Transient as exc:
             if last or not idempotent:
                 raise exc.error from None
-            sleep(retry.delay(attempt, exc.response))
+            await asyncio.sleep(retry.delay(attempt, exc.response))
         except httpx.TransportError as exc:
             if last or not (idempotent or isinstance(exc, NOT_SENT)):
                 raise
-            sleep(retry.delay(attempt))
+            await asyncio.sleep(retry.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises

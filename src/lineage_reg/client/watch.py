@@ -1,6 +1,7 @@
-"""``Registry.watch``: alias changes as a plain iterator, over the ``aliasChanged`` subscription.
+"""``AsyncRegistry.watch``: alias changes as an async iterator, over the ``aliasChanged`` subscription
+(``Registry.watch`` is the same as a blocking iterator).
 
-graphql-transport-ws over a synchronous ``websockets`` connection, the token in ``connection_init``. The
+graphql-transport-ws over a ``websockets`` connection, the token in ``connection_init``. The
 iterator remembers the sequence of the last change it yielded and, when the connection drops or the server
 closes it for falling behind (1013), subscribes again with ``after`` set to it: the server replays what was
 missed, with no gap and no duplicate. Refusals (4400-4499, e.g. 4403 for a bad token) and subscription
@@ -10,21 +11,21 @@ tries in a row.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
-from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
 from .. import errors, refs
-from .registry import Unreachable, graphql_error
+from .failures import Unreachable, graphql_error
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from .aio import AsyncRegistry
 
 SUBSCRIPTION = """subscription($c: String!, $a: String, $after: Float) { aliasChanged(collection: $c, alias: $a,
   after: $after) { event { sequence actor at } collection alias version { ref } previous { ref } } }"""
@@ -53,35 +54,36 @@ class AliasChange:
                    actor=event["actor"], at=event["at"])
 
 
-def head(reg: Registry, collection: str) -> int | None:
+async def head(reg: AsyncRegistry, collection: str) -> int | None:
     """The last event of a registered model: where a watch starting "now" can resume from after a drop.
     None for an artifact (a drop before its first change then starts from the reconnection)."""
     coll = refs.parse_collection(collection)
-    model = reg.query(HEAD, p=coll.project, n=coll.name)["registeredModel"]
+    model = (await reg.query(HEAD, p=coll.project, n=coll.name))["registeredModel"]
     edges = model["history"]["edges"] if model else []
     return int(edges[0]["node"]["sequence"]) if edges else None
 
 
-def watch(reg: Registry, collection: str, alias: str | None, after: int | None) -> Iterator[AliasChange]:
+async def watch(reg: AsyncRegistry, collection: str, alias: str | None,
+                after: int | None) -> AsyncIterator[AliasChange]:
     if after is None:
-        after = head(reg, collection)
+        after = await head(reg, collection)
     ws_url = "ws" + reg.url.removeprefix("http") + "/graphql"  # http -> ws, https -> wss
     failures = 0
     while True:
         try:
-            with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as ws:
-                ws.send(json.dumps({"type": "connection_init", "payload": dict(reg._auth)}))
-                ack = json.loads(ws.recv())
+            async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as ws:
+                await ws.send(json.dumps({"type": "connection_init", "payload": dict(reg.auth)}))
+                ack = json.loads(await ws.recv())
                 if ack.get("type") != "connection_ack":
                     raise errors.RegistryError(f"{ws_url} refused the subscription: {ack}")
-                ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
                     "query": SUBSCRIPTION, "variables": {"c": collection, "a": alias, "after": after}}}))
                 failures = 0
-                for raw in ws:
+                async for raw in ws:
                     message: dict[str, Any] = json.loads(raw)
                     kind = message.get("type")
                     if kind == "ping":
-                        ws.send(json.dumps({"type": "pong"}))
+                        await ws.send(json.dumps({"type": "pong"}))
                     elif kind == "complete":
                         return
                     elif kind == "error" or message.get("payload", {}).get("errors"):
@@ -102,4 +104,4 @@ def watch(reg: Registry, collection: str, alias: str | None, after: int | None) 
             if failures >= reg.retry.attempts:
                 raise Unreachable(f"cannot reach lineage-reg at {ws_url} ({type(exc).__name__}) after "
                                   f"{failures} tries; is the server running?") from exc
-        time.sleep(reg.retry.delay(failures))
+        await asyncio.sleep(reg.retry.delay(failures))
