@@ -127,7 +127,9 @@ def test_interrupted_upload_is_resumed_by_logging_again(live: LiveServer, tmp_pa
     files = {f"shard-{i}.bin": os.urandom(MiB) for i in range(6)}
     src = write_tree(tmp_path / "out", files)
     cut = Faulty(budget=int(2.5 * MiB))  # two shards get through, then the network is gone
-    with Registry(live.url, live.admin_token(), transport=cut, retry=QUICK) as reg:
+    # One at a time: with several in flight, the cut would land in all of them, or a sibling cancelled by the
+    # failure could be stored by the server unseen by the client.
+    with Registry(live.url, live.admin_token(), transport=cut, retry=QUICK, concurrency=1) as reg:
         reg.create_project("churn")
         with pytest.raises(RegistryError, match="upload of .* failed: WriteError"):
             reg.log_artifact("churn", "m", type="model", path=src)

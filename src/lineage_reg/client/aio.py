@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from .. import errors, refs
+from . import network
 from .cache import BlobCache, default_dir
 from .credentials import saved_credentials
 from .failures import Unreachable, graphql_error
@@ -97,8 +98,8 @@ class AsyncRegistry:
         self.auth = {"Authorization": f"Bearer {token}"} if token else {}
         self.retry = retry or Retry()
         self.concurrency = concurrency
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, limits=httpx.Limits(
-            max_connections=2 * concurrency, max_keepalive_connections=2 * concurrency))
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport or network.transport(limits))
         self.cache = (BlobCache(default_dir() if cache is True else cache, cache_max_bytes)
                       if cache is not False else None)
         self.transfers = Transfers(self._http, retry=self.retry, progress=progress, cache=self.cache, fsync=fsync)

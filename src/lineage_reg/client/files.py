@@ -12,13 +12,15 @@ import hashlib
 import os
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import BadInput, DigestInvalid
 
 CHUNK = 1024 * 1024
 INLINE = 256 * 1024  # at most this much file work is done on the event loop itself
+_WRITERS = ThreadPoolExecutor(4, thread_name_prefix="lineage-reg-write")  # big downloads' hash-and-write
 
 
 def sha256_of(path: Path) -> str:
@@ -71,20 +73,24 @@ def safe_target(dest: Path, rel: str, *, resolved: Path | None = None) -> Path:
 
 
 async def write_verified(target: Path, sha256: str, chunks: AsyncIterable[bytes], *, sync: bool = True,
-                         label: str | None = None, make_parent: bool = True) -> Path:
+                         label: str | None = None, make_parent: bool = True, offload: bool = False) -> Path:
     """Write ``chunks`` to a temporary file beside ``target``, hashing as they come; rename it into place
     only if the sha256 matches (after an fsync unless ``sync=False``). On a mismatch (or any error: a broken
     stream, a full disk) nothing is left behind and ``target`` is untouched. ``label`` names the file in errors;
-    ``make_parent=False``: the caller made the directory."""
+    ``make_parent=False``: the caller made the directory. ``offload``: hash and write on a worker thread
+    (for big files: see ``_write_behind``)."""
     if make_parent:
         target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
     try:
         h = hashlib.sha256()
         with open(tmp, "xb") as out:  # mode 0o666 & ~umask, like any file the user writes
-            async for chunk in chunks:  # network-sized chunks (~64 KiB): hashed and written in the loop
-                h.update(chunk)
-                out.write(chunk)
+            if offload:
+                await _write_behind(chunks, h, out)
+            else:
+                async for chunk in chunks:  # network-sized chunks (~64 KiB): hashed and written in the loop
+                    h.update(chunk)
+                    out.write(chunk)
             out.flush()
             if sync:
                 await asyncio.to_thread(os.fsync, out.fileno())
@@ -96,3 +102,33 @@ async def write_verified(target: Path, sha256: str, chunks: AsyncIterable[bytes]
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+async def _write_behind(chunks: AsyncIterable[bytes], h: hashlib._Hash, out: BinaryIO) -> None:
+    """Hash and write a MiB at a time on a worker thread while the loop receives the next MiB: hashlib and
+    file writes release the GIL, so receiving, hashing and writing overlap. At most one MiB waits, and the
+    thread is done with ``out`` before this returns or raises (the caller closes and may delete the file)."""
+
+    def consume(held: list[bytes]) -> None:
+        block = b"".join(held)  # one copy, then one GIL-free update and write (not one per 64 KiB chunk)
+        h.update(block)
+        out.write(block)
+
+    pending: Future[None] | None = None
+    held: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in chunks:
+            held.append(chunk)
+            size += len(chunk)
+            if size >= CHUNK:
+                if pending is not None:
+                    await asyncio.wrap_future(pending)
+                pending = _WRITERS.submit(consume, held)
+                held, size = [], 0
+        if pending is not None:
+            await asyncio.wrap_future(pending)
+        consume(held)
+    finally:
+        if pending is not None:  # cancelled or failed meanwhile: a MiB at most, so waiting here is short
+            wait([pending])

@@ -112,7 +112,7 @@ class Transfers:
                     raise Transient(error, resp) if resp.status_code in TRANSIENT_STATUS else error
                 # Straight into place (hashed on the way, renamed when whole); the cache shares these bytes.
                 await write_verified(target, file.sha256, self._counted(resp.aiter_bytes()), sync=self.fsync,
-                                     label=file.path, make_parent=False)
+                                     label=file.path, make_parent=False, offload=file.size > INLINE)
 
         try:
             await repeat(self.retry, get, idempotent=True)
