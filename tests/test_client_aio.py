@@ -5,6 +5,7 @@ cancellation and interrupts leaving nothing partial."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import signal
 import threading
@@ -15,8 +16,9 @@ import httpx
 import pytest
 
 from conftest import LiveServer
-from lineage_reg.client import AsyncRegistry, AsyncRun, NotFound, Registry, Version
+from lineage_reg.client import AsyncRegistry, AsyncRun, NotFound, Registry, Unreachable, Version
 from lineage_reg.client.cache import BlobCache
+from lineage_reg.config import Settings
 from test_client import read_tree, write_tree
 
 MiB = 1024 * 1024
@@ -185,3 +187,48 @@ async def test_watch_as_an_async_iterator(live: LiveServer, tmp_path: Path) -> N
         change = await asyncio.wait_for(first, 10)
         await changes.aclose()  # type: ignore[attr-defined]
     assert (change.alias, change.previous, change.version) == ("production", None, "churn/classifier:v0")
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1, its own CA, and its key."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lineage-reg test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return certfile, keyfile
+
+
+@pytest.mark.dialects("sqlite")
+def test_https_and_wss_with_a_private_ca(settings: Settings, tmp_path: Path) -> None:
+    certfile, keyfile = self_signed(tmp_path)
+    src = write_tree(tmp_path / "m", {"weights.bin": os.urandom(2 * MiB), "cfg.json": b"{}"})
+    with LiveServer(settings, tls=(certfile, keyfile)) as live:
+        assert live.url.startswith("https://")
+        with Registry(live.url, live.admin_token()) as untrusting, \
+                pytest.raises(Unreachable, match="CERTIFICATE_VERIFY_FAILED"):
+            untrusting.create_project("churn")  # a certificate nobody vouches for: refused, and said why
+        with Registry(live.url, live.admin_token(), verify=certfile) as reg:
+            reg.create_project("churn")
+            v = reg.log_artifact("churn", "classifier", type="model", path=src)
+            assert all(f.download_url.startswith("https://") for f in v.files)
+            assert read_tree(reg.download(v, root=tmp_path / "out")) == read_tree(src)
+            reg.link(v, "churn/prod")
+            changes = reg.watch("churn/prod", after=0)  # wss://, the same CA
+            assert next(changes).version == "churn/classifier:v0"  # linking moved `latest`
+            changes.close()

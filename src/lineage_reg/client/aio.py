@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -80,13 +81,15 @@ class AsyncRegistry:
     ``cache`` is where downloaded blobs are kept (True: ``LINEAGE_REG_CACHE_DIR``, else the user's cache
     directory; False: no cache), ``cache_max_bytes`` its bound (default ``LINEAGE_REG_CACHE_MAX_BYTES``, else
     10 GiB). ``fsync``: flush every downloaded file to disk before renaming it into place (off by default, like
-    curl and pip: after a power loss, download again). ``transport`` is handed to httpx (an
-    ``httpx.AsyncBaseTransport``: a proxy, a custom TLS setup, a fault injector in tests)."""
+    curl and pip: after a power loss, download again). ``verify``: how to check the server's TLS certificate
+    (True: the usual CAs, or ``SSL_CERT_FILE``; a path: that CA bundle; an ``ssl.SSLContext``; False: don't).
+    ``transport`` is handed to httpx (an ``httpx.AsyncBaseTransport``: a proxy, a fault injector in tests)."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
                  progress: Callable[[int], None] | None = None, retry: Retry | None = None,
                  concurrency: int = CONCURRENCY, cache: bool | str | Path = True, cache_max_bytes: int | None = None,
-                 fsync: bool = False, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 fsync: bool = False, verify: bool | str | Path | ssl.SSLContext = True,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise TypeError("transport must be an httpx.AsyncBaseTransport (e.g. httpx.AsyncHTTPTransport): "
                             "the SDK is async inside, also behind the blocking Registry")
@@ -98,8 +101,10 @@ class AsyncRegistry:
         self.auth = {"Authorization": f"Bearer {token}"} if token else {}
         self.retry = retry or Retry()
         self.concurrency = concurrency
+        self.ssl_context = network.ssl_context(verify)  # watch() uses it too (wss://)
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport or network.transport(limits))
+        self._http = httpx.AsyncClient(timeout=timeout, verify=self.ssl_context,
+                                       transport=transport or network.transport(limits, self.ssl_context))
         self.cache = (BlobCache(default_dir() if cache is True else cache, cache_max_bytes)
                       if cache is not False else None)
         self.transfers = Transfers(self._http, retry=self.retry, progress=progress, cache=self.cache, fsync=fsync)
@@ -132,7 +137,7 @@ class AsyncRegistry:
         try:
             resp = await repeat(self.retry, send, idempotent=not text.lstrip().startswith("mutation"))
         except httpx.TransportError as exc:
-            raise Unreachable(f"cannot reach lineage-reg at {endpoint} ({type(exc).__name__}); "
+            raise Unreachable(f"cannot reach lineage-reg at {endpoint} ({type(exc).__name__}: {exc}); "
                               "is the server running and LINEAGE_REG_URL (or `lineage-reg login --url`) right?") from exc
         try:
             body = resp.json()

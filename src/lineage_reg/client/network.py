@@ -17,6 +17,7 @@ import select
 import socket
 import ssl
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import httpcore
@@ -111,9 +112,19 @@ class Backend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-def transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def ssl_context(verify: bool | str | Path | ssl.SSLContext) -> ssl.SSLContext:
+    """One TLS setup for HTTP and WebSocket alike: ``True``, httpx's (certifi, or ``SSL_CERT_FILE``); a path,
+    that CA bundle; ``False``, no verification (never in production); or a context of your own."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if isinstance(verify, bool):
+        return httpx.create_ssl_context(verify=verify)
+    return ssl.create_default_context(cafile=str(verify))
+
+
+def transport(limits: httpx.Limits, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """httpx's transport with this backend under its pool (httpx's own, should a future httpx move it)."""
-    built = httpx.AsyncHTTPTransport(limits=limits)
+    built = httpx.AsyncHTTPTransport(limits=limits, verify=tls)
     pool = getattr(built, "_pool", None)
     if hasattr(pool, "_network_backend"):
         pool._network_backend = Backend()  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ concurrently inside one call.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -35,17 +36,19 @@ if TYPE_CHECKING:
 
 class Registry:
     """A connection to a lineage-reg server; takes the arguments of ``AsyncRegistry`` (``url``, ``token``,
-    ``timeout``, ``progress``, ``retry``, ``concurrency``, ``cache``, ``cache_max_bytes``, ``fsync``,
+    ``timeout``, ``progress``, ``retry``, ``concurrency``, ``cache``, ``cache_max_bytes``, ``fsync``, ``verify``,
     ``transport``: an ``httpx.AsyncBaseTransport``). Use it as a context manager, or ``close()`` it."""
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
                  progress: Callable[[int], None] | None = None, retry: Retry | None = None,
                  concurrency: int | None = None, cache: bool | str | Path = True,
                  cache_max_bytes: int | None = None, fsync: bool = False,
+                 verify: bool | str | Path | ssl.SSLContext = True,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         options: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         self._aio = AsyncRegistry(url, token, timeout=timeout, progress=progress, retry=retry, cache=cache,
-                                  cache_max_bytes=cache_max_bytes, fsync=fsync, transport=transport, **options)
+                                  cache_max_bytes=cache_max_bytes, fsync=fsync, verify=verify,
+                                  transport=transport, **options)
         self._portal = Portal()
 
     @property

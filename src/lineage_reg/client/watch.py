@@ -71,7 +71,8 @@ async def watch(reg: AsyncRegistry, collection: str, alias: str | None,
     failures = 0
     while True:
         try:
-            async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as ws:
+            async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10,
+                               ssl=reg.ssl_context if ws_url.startswith("wss:") else None) as ws:
                 await ws.send(json.dumps({"type": "connection_init", "payload": dict(reg.auth)}))
                 ack = json.loads(await ws.recv())
                 if ack.get("type") != "connection_ack":
