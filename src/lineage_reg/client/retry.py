@@ -2,6 +2,7 @@
 
     idempotent work (queries, blob PUT/GET)   connection errors, timeouts, HTTP 429/502/503/504
     other mutations                           only errors raised before the request left this machine
+    anything                                  never a certificate that failed verification
 
 Blobs are addressed by their sha256, so sending one twice stores it once; a query changes nothing. A
 mutation whose request may have reached the server is never sent twice: the caller sees the error.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -64,7 +66,17 @@ async def repeat(retry: Retry, work: Callable[[], Awaitable[T]], *, idempotent: 
                 raise exc.error from None
             await asyncio.sleep(retry.delay(attempt, exc.response))
         except httpx.TransportError as exc:
-            if last or not (idempotent or isinstance(exc, NOT_SENT)):
+            if last or not (idempotent or isinstance(exc, NOT_SENT)) or _untrusted(exc):
                 raise
             await asyncio.sleep(retry.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """A certificate that failed verification: trying again cannot change that."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
