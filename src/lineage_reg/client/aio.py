@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from .failures import Unreachable, graphql_error
 from .files import manifest, safe_target, walk
 from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .run import AsyncRun
-from .transfers import Transfers, each
+from .transfers import USER_AGENT, Transfers, each
 from .version import MORE_FILES, VERSION_FIELDS, File, Version
 
 if TYPE_CHECKING:
@@ -103,11 +104,14 @@ class AsyncRegistry:
         self.concurrency = concurrency
         self.ssl_context = network.ssl_context(verify)  # watch() uses it too (wss://)
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(timeout=timeout, verify=self.ssl_context,
-                                       transport=transport or network.transport(limits, self.ssl_context))
+        transport = transport or network.transport(limits, self.ssl_context)
+        self._http = httpx.AsyncClient(timeout=timeout, verify=self.ssl_context, transport=transport,
+                                       headers={"User-Agent": USER_AGENT})
         self.cache = (BlobCache(default_dir() if cache is True else cache, cache_max_bytes)
                       if cache is not False else None)
-        self.transfers = Transfers(self._http, retry=self.retry, progress=progress, cache=self.cache, fsync=fsync)
+        direct = None if urllib.request.getproxies() else transport  # a proxy: blobs go where the client sends them
+        self.transfers = Transfers(self._http, direct, retry=self.retry, progress=progress, cache=self.cache,
+                                   fsync=fsync)
 
     def __repr__(self) -> str:
         return f"AsyncRegistry({self.url!r})"

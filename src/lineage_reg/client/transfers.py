@@ -4,6 +4,11 @@ Each upload or download is streamed (never a whole file in memory) and tried aga
 transient failure: blobs are addressed by their sha256, so sending one twice stores it once. At most
 ``concurrency`` run at once (``each``); the first failure cancels the rest, whose cleanup still runs
 (no partial file is left behind). Signed URLs carry their own authority: no token is sent with them.
+
+Blob requests go straight to the transport (``direct``), past the client's per-request work that signed,
+absolute, cookie-free URLs never need (URL merging, cookie extraction, auth and redirect handling): ~15 %
+of the client's CPU per small file. With a proxy configured in the environment they go through the client,
+which knows which proxy serves which URL.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .. import errors
+from .. import __version__, errors
 from .cache import BlobCache
 from .failures import transfer_error
 from .files import INLINE, read_slice, write_verified
@@ -23,6 +28,7 @@ from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .version import File
 
 T = TypeVar("T")
+USER_AGENT = f"lineage-reg-sdk/{__version__}"
 Complete = Callable[[dict[str, Any], int, list[dict[str, Any]]], Awaitable[object]]
 
 
@@ -46,13 +52,27 @@ async def each(work: Callable[[T], Awaitable[object]], items: Iterable[T], limit
 
 
 class Transfers:
-    def __init__(self, http: httpx.AsyncClient, *, retry: Retry, progress: Callable[[int], None] | None,
-                 cache: BlobCache | None, fsync: bool) -> None:
+    def __init__(self, http: httpx.AsyncClient, direct: httpx.AsyncBaseTransport | None, *, retry: Retry,
+                 progress: Callable[[int], None] | None, cache: BlobCache | None, fsync: bool) -> None:
         self.http = http
+        self.direct = direct
+        self.timeout = http.timeout.as_dict()
         self.retry = retry
         self.progress = progress
         self.cache = cache
         self.fsync = fsync
+
+    async def _open(self, method: str, url: str, headers: dict[str, str],
+                    content: AsyncIterable[bytes] | None = None) -> httpx.Response:
+        """Send a blob request; the response's body is not read yet (``aclose`` it)."""
+        if self.direct is None:
+            return await self.http.send(self.http.build_request(method, url, headers=headers, content=content),
+                                        stream=True)
+        request = httpx.Request(method, url, headers={"User-Agent": USER_AGENT, **headers}, content=content,
+                                extensions={"timeout": self.timeout})
+        resp = await self.direct.handle_async_request(request)
+        resp.request = request
+        return resp
 
     # --- up ---
 
@@ -73,8 +93,12 @@ class Transfers:
         what = f"upload of {source}"
 
         async def send() -> httpx.Response:
-            resp = await self.http.request(method, url, content=self._counted(read_slice(source, offset, size)),
-                                           headers={**headers, "Content-Length": str(size)})
+            resp = await self._open(method, url, {**headers, "Content-Length": str(size)},
+                                    self._counted(read_slice(source, offset, size)))
+            try:
+                await resp.aread()
+            finally:
+                await resp.aclose()
             if resp.status_code in TRANSIENT_STATUS:
                 raise Transient(transfer_error(resp, what), resp)
             if resp.status_code >= 300:
@@ -86,12 +110,18 @@ class Transfers:
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
 
-    async def _counted(self, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    def _counted(self, chunks: AsyncIterable[bytes]) -> AsyncIterable[bytes]:
+        """``chunks``, reporting each one's size to ``progress`` (if there is one) as it passes."""
         progress = self.progress
-        async for chunk in chunks:
-            if progress is not None:
+        if progress is None:
+            return chunks
+
+        async def counting() -> AsyncIterator[bytes]:
+            async for chunk in chunks:
                 progress(len(chunk))
-            yield chunk
+                yield chunk
+
+        return counting()
 
     # --- down ---
 
@@ -105,7 +135,8 @@ class Transfers:
         what = f"download of {file.path}"
 
         async def get() -> None:
-            async with self.http.stream("GET", file.download_url) as resp:
+            resp = await self._open("GET", file.download_url, {})
+            try:
                 if resp.status_code != 200:
                     await resp.aread()
                     error = transfer_error(resp, what)
@@ -113,6 +144,8 @@ class Transfers:
                 # Straight into place (hashed on the way, renamed when whole); the cache shares these bytes.
                 await write_verified(target, file.sha256, self._counted(resp.aiter_bytes()), sync=self.fsync,
                                      label=file.path, make_parent=False, offload=file.size > INLINE)
+            finally:
+                await resp.aclose()
 
         try:
             await repeat(self.retry, get, idempotent=True)
