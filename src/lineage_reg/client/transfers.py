@@ -29,6 +29,7 @@ from .version import File
 
 T = TypeVar("T")
 USER_AGENT = f"lineage-reg-sdk/{__version__}"
+PARTS_AT_ONCE = 4  # of one multipart upload (each part is streamed from disk: no part is held in memory)
 Complete = Callable[[dict[str, Any], int, list[dict[str, Any]]], Awaitable[object]]
 
 
@@ -82,11 +83,14 @@ class Transfers:
         if not target["parts"]:
             await self._send(target["method"], target["url"], source, 0, size, target["headers"])
             return
-        etags = []
-        for part in target["parts"]:
+        etags: dict[int, str] = {}
+
+        async def put(part: dict[str, Any]) -> None:
             resp = await self._send("PUT", part["url"], source, int(part["offset"]), int(part["size"]), {})
-            etags.append({"number": part["number"], "etag": resp.headers["etag"]})
-        await complete(target, size, etags)
+            etags[int(part["number"])] = resp.headers["etag"]
+
+        await each(put, target["parts"], PARTS_AT_ONCE)  # the connection pool still bounds the total
+        await complete(target, size, [{"number": n, "etag": etags[n]} for n in sorted(etags)])
 
     async def _send(self, method: str, url: str, source: Path, offset: int, size: int,
                     headers: dict[str, str]) -> httpx.Response:
