@@ -126,7 +126,7 @@ class AsyncRegistry:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def query(self, text: str, **variables: Any) -> dict[str, Any]:
+    async def query(self, text: str, /, **variables: Any) -> dict[str, Any]:
         """Run any GraphQL query or mutation and return its ``data``. A GraphQL error raises the
         ``lineage_reg.errors`` class of its ``extensions.code``; an unreachable or failing server a ``RegistryError``."""
         endpoint = f"{self.url}/graphql"

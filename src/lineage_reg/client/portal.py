@@ -64,7 +64,10 @@ class Portal:
         finally:
             aclose = getattr(agen, "aclose", None)
             if aclose is not None and not self.loop.is_closed():
-                self.call(aclose())
+                if threading.current_thread() is self._thread:  # abandoned, and collected on the loop's thread
+                    self.loop.create_task(aclose())
+                else:
+                    self.call(aclose())
 
     def close(self) -> None:
         if self.loop.is_closed():

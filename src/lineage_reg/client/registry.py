@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .aio import AsyncRegistry
+from .aio import CONCURRENCY, AsyncRegistry
 from .portal import Portal, blocking
 from .retry import Retry
-from .run import AsyncRun, Run
+from .run import Run
 
 if TYPE_CHECKING:
     from .cache import BlobCache
@@ -41,14 +41,13 @@ class Registry:
 
     def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 60.0,
                  progress: Callable[[int], None] | None = None, retry: Retry | None = None,
-                 concurrency: int | None = None, cache: bool | str | Path = True,
+                 concurrency: int = CONCURRENCY, cache: bool | str | Path = True,
                  cache_max_bytes: int | None = None, fsync: bool = False,
                  verify: bool | str | Path | ssl.SSLContext = True,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        options: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
-        self._aio = AsyncRegistry(url, token, timeout=timeout, progress=progress, retry=retry, cache=cache,
-                                  cache_max_bytes=cache_max_bytes, fsync=fsync, verify=verify,
-                                  transport=transport, **options)
+        self._aio = AsyncRegistry(url, token, timeout=timeout, progress=progress, retry=retry,
+                                  concurrency=concurrency, cache=cache, cache_max_bytes=cache_max_bytes,
+                                  fsync=fsync, verify=verify, transport=transport)
         self._portal = Portal()
 
     @property
@@ -108,5 +107,3 @@ class Registry:
         """``AsyncRegistry.watch`` as a blocking iterator: alias changes of ``project/name`` as they happen."""
         return self._portal.iterate(self._aio.watch(collection, alias, after))
 
-
-__all__ = ["AsyncRun", "Registry", "Run"]
