@@ -235,3 +235,27 @@ def test_https_and_wss_with_a_private_ca(settings: Settings, tmp_path: Path) -> 
             changes = reg.watch("churn/prod", after=0)  # wss://, the same CA
             assert next(changes).version == "churn/classifier:v0"  # linking moved `latest`
             changes.close()
+
+
+@pytest.mark.dialects("sqlite")
+def test_with_a_proxy_in_the_environment_everything_goes_through_it(live: LiveServer, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's own transport (and its blob shortcut) would bypass HTTP_PROXY: with one set, httpx's own is used."""
+    from test_client_watch import Proxy
+
+    proxy = Proxy(live.port)  # forwards bytes: the server answers the proxy-form requests itself
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "")
+    src = write_tree(tmp_path / "m", {"a.bin": os.urandom(50_000), "b.txt": b"b"})
+    try:
+        with Registry(live.url, live.admin_token(), cache=False) as reg:
+            assert reg.aio.transfers.direct is None
+            reg.create_project("churn")
+            v = reg.log_artifact("churn", "classifier", type="model", path=src)
+            assert read_tree(reg.download(v, root=tmp_path / "out")) == read_tree(src)
+        assert proxy.accepted >= 1  # the requests went through the proxy
+    finally:
+        proxy.close()
+    monkeypatch.delenv("HTTP_PROXY")
+    with Registry(live.url, live.admin_token()) as direct:
+        assert direct.aio.transfers.direct is not None  # no proxy: blobs take the shortcut again

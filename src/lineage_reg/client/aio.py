@@ -104,12 +104,15 @@ class AsyncRegistry:
         self.concurrency = concurrency
         self.ssl_context = network.ssl_context(verify)  # watch() uses it too (wss://)
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        transport = transport or network.transport(limits, self.ssl_context)
-        self._http = httpx.AsyncClient(timeout=timeout, verify=self.ssl_context, transport=transport,
+        # httpx honours HTTP(S)_PROXY only with a transport of its own making: then it gets to make it.
+        proxied = any(scheme != "no" for scheme in urllib.request.getproxies())
+        if transport is None and not proxied:
+            transport = network.transport(limits, self.ssl_context)
+        self._http = httpx.AsyncClient(timeout=timeout, verify=self.ssl_context, limits=limits, transport=transport,
                                        headers={"User-Agent": USER_AGENT})
         self.cache = (BlobCache(default_dir() if cache is True else cache, cache_max_bytes)
                       if cache is not False else None)
-        direct = None if urllib.request.getproxies() else transport  # a proxy: blobs go where the client sends them
+        direct = None if proxied else transport  # through a proxy, blobs go where the client sends them
         self.transfers = Transfers(self._http, direct, retry=self.retry, progress=progress, cache=self.cache,
                                    fsync=fsync)
 
