@@ -16,7 +16,7 @@ import asyncio
 import select
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -83,30 +83,18 @@ class Backend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, local_addr=(local_address, 0) if local_address else None, limit=READ_BUFFER)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"could not connect to {host}:{port} within {timeout} s") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        sock = writer.get_extra_info("socket")
+        stream = await _connected(asyncio.open_connection(
+            host, port, local_addr=(local_address, 0) if local_address else None, limit=READ_BUFFER),
+            f"{host}:{port}", timeout)
+        sock = stream.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as anyio does: no 40 ms Nagle stalls
         for option in socket_options or ():
             sock.setsockopt(*option)
-        return Stream(reader, writer)
+        return stream
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path, limit=READ_BUFFER)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"could not connect to {path} within {timeout} s") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return Stream(reader, writer)
+        return await _connected(asyncio.open_unix_connection(path, limit=READ_BUFFER), path, timeout)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -129,6 +117,19 @@ def transport(limits: httpx.Limits, tls: ssl.SSLContext) -> httpx.AsyncHTTPTrans
     if hasattr(pool, "_network_backend"):
         pool._network_backend = Backend()  # type: ignore[union-attr]
     return built
+
+
+async def _connected(opening: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]], where: str,
+                     timeout: float | None) -> Stream:
+    """The stream ``opening`` makes, its failures as httpcore's (httpx maps those to its own)."""
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await opening
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"could not connect to {where} within {timeout} s") from None
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+    return Stream(reader, writer)
 
 
 def _readable(sock: socket.socket) -> bool:
