@@ -5,6 +5,7 @@ own httpx transport, in front of the real server; nothing of the server is repla
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -36,14 +37,21 @@ class Faulty(httpx.AsyncHTTPTransport):
         self.status, self.status_left, self.match = status, status_times, match
         self.budget, self.connect_errors = budget, connect_errors
         self.seen: list[tuple[str, str, int]] = []  # method, path, status
+        self.batches: list[int] = []  # how many files each POST /files/batch asked for
         self.lock = threading.Lock()
 
     def count(self, method: str, contains: str = "") -> int:
         return sum(1 for m, p, _ in self.seen if m == method and contains in p)
 
+    def fetched(self) -> int:
+        """Blobs asked for: one per GET, and each file a batch named."""
+        return self.count("GET") + sum(self.batches)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = f"{request.method} {request.url.path}"
         with self.lock:
+            if request.url.path.endswith("/files/batch"):
+                self.batches.append(len(json.loads(request.content)["links"]))
             if self.connect_errors and request.method == "POST":
                 self.connect_errors -= 1
                 self.seen.append((request.method, request.url.path, -1))
@@ -102,9 +110,10 @@ def test_nested_tree_with_a_200_mib_file_round_trips(live: LiveServer, tmp_path:
         assert sha256_of(back / "weights" / "model.bin") == sha256_of(big)
         assert {k: v for k, v in read_tree(back).items() if k in small} == small
 
-        assert counting.count("GET") == 5  # every file once
+        assert counting.fetched() == 5  # every file once
+        assert counting.batches == ([2, 2] if storage == "local" else [])  # the local store's 4 small files: 2 requests
         again = reg.download(version.ref, root=tmp_path / "again")  # from the cache: no byte over the network
-        assert counting.count("GET") == 5
+        assert counting.fetched() == 5
         assert sha256_of(again / "weights" / "model.bin") == sha256_of(big)
         assert not list(back.rglob(".*.part")) and not list(again.rglob(".*.part"))
 

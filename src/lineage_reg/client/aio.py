@@ -264,7 +264,7 @@ class AsyncRegistry:
         targets = [(f, safe_target(dest, f.path, resolved=resolved)) for f in version.files]
         for directory in {target.parent for _, target in targets}:  # once each, not once per file
             directory.mkdir(parents=True, exist_ok=True)
-        await each(lambda job: self.transfers.fetch(*job), targets, self.concurrency)
+        await self.transfers.fetch_all(targets, self.concurrency)
         if self.cache is not None:
             await asyncio.to_thread(self.cache.prune)
         return dest

@@ -95,13 +95,36 @@ async def write_verified(target: Path, sha256: str, chunks: AsyncIterable[bytes]
             if sync:
                 await asyncio.to_thread(os.fsync, out.fileno())
         if h.hexdigest() != sha256:
-            raise DigestInvalid(f"downloaded bytes for {label or target.name} hash to {h.hexdigest()}, expected {sha256}; "
-                                "the file was not written (download again; if it persists the stored blob is damaged)")
+            raise _damaged(label or target.name, h.hexdigest(), sha256)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def place_verified(target: Path, sha256: str, data: bytes, *, sync: bool, label: str) -> None:
+    """``write_verified`` for bytes already in memory (a small file of a batch): hashed before anything is
+    written, then written beside ``target`` and renamed into place."""
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise _damaged(label, got, sha256)
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    try:
+        with open(tmp, "xb") as out:
+            out.write(data)
+            if sync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _damaged(label: str, got: str, sha256: str) -> DigestInvalid:
+    return DigestInvalid(f"downloaded bytes for {label} hash to {got}, expected {sha256}; "
+                         "the file was not written (download again; if it persists the stored blob is damaged)")
 
 
 async def _write_behind(chunks: AsyncIterable[bytes], h: hashlib._Hash, out: BinaryIO) -> None:

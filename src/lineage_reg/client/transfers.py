@@ -9,28 +9,41 @@ Blob requests go straight to the transport (``direct``), past the client's per-r
 absolute, cookie-free URLs never need (URL merging, cookie extraction, auth and redirect handling): ~15 %
 of the client's CPU per small file. With a proxy configured in the environment they go through the client,
 which knows which proxy serves which URL.
+
+Small files of the local store come many to a request (``POST /files/batch``: the links in, their bytes back
+to back): per file, a request costs more than its bytes. Anything a batch cannot do (an older server, a link
+it refuses) falls back to one GET per file, which says precisely what is wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+import json
+import math
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
 from .. import __version__, errors
 from .cache import BlobCache
 from .failures import transfer_error
-from .files import INLINE, read_slice, write_verified
+from .files import INLINE, place_verified, read_slice, write_verified
 from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .version import File
 
 T = TypeVar("T")
 USER_AGENT = f"lineage-reg-sdk/{__version__}"
 PARTS_AT_ONCE = 4  # of one multipart upload (each part is streamed from disk: no part is held in memory)
+BATCH_FILES = 64  # small files per batch request at most
+BATCH_BYTES = 4 * 1024 * 1024  # and bytes
+LOCAL_BLOB = re.compile(r"(.*)/files/blobs/[0-9a-f]{64}")
 Complete = Callable[[dict[str, Any], int, list[dict[str, Any]]], Awaitable[object]]
+Job = tuple[File, Path]  # a file of a version, and where it goes
 
 
 async def each(work: Callable[[T], Awaitable[object]], items: Iterable[T], limit: int) -> None:
@@ -64,7 +77,7 @@ class Transfers:
         self.fsync = fsync
 
     async def _open(self, method: str, url: str, headers: dict[str, str],
-                    content: AsyncIterable[bytes] | None = None) -> httpx.Response:
+                    content: bytes | AsyncIterable[bytes] | None = None) -> httpx.Response:
         """Send a blob request; the response's body is not read yet (``aclose`` it)."""
         if self.direct is None:
             return await self.http.send(self.http.build_request(method, url, headers=headers, content=content),
@@ -129,13 +142,25 @@ class Transfers:
 
     # --- down ---
 
-    async def fetch(self, file: File, target: Path) -> None:
-        """``file`` into ``target``: from the cache when it holds the bytes, else streamed and verified."""
+    async def fetch_all(self, jobs: list[Job], limit: int) -> None:
+        """Every file into its target, ``limit`` requests at a time: from the cache when it holds the bytes,
+        else small files a batch at a time where the store serves batches, the others one GET each."""
+        missing = [job for job in jobs if not await self._from_cache(*job)]
+        singles, batches = _plan(missing, limit)
+        work: list[Callable[[], Awaitable[None]]] = [
+            *(lambda url=url, group=group: self._fetch_batch(url, group) for url, group in batches),
+            *(lambda job=job: self._fetch(*job) for job in singles)]
+        await each(lambda start: start(), work, limit)
+
+    async def _from_cache(self, file: File, target: Path) -> bool:
         cache = self.cache
-        if cache is not None and await _disk(file.size, cache.place, file.sha256, file.size, target):
-            if self.progress is not None:
-                self.progress(file.size)
-            return
+        if cache is None or not await _disk(file.size, cache.place, file.sha256, file.size, target):
+            return False
+        if self.progress is not None:
+            self.progress(file.size)
+        return True
+
+    async def _fetch(self, file: File, target: Path) -> None:
         what = f"download of {file.path}"
 
         async def get() -> None:
@@ -152,19 +177,116 @@ class Transfers:
                 await resp.aclose()
 
         try:
-            await repeat(self.retry, get, idempotent=True)
-            if cache is not None:
-                try:
-                    await _disk(file.size, cache.adopt, file.sha256, target)
-                except OSError:
-                    pass  # the file is downloaded; only the next download of it will not be instant
+            with _naming_disk_errors(what, target):
+                await repeat(self.retry, get, idempotent=True)
         except httpx.TransportError as exc:
             raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
-        except OSError as exc:  # a full disk, a quota, no permission: say which file, keep the errno
-            if exc.errno is None:
-                raise
-            raise OSError(exc.errno, f"{exc.strerror} during the {what} (nothing partial was kept)",
-                          str(target)) from exc
+        await self._adopt(file, target)
+
+    async def _fetch_batch(self, url: str, jobs: list[Job]) -> None:
+        """Small files in one request: their bytes come back to back, each verified and renamed into place
+        as soon as it is whole. A retry asks only for the files not placed yet."""
+        left = list(jobs)
+        what = f"download of {len(jobs)} files ({jobs[0][0].path}, ...)"
+
+        async def post() -> bool:
+            body = json.dumps({"links": [file.download_url for file, _ in left]}).encode()
+            resp = await self._open("POST", url, {"Content-Type": "application/json"}, body)
+            try:
+                if resp.status_code != 200:
+                    await resp.aread()
+                    if resp.status_code in TRANSIENT_STATUS:
+                        raise Transient(transfer_error(resp, what), resp)
+                    return False
+                held = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    held += chunk
+                    while left and len(held) >= left[0][0].size:
+                        file, target = left[0]
+                        self._place(file, target, bytes(held[:file.size]))
+                        del held[:file.size]
+                        left.pop(0)
+                        if self.progress is not None:
+                            self.progress(file.size)
+                while left and left[0][0].size == 0:  # empty files after the last byte
+                    self._place(*left.pop(0), b"")
+                return not left
+            finally:
+                await resp.aclose()
+
+        try:
+            served = await repeat(self.retry, post, idempotent=True)
+        except httpx.TransportError as exc:
+            raise errors.RegistryError(f"{what} failed: {exc!r}") from exc
+        if not served:  # not served as a batch (an older server, a refused link): one GET each says why
+            for job in left:
+                await self._fetch(*job)
+
+    def _place(self, file: File, target: Path, data: bytes) -> None:
+        with _naming_disk_errors(f"download of {file.path}", target):
+            place_verified(target, file.sha256, data, sync=self.fsync, label=file.path)
+        if self.cache is not None:
+            try:
+                self.cache.adopt(file.sha256, target)
+            except OSError:
+                pass  # the file is downloaded; only the next download of it will not be instant
+
+    async def _adopt(self, file: File, target: Path) -> None:
+        if self.cache is not None:
+            try:
+                await _disk(file.size, self.cache.adopt, file.sha256, target)
+            except OSError:
+                pass  # the file is downloaded; only the next download of it will not be instant
+
+
+def _plan(jobs: list[Job], limit: int) -> tuple[list[Job], list[tuple[str, list[Job]]]]:
+    """Which files go one GET each, and which go in batches (to which URL). Batches are sized so that
+    ``limit`` of them share the work, within ``BATCH_FILES`` and ``BATCH_BYTES``."""
+    singles: list[Job] = []
+    by_url: dict[str, list[Job]] = {}
+    for job in jobs:
+        url = _batch_url(job[0].download_url) if job[0].size <= INLINE else None
+        if url is None:
+            singles.append(job)
+        else:
+            by_url.setdefault(url, []).append(job)
+    batches: list[tuple[str, list[Job]]] = []
+    for url, group in by_url.items():
+        if len(group) < 2:
+            singles += group
+            continue
+        per = min(BATCH_FILES, max(2, math.ceil(len(group) / limit)))
+        current: list[Job] = []
+        size = 0
+        for job in group:
+            if current and (len(current) == per or size + job[0].size > BATCH_BYTES):
+                batches.append((url, current))
+                current, size = [], 0
+            current.append(job)
+            size += job[0].size
+        batches.append((url, current))
+    return singles, batches
+
+
+def _batch_url(download_url: str) -> str | None:
+    """Where the store behind a download link serves batches: the local store's links only (S3 presigns
+    its own), found beside the link itself (so a server mounted under a path prefix works too)."""
+    parts = urlsplit(download_url)
+    found = LOCAL_BLOB.fullmatch(parts.path)
+    if found is None or set(parse_qs(parts.query)) != {"expires", "sig"}:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, f"{found.group(1)}/files/batch", "", ""))
+
+
+@contextmanager
+def _naming_disk_errors(what: str, target: Path) -> Iterator[None]:
+    """A full disk, a quota, no permission: say which file, keep the errno."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, f"{exc.strerror} during the {what} (nothing partial was kept)", str(target)) from exc
 
 
 async def _disk(size: int, work: Callable[..., T], *args: Any) -> T:
