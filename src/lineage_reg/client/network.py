@@ -1,9 +1,11 @@
-"""The SDK's sockets: httpcore's network backend on plain asyncio streams, and the transport that uses it.
+"""The SDK's sockets: httpcore's network backend on a plain asyncio protocol, and the transport that uses it.
 
 httpx's async client reaches sockets through anyio, which costs a cancel scope per read and write and builds
 a dict of socket attributes each time the pool asks whether an idle connection is still alive. Here that was
 ~30 % of the client's CPU per small-file request and ~40 % of a large download's receive loop (measured in
-docs/performance.md). asyncio's own streams do the same job: reads from a buffer filled by the event loop, TLS through ``StreamWriter.start_tls``, timeouts through ``asyncio.timeout``.
+docs/performance.md). An asyncio protocol does the same job with less: the bytes the event loop received are
+handed over as they are (no copy through a ``StreamReader``), TLS goes through ``loop.start_tls``, timeouts
+through ``asyncio.timeout``.
 
 ``transport()`` builds httpx's ``AsyncHTTPTransport`` (TLS settings, limits, proxies from the environment
 stay httpx's) and hands its connection pool this backend.
@@ -15,6 +17,7 @@ import asyncio
 import select
 import socket
 import ssl
+from collections import deque
 from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any
@@ -23,71 +26,154 @@ import httpcore
 import httpx
 
 READ_BUFFER = 1024 * 1024  # bytes the event loop may buffer ahead of the reader, per connection
-# httpcore asks for 64 KiB at a time; whatever more is buffered is handed over too (h11 takes any amount),
-# so a big download takes a quarter of the trips through httpcore, h11 and httpx per byte: 1 GiB received
-# in ~1.4-2 s here instead of ~3.5 s.
-READ_AT_MOST = READ_BUFFER
+
+
+class Connection(asyncio.Protocol):
+    """One socket's bytes as the event loop receives them, kept as they came (a deque of the loop's own
+    ``bytes``, up to 256 KiB each) and handed over without a copy: asyncio's ``StreamReader`` copies every
+    byte into a bytearray and out again. Reading pauses while ``READ_BUFFER`` bytes wait; writing waits
+    while the transport's buffer is full."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.received: deque[bytes] = deque()
+        self.buffered = 0
+        self.paused = False
+        self.ended = False  # the peer closed, or the connection broke (``error``)
+        self.error: BaseException | None = None
+        self.can_write = True
+        self._waiting: set[asyncio.Future[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.received.append(data)
+        self.buffered += len(data)
+        if self.buffered > READ_BUFFER and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.ended = True
+        self._wake()
+        return False  # let the transport close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.ended, self.error = True, exc
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.can_write = False
+
+    def resume_writing(self) -> None:
+        self.can_write = True
+        self._wake()
+
+    def _wake(self) -> None:
+        for waiter in self._waiting:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until something happens: bytes in, the end, room to write."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiting.discard(waiter)
+
+    def take(self) -> bytes:
+        data = self.received.popleft()
+        self.buffered -= len(data)
+        if self.paused and self.buffered <= READ_BUFFER // 2 and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return data
 
 
 class Stream(httpcore.AsyncNetworkStream):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    def __init__(self, transport: asyncio.Transport, connection: Connection) -> None:
+        self._transport = transport
+        self._connection = connection
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        """What arrived first, whatever its size (h11 takes any amount): httpcore asks for 64 KiB at a time,
+        and a big download then costs a quarter of the trips through httpcore, h11 and httpx per byte."""
+        connection = self._connection
         try:
             async with asyncio.timeout(timeout):
-                return await self._reader.read(max(max_bytes, READ_AT_MOST))
+                while not connection.received:
+                    if connection.ended:
+                        if connection.error is not None:
+                            raise connection.error
+                        return b""
+                    await connection.wait()
         except TimeoutError:
             raise httpcore.ReadTimeout(f"no data for {timeout} s") from None
         except OSError as exc:
             raise httpcore.ReadError(str(exc) or type(exc).__name__) from exc
+        return connection.take()
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
+        connection = self._connection
         try:
-            self._writer.write(buffer)
+            if connection.ended:
+                raise connection.error or ConnectionResetError("the server closed the connection")
+            self._transport.write(buffer)
             async with asyncio.timeout(timeout):
-                await self._writer.drain()
+                while not connection.can_write and not connection.ended:
+                    await connection.wait()
+            if connection.error is not None:
+                raise connection.error
         except TimeoutError:
             raise httpcore.WriteTimeout(f"could not send for {timeout} s") from None
         except OSError as exc:  # includes ConnectionResetError, BrokenPipeError
             raise httpcore.WriteError(str(exc) or type(exc).__name__) from exc
 
     async def aclose(self) -> None:
-        self._writer.close()  # the transport closes in the background; waiting could hang on a dead peer
+        self._transport.close()  # closes in the background; waiting could hang on a dead peer
 
     async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:
         try:
             async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+                secured = await asyncio.get_running_loop().start_tls(
+                    self._transport, self._connection, ssl_context, server_hostname=server_hostname)
         except TimeoutError:
             await self.aclose()
             raise httpcore.ConnectTimeout(f"TLS handshake took over {timeout} s") from None
         except (OSError, ssl.SSLError) as exc:
             await self.aclose()
             raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        return self
+        assert secured is not None and isinstance(secured, asyncio.Transport)
+        self._connection.transport = secured
+        return Stream(secured, self._connection)
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # asked of idle connections: readable means the server closed it
-            sock = self._writer.get_extra_info("socket")
-            return self._reader.at_eof() or sock is None or _readable(sock)
+        if info == "is_readable":  # asked of idle connections: readable means the server closed it (or spoke)
+            connection = self._connection
+            sock = self._transport.get_extra_info("socket")
+            return connection.ended or bool(connection.received) or sock is None or _readable(sock)
         if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
+            return self._transport.get_extra_info("sockname")
         if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        return self._writer.get_extra_info(info)  # "ssl_object", "socket"
+            return self._transport.get_extra_info("peername")
+        return self._transport.get_extra_info(info)  # "ssl_object", "socket"
 
 
 class Backend(httpcore.AsyncNetworkBackend):
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        stream = await _connected(asyncio.open_connection(
-            host, port, local_addr=(local_address, 0) if local_address else None, limit=READ_BUFFER),
+        loop = asyncio.get_running_loop()
+        stream = await _connected(loop.create_connection(
+            Connection, host, port, local_addr=(local_address, 0) if local_address else None),
             f"{host}:{port}", timeout)
         sock = stream.get_extra_info("socket")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as anyio does: no 40 ms Nagle stalls
@@ -97,7 +183,7 @@ class Backend(httpcore.AsyncNetworkBackend):
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        return await _connected(asyncio.open_unix_connection(path, limit=READ_BUFFER), path, timeout)
+        return await _connected(asyncio.get_running_loop().create_unix_connection(Connection, path), path, timeout)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -122,17 +208,17 @@ def transport(limits: httpx.Limits, tls: ssl.SSLContext) -> httpx.AsyncHTTPTrans
     return built
 
 
-async def _connected(opening: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]], where: str,
+async def _connected(opening: Awaitable[tuple[asyncio.Transport, Connection]], where: str,
                      timeout: float | None) -> Stream:
     """The stream ``opening`` makes, its failures as httpcore's (httpx maps those to its own)."""
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await opening
+            transport, connection = await opening
     except TimeoutError:
         raise httpcore.ConnectTimeout(f"could not connect to {where} within {timeout} s") from None
     except OSError as exc:
         raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-    return Stream(reader, writer)
+    return Stream(transport, connection)
 
 
 def _readable(sock: socket.socket) -> bool:
