@@ -21,6 +21,7 @@ import asyncio
 import json
 import math
 import re
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,7 +187,7 @@ class Transfers:
     async def _fetch_batch(self, url: str, jobs: list[Job]) -> None:
         """Small files in one request: their bytes come back to back, each verified and renamed into place
         as soon as it is whole. A retry asks only for the files not placed yet."""
-        left = list(jobs)
+        left = deque(jobs)
         what = f"download of {len(jobs)} files ({jobs[0][0].path}, ...)"
 
         async def post() -> bool:
@@ -205,11 +206,11 @@ class Transfers:
                         file, target = left[0]
                         self._place(file, target, bytes(held[:file.size]))
                         del held[:file.size]
-                        left.pop(0)
+                        left.popleft()
                         if self.progress is not None:
                             self.progress(file.size)
                 while left and left[0][0].size == 0:  # empty files after the last byte
-                    self._place(*left.pop(0), b"")
+                    self._place(*left.popleft(), b"")
                 return not left
             finally:
                 await resp.aclose()
@@ -225,16 +226,16 @@ class Transfers:
     def _place(self, file: File, target: Path, data: bytes) -> None:
         with _naming_disk_errors(f"download of {file.path}", target):
             place_verified(target, file.sha256, data, sync=self.fsync, label=file.path)
+        self._keep(file, target)
+
+    async def _adopt(self, file: File, target: Path) -> None:
+        await _disk(file.size, self._keep, file, target)
+
+    def _keep(self, file: File, target: Path) -> None:
+        """The cache shares a downloaded file's bytes (a hard link, else a copy)."""
         if self.cache is not None:
             try:
                 self.cache.adopt(file.sha256, target)
-            except OSError:
-                pass  # the file is downloaded; only the next download of it will not be instant
-
-    async def _adopt(self, file: File, target: Path) -> None:
-        if self.cache is not None:
-            try:
-                await _disk(file.size, self.cache.adopt, file.sha256, target)
             except OSError:
                 pass  # the file is downloaded; only the next download of it will not be instant
 
