@@ -9,8 +9,9 @@ fresh random bytes each time (nothing deduplicates):
   PUTs (4 at a time), ``completeUpload`` for multipart, commit. Everything the SDK does is timed.
 * raw upload: the same protocol by hand (``bench/storage.py``'s client: the manifest's hashes computed
   beforehand and untimed, 8 PUTs at a time, no retries), so the ratio prices the SDK's extra work.
-* SDK download: ``Registry.download`` into an empty directory with an empty cache (resolve, GETs,
-  sha256 of every byte, rename into place, hard link into the cache), then again with a warm cache.
+* SDK download: ``Registry.download`` into an empty directory with an empty cache (resolve, GETs or,
+  for small files, ``POST /files/batch``, sha256 of every byte, rename into place, hard link into the
+  cache), then again with a warm cache.
 * raw download: every ``downloadUrl`` (listed beforehand, untimed) streamed to disk, 8 at a time, not
   hashed.
 

@@ -49,6 +49,16 @@ def test_small_files_come_a_batch_at_a_time(live: LiveServer, tmp_path: Path, st
     assert not list(back.rglob(".*.part"))
 
 
+def test_batches_stay_within_their_byte_bound(live: LiveServer, tmp_path: Path) -> None:
+    files = {f"{i:02d}.bin": os.urandom(200 * 1024) for i in range(41)}  # 8.2 MB, each file batchable
+    version = logged(live, write_tree(tmp_path / "src", files))
+    counting = Faulty()
+    with Registry(live.url, live.admin_token(), transport=counting, concurrency=1) as reg:
+        assert read_tree(reg.download(version.ref, root=tmp_path / "back")) == files
+    assert counting.batches == [20, 20]  # 4 MiB holds 20 of them; the last one alone goes as a GET
+    assert counting.count("GET") == 1
+
+
 def test_a_tampered_blob_in_a_batch_is_refused_and_not_written(live: LiveServer, tmp_path: Path) -> None:
     files = many_small(10)
     version = logged(live, write_tree(tmp_path / "src", files))

@@ -24,6 +24,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -149,8 +150,8 @@ class Transfers:
         missing = [job for job in jobs if not await self._from_cache(*job)]
         singles, batches = _plan(missing, limit)
         work: list[Callable[[], Awaitable[None]]] = [
-            *(lambda url=url, group=group: self._fetch_batch(url, group) for url, group in batches),
-            *(lambda job=job: self._fetch(*job) for job in singles)]
+            *(partial(self._fetch_batch, url, group) for url, group in batches),
+            *(partial(self._fetch, *job) for job in singles)]
         await each(lambda start: start(), work, limit)
 
     async def _from_cache(self, file: File, target: Path) -> bool:
@@ -253,9 +254,6 @@ def _plan(jobs: list[Job], limit: int) -> tuple[list[Job], list[tuple[str, list[
             by_url.setdefault(url, []).append(job)
     batches: list[tuple[str, list[Job]]] = []
     for url, group in by_url.items():
-        if len(group) < 2:
-            singles += group
-            continue
         per = min(BATCH_FILES, max(2, math.ceil(len(group) / limit)))
         current: list[Job] = []
         size = 0
@@ -265,7 +263,10 @@ def _plan(jobs: list[Job], limit: int) -> tuple[list[Job], list[tuple[str, list[
                 current, size = [], 0
             current.append(job)
             size += job[0].size
-        batches.append((url, current))
+        if len(current) > 1:
+            batches.append((url, current))
+        else:  # a batch of one is a GET with extra steps
+            singles += current
     return singles, batches
 
 

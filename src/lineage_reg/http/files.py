@@ -39,8 +39,8 @@ class BlobResponse(FileResponse):
 
 def _concatenated(paths: list[Path]) -> Iterator[bytes]:
     """The files' bytes back to back, ~1 MiB per chunk (Starlette runs each step on a worker thread).
-    A blob is immutable, so a file shorter than it was a moment ago means it was deleted (GC) meanwhile:
-    the stream is cut, and the client, which counts bytes, sees it."""
+    A blob deleted (GC) after the request was checked cuts the stream short: the client, which counts
+    bytes against Content-Length, sees it."""
     held: list[bytes] = []
     size = 0
     for path in paths:
@@ -58,6 +58,11 @@ def _concatenated(paths: list[Path]) -> Iterator[bytes]:
 def error_response(status: int, exc: RegistryError) -> JSONResponse:
     body = {"errors": [{"message": exc.message, "extensions": exc.extensions}]}
     return JSONResponse(body, status_code=status)
+
+
+def _not_found(sha: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": f"blob {sha} not found", "extensions": {"code": "NOT_FOUND"}}]},
+                        status_code=404)
 
 
 def _forbidden(message: str) -> JSONResponse:
@@ -98,8 +103,7 @@ def routes(rt: Runtime) -> list[Route]:
             return _forbidden("download link invalid or expired; ask File.downloadUrl again")
         path = store.path(sha)
         if not path.is_file():
-            return JSONResponse({"errors": [{"message": f"blob {sha} not found", "extensions": {"code": "NOT_FOUND"}}]},
-                                status_code=404)
+            return _not_found(sha)
         # Content never changes under its address: cache forever, ETag is the sha256.
         headers = {"ETag": f'"{sha}"', "Cache-Control": "private, max-age=31536000, immutable"}
         if request.headers.get("if-none-match") in (f'"{sha}"', sha):
@@ -141,9 +145,7 @@ def routes(rt: Runtime) -> list[Route]:
         try:
             total = await asyncio.to_thread(lambda: sum(p.stat().st_size for p in paths))  # 1,000 stats: off the loop
         except FileNotFoundError as exc:
-            sha = Path(str(exc.filename)).name
-            return JSONResponse({"errors": [{"message": f"blob {sha} not found", "extensions": {"code": "NOT_FOUND"}}]},
-                                status_code=404)
+            return _not_found(Path(str(exc.filename)).name)
         return StreamingResponse(_concatenated(paths), media_type="application/octet-stream",
                                  headers={"Content-Length": str(total), "Cache-Control": "no-store"})
 
