@@ -76,18 +76,25 @@ def make_bucket(endpoint: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """An asyncpg URL to a server we may create databases on."""
     url = os.environ.get("LINEAGE_REG_TEST_PG_URL")
     if url:
         yield url
         return
+    import shutil
+
     import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    # Not under pytest's own temp root: every pytest session that starts resets that root to mode 0700,
+    # which locks out the `pgserver` user this PostgreSQL runs as (when we are root) at its next
+    # checkpoint: a second pytest run would kill the first one's database within minutes.
+    data = Path(tempfile.mkdtemp(prefix="lineage-reg-test-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="stop")
     sock_dir = server.get_uri().split("host=")[1]
     yield f"postgresql+asyncpg://postgres@/postgres?host={sock_dir}"
     server.cleanup()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def _with_db(url: str, name: str) -> str:
