@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
+from .files import partial_beside
 
 GiB = 1024**3
 DEFAULT_MAX_BYTES = 10 * GiB
@@ -103,7 +103,7 @@ class BlobCache:
         if cached.parent not in self._shards:  # a directory per sha256 prefix, made once per process
             cached.parent.mkdir(parents=True, exist_ok=True)
             self._shards.add(cached.parent)
-        tmp = cached.parent / f".{sha256}.{secrets.token_hex(6)}.part"
+        tmp = partial_beside(cached)
         try:
             try:
                 try:
@@ -221,7 +221,7 @@ def _drop(cached: Path) -> None:
 
 def copy_atomically(source: Path, target: Path, *, sync: bool = False) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    tmp = partial_beside(target)
     try:
         shutil.copyfile(source, tmp)  # sendfile: the bytes stay in the kernel
         if sync:

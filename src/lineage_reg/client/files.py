@@ -24,6 +24,12 @@ BEHIND = 4 * CHUNK  # handed to the writer thread at a time: a quarter of the ho
 _WRITERS = ThreadPoolExecutor(4, thread_name_prefix="lineage-reg-write")  # big downloads' hash-and-write
 
 
+def partial_beside(target: Path) -> Path:
+    """Where a file is written before it is renamed over ``target``: hidden, unique, named ``*.part`` (so
+    what a crash leaves behind is recognisable)."""
+    return target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -82,7 +88,7 @@ async def write_verified(target: Path, sha256: str, chunks: AsyncIterable[bytes]
     (for big files: see ``_write_behind``)."""
     if make_parent:
         target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    tmp = partial_beside(target)
     try:
         h = hashlib.sha256()
         with open(tmp, "xb") as out:  # mode 0o666 & ~umask, like any file the user writes
@@ -110,7 +116,7 @@ def place_verified(target: Path, sha256: str, data: bytes, *, sync: bool, label:
     got = hashlib.sha256(data).hexdigest()
     if got != sha256:
         raise _damaged(label, got, sha256)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    tmp = partial_beside(target)
     try:
         with open(tmp, "xb") as out:
             out.write(data)

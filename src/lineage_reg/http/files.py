@@ -21,13 +21,13 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from .. import refs
+from ..blobs.base import MiB
 from ..blobs.local import LocalBlobStore
 from ..errors import BadInput, RegistryError
 from ..services import blobs as blob_service
 from ..services.runtime import Runtime
 
 
-MiB = 1024 * 1024
 BATCH_LINKS = 1000  # links one batch may name
 BATCH_BODY = 1 * MiB  # the JSON that names them (a link is ~200 bytes)
 
