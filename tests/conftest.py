@@ -27,6 +27,7 @@ import uvicorn
 
 from lineage_reg.app import build_runtime, create_app
 from lineage_reg.config import Settings
+from lineage_reg.http.timeouts import server_options
 from lineage_reg.services import auth
 from lineage_reg.store import migrations
 from lineage_reg.store.db import Database
@@ -175,7 +176,8 @@ class LiveServer:
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         certfile, keyfile = tls or (None, None)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", ws="websockets-sansio", ssl_certfile=certfile, ssl_keyfile=keyfile)
+                                lifespan="on", ws="websockets-sansio", ssl_certfile=certfile, ssl_keyfile=keyfile,
+                                **server_options(settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

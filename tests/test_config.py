@@ -40,3 +40,9 @@ def test_openlineage_project_mapping_from_the_environment() -> None:
         from_env({"LINEAGE_REG_OPENLINEAGE_PROJECTS": "airflow-prod"})
     with pytest.raises(ValueError, match="not a project name"):
         from_env({"LINEAGE_REG_OPENLINEAGE_PROJECTS": "airflow=Not A Project"})
+
+
+def test_slow_client_deadlines_from_the_environment() -> None:
+    s = from_env({"LINEAGE_REG_HEADER_TIMEOUT_SECONDS": "3", "LINEAGE_REG_BODY_TIMEOUT_SECONDS": "7.5",
+                  "LINEAGE_REG_BODY_MIN_RATE": "2000", "LINEAGE_REG_KEEP_ALIVE_SECONDS": "2"})
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.body_min_rate, s.keep_alive_seconds) == (3, 7.5, 2000, 2)

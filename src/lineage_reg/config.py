@@ -50,6 +50,13 @@ class Settings:
     max_page_size: int = 500
     # Largest request body /graphql accepts (413 above it); /files uploads are not limited by it.
     max_body_bytes: int = 1024 * 1024
+    # Slow clients (http/timeouts.py): a request's headers must arrive within header_timeout_seconds; its body
+    # at body_min_rate bytes/s on average after body_timeout_seconds; an idle keep-alive connection closes
+    # after keep_alive_seconds.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 20.0
+    body_min_rate: float = 500.0
+    keep_alive_seconds: float = 5.0
     # Origins whose pages may open a WebSocket to /graphql, besides the server's own; "*" for any.
     allowed_origins: tuple[str, ...] = ()
     # Mutations per token, e.g. "100/10s" (bursts up to 100, refilled over 10 s); None: unlimited.
@@ -169,6 +176,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
         max_body_bytes=int(v) if (v := get("MAX_BODY_BYTES")) else None,
+        header_timeout_seconds=float(v) if (v := get("HEADER_TIMEOUT_SECONDS")) else None,
+        body_timeout_seconds=float(v) if (v := get("BODY_TIMEOUT_SECONDS")) else None,
+        body_min_rate=float(v) if (v := get("BODY_MIN_RATE")) else None,
+        keep_alive_seconds=float(v) if (v := get("KEEP_ALIVE_SECONDS")) else None,
         allowed_origins=tuple(o.strip() for o in v.split(",") if o.strip()) if (v := get("ALLOWED_ORIGINS")) else None,
         mutation_rate=get("MUTATION_RATE"),
     )

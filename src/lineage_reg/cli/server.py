@@ -33,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..app import create_app
+    from ..http.timeouts import server_options
 
     settings = _settings(args)
     if getattr(args, "no_auth", False):
@@ -46,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     tune_gc()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                http="httptools", loop="uvloop", access_log=False,
+                loop="uvloop", access_log=False, **server_options(settings),
                 # Event messages are small: compressing each one per subscriber costs more CPU than it saves.
                 ws_per_message_deflate=False)
     return 0
