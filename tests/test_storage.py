@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import os
@@ -157,6 +158,59 @@ async def test_multipart_upload(settings_multipart: Settings, dialect: str, stor
             url = next(e["node"]["downloadUrl"] for e in files["resolve"]["files"]["edges"] if e["node"]["path"] == "big.bin")
             got = await http.get(url)
             assert got.status_code == 200 and hashlib.sha256(got.content).digest() == hashlib.sha256(body).digest()
+
+
+COMPLETE = ('mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartInput!]!) '
+            '{ completeUpload(sha256: $s, size: $n, uploadId: $u, parts: $p) }')
+
+
+async def _download(api: Api, ref: str) -> bytes:
+    files = await api('query($r: String!) { resolve(ref: $r) { files { edges { node { downloadUrl } } } } }', r=ref)
+    resp = await api.http.get(files["resolve"]["files"]["edges"][0]["node"]["downloadUrl"])
+    assert resp.status_code == 200
+    return resp.content
+
+
+async def test_part_arriving_after_completion_cannot_change_the_blob(settings_multipart: Settings,
+                                                                     dialect: str) -> None:
+    """A second PUT of part 1 sends its headers, completion runs, then the rest of its body
+    (other bytes) arrives: the completed blob keeps the verified bytes, and a later upload of the same content
+    deduplicates onto them."""
+    body = os.urandom(7 * MiB)
+    sha = hashlib.sha256(body).hexdigest()
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            created = await create(api, {"big.bin": body})
+            big = created["uploads"][0]
+            etags = []
+            for part in big["parts"]:
+                offset, size = int(part["offset"]), int(part["size"])
+                resp = await http.put(part["url"], content=body[offset:offset + size])
+                assert resp.status_code == 200, resp.text
+                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            first = big["parts"][0]
+            first_size = int(first["size"])
+            url = httpx.URL(first["url"])
+            reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+            writer.write(f"PUT {url.raw_path.decode()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Content-Length: {first_size}\r\nContent-Type: application/octet-stream\r\n\r\n".encode())
+            await writer.drain()
+            await asyncio.sleep(0.5)  # the server's handler now runs, waiting for this body
+            done = await api(COMPLETE, s=sha, n=len(body), u=big["uploadId"], p=etags)
+            assert done["completeUpload"] is True
+            writer.write(b"X" * first_size)  # the late body: other bytes of the right length
+            await writer.drain()
+            status = (await reader.readline()).decode()
+            writer.close()
+            assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/classifier:v0")).hexdigest() == sha
+            assert " 400 " in status  # the upload finished meanwhile: the late part is refused
+            again = await create(api, {"big.bin": body}, artifact="copy")
+            assert again["uploads"] == []  # deduplicated onto the stored blob
+            assert (await api(COMMIT, v=again["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/copy:v0")).hexdigest() == sha
 
 
 async def test_gc_spares_multipart_upload_of_pending_version(settings_multipart: Settings, dialect: str,

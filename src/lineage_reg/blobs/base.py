@@ -53,6 +53,8 @@ class PendingUpload:
     sha256: str | None  # None when the store can't tell
     started: datetime
     handle: object = None
+    upload_id: str | None = None  # the id createArtifactVersion handed out, for a multipart upload
+    size: int = 0  # bytes it holds on disk, where the store can tell
 
 
 def plan_parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
