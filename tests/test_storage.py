@@ -247,6 +247,38 @@ async def test_multipart_commit_before_complete_is_blob_unknown(settings_multipa
             assert err.code == "BLOB_UNKNOWN"
 
 
+# --- manifest sizes against stored blobs ---
+
+
+async def test_size_contradicting_a_stored_blob_is_bad_input(api: Api, dialect: str, storage: str) -> None:
+    await api('mutation { createProject(name: "churn") { id } }')
+    known = b"twenty-two bytes here!"
+    await log_version(api, {"w.bin": known})
+    before = await snapshot(api.server)
+    lying = [{"path": "x.bin", "size": 999, "sha256": hashlib.sha256(known).hexdigest()}]
+    err = await api.error(CREATE, input={"project": "churn", "artifact": "other", "type": "model", "files": lying})
+    assert err.code == "BAD_INPUT" and "'x.bin'" in err.errors[0]["message"] and "22" in err.errors[0]["message"]
+    twice = [{"path": "a.bin", "size": 5, "sha256": "ab" * 32}, {"path": "b.bin", "size": 6, "sha256": "ab" * 32}]
+    err = await api.error(CREATE, input={"project": "churn", "artifact": "other", "type": "model", "files": twice})
+    assert err.code == "BAD_INPUT" and "'b.bin'" in err.errors[0]["message"]
+    assert await snapshot(api.server) == before
+
+
+async def test_size_contradicting_a_blob_stored_since_create_fails_commit(api: Api, dialect: str,
+                                                                          storage: str) -> None:
+    await api('mutation { createProject(name: "churn") { id } }')
+    body = b"twenty-two bytes here!"
+    lying = [{"path": "x.bin", "size": 999, "sha256": hashlib.sha256(body).hexdigest()}]
+    created = (await api(CREATE, input={"project": "churn", "artifact": "liar", "type": "model",
+                                        "files": lying}))["createArtifactVersion"]
+    assert len(created["uploads"]) == 1
+    await log_version(api, {"w.bin": body})  # the same bytes, with their real size, stored by another version
+    err = await api.error(COMMIT, v=created["version"]["id"])
+    assert err.code == "BAD_INPUT" and "'x.bin'" in err.errors[0]["message"]
+    state = await api("query($id: ID!) { node(id: $id) { ... on ArtifactVersion { state } } }", id=created["version"]["id"])
+    assert state["node"]["state"] == "PENDING"
+
+
 # --- downloads (local backend) ---
 
 

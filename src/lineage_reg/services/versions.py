@@ -22,7 +22,7 @@ from ..store import versions as version_store
 from ..store.records import CollectionRec, VersionRec
 from . import aliases, lookup
 from . import blobs as blob_service
-from .manifest import FileIn, check_manifest, digest
+from .manifest import FileIn, check_known_sizes, check_manifest, digest, size_mismatch
 from .projects import check_description
 from .runs import check_json_object
 from .runtime import Runtime, Tx, write
@@ -59,6 +59,7 @@ async def create_version(
         if producer is not None and producer.project_id != proj.id:
             raise BadInput(f"run {run} belongs to another project than {project!r}")
         coll = await _artifact(tx, proj.id, project, artifact, type)
+        check_known_sizes(manifest, await version_store.blob_sizes(tx.conn, sorted({f.sha256 for f in manifest})))
         await project_store.lock_collection(tx.conn, coll.id)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
@@ -127,6 +128,8 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
         if rec.state != "PENDING":
             raise BadInput(f"{rec.ref} is {rec.state} and cannot be committed")
+        if (conflict := await version_store.size_conflict(tx.conn, rec.id)) is not None:
+            raise size_mismatch(*conflict)  # a blob stored since create, by another upload of the same bytes
         missing = await version_store.missing_blobs_of_version(tx.conn, rec.id)
         if missing:
             raise BlobUnknown(
