@@ -233,6 +233,93 @@ async def test_gc_spares_multipart_upload_of_pending_version(settings_multipart:
                 await rt.db.dispose()
 
 
+async def test_gc_frees_leftover_upload_of_a_blob_committed_since(settings_multipart: Settings, dialect: str,
+                                                                   storage: str) -> None:
+    """A multipart upload left half done, its blob then uploaded and committed by another version: GC keeps
+    the leftover inside the grace window and frees (and, dry, reports) its bytes past it."""
+    body = os.urandom(7 * MiB)
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            crashed = await create(api, {"big.bin": body}, artifact="crashed")
+            part = crashed["uploads"][0]["parts"][0]
+            assert (await http.put(part["url"], content=body[:int(part["size"])])).status_code == 200
+            await log_multipart(api, http, {"big.bin": body}, artifact="redone")
+            rt = build_runtime(settings_multipart)
+            await rt.blobs.start()
+            try:
+                assert len(await rt.blobs.list_uploads()) == 1
+                within = await gc.collect(rt, now=utcnow() + timedelta(minutes=5))
+                assert within.aborted_uploads == [] and len(await rt.blobs.list_uploads()) == 1
+                later = utcnow() + timedelta(hours=3)
+                dry = await gc.collect(rt, now=later, dry_run=True)
+                assert len(dry.aborted_uploads) == 1 and dry.freed_bytes >= 5 * MiB
+                assert len(await rt.blobs.list_uploads()) == 1
+                report = await gc.collect(rt, now=later)
+                assert report.aborted_uploads == dry.aborted_uploads and report.freed_bytes == dry.freed_bytes
+                assert await rt.blobs.list_uploads() == []
+            finally:
+                await rt.blobs.stop()
+                await rt.db.dispose()
+            # The crashed version still commits: its blob is stored.
+            assert (await api(COMMIT, v=crashed["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+
+
+async def log_multipart(api: Api, http: httpx.AsyncClient, files: dict[str, bytes], artifact: str) -> None:
+    created = await create(api, files, artifact=artifact)
+    for target in created["uploads"]:
+        body = next(b for b in files.values() if hashlib.sha256(b).hexdigest() == target["sha256"])
+        etags = []
+        for part in target["parts"]:
+            offset, size = int(part["offset"]), int(part["size"])
+            resp = await http.put(part["url"], content=body[offset:offset + size])
+            assert resp.status_code == 200, resp.text
+            etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+        await api(COMPLETE, s=target["sha256"], n=len(body), u=target["uploadId"], p=etags)
+    assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+
+
+def large_manifest(count: int, seed: str) -> list[dict[str, object]]:
+    """Files above the 5 MiB multipart threshold, never uploaded."""
+    return [{"path": f"f{i}.bin", "size": 6 * MiB, "sha256": hashlib.sha256(f"{seed}{i}".encode()).hexdigest()}
+            for i in range(count)]
+
+
+async def test_upload_sessions_are_reused_and_bounded(settings_multipart: Settings, dialect: str,
+                                                      storage: str) -> None:
+    settings = dataclasses.replace(settings_multipart, max_upload_sessions_per_version=2,
+                                   max_upload_sessions_per_token=3)
+    with LiveServer(settings) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            rt = build_runtime(settings)
+            await rt.blobs.start()
+            try:
+                def version(artifact: str, files: list[dict[str, object]]) -> dict[str, object]:
+                    return {"project": "churn", "artifact": artifact, "type": "model", "files": files}
+
+                before, uploads = await snapshot(live), await rt.blobs.list_uploads()
+                err = await api.error(CREATE, input=version("three", large_manifest(3, "a")))
+                assert err.code == "LIMIT_EXCEEDED" and "at most 2" in err.errors[0]["message"]
+                assert await snapshot(live) == before and await rt.blobs.list_uploads() == uploads
+                first = (await api(CREATE, input=version("two", large_manifest(2, "b"))))["createArtifactVersion"]
+                for _ in range(3):  # a retry resumes the same sessions instead of opening new ones
+                    again = (await api(CREATE, input=version("two", large_manifest(2, "b"))))["createArtifactVersion"]
+                    assert sorted(u["uploadId"] for u in again["uploads"]) == sorted(u["uploadId"] for u in first["uploads"])
+                assert len(await rt.blobs.list_uploads()) == 2
+                before = await snapshot(live)
+                err = await api.error(CREATE, input=version("more", large_manifest(2, "c")))
+                assert err.code == "LIMIT_EXCEEDED" and "holds 2 unfinished" in err.errors[0]["message"]
+                assert await snapshot(live) == before and len(await rt.blobs.list_uploads()) == 2
+                other = api.as_token(await api.token_for("admin", "other"))
+                assert (await other(CREATE, input=version("more", large_manifest(2, "c"))))["createArtifactVersion"]
+            finally:
+                await rt.blobs.stop()
+                await rt.db.dispose()
+
+
 async def test_multipart_commit_before_complete_is_blob_unknown(settings_multipart: Settings, dialect: str,
                                                                 storage: str) -> None:
     body = os.urandom(6 * MiB)

@@ -70,8 +70,9 @@ class BlobStore(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
-        """Where a client sends the bytes of one blob (multipart above the threshold)."""
+    async def upload_target(self, sha256: str, size: int, base_url: str, *, resume: str | None = None) -> UploadTarget:
+        """Where a client sends the bytes of one blob (multipart above the threshold). ``resume``: the id of a
+        multipart upload handed out before for this blob, continued if the store still has it."""
         ...
 
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:

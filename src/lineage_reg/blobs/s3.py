@@ -77,15 +77,16 @@ class S3BlobStore:
             method, Params={"Bucket": self.bucket, **params}, ExpiresIn=self.link_ttl_seconds
         ))
 
-    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
+    async def upload_target(self, sha256: str, size: int, base_url: str, *, resume: str | None = None) -> UploadTarget:
         key = self.key(sha256)
         if size <= self.multipart_threshold:
             checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
             url = await self._presign("put_object", Key=key, ContentLength=size, ChecksumSHA256=checksum)
             return UploadTarget(sha256=sha256, url=url, method="PUT",
                                 headers={"x-amz-checksum-sha256": checksum, "Content-Type": "application/octet-stream"})
-        created = await self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
-        upload_id = created["UploadId"]
+        upload_id = resume if resume and await self._upload_exists(key, resume) else None
+        if upload_id is None:
+            upload_id = (await self._client.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
         parts = []
         for number, offset, length in plan_parts(size, self.part_size):
             url = await self._presign("upload_part", Key=key, UploadId=upload_id, PartNumber=number,
@@ -93,6 +94,15 @@ class S3BlobStore:
             parts.append(UploadPart(number=number, url=url, offset=offset, size=length))
         return UploadTarget(sha256=sha256, url=parts[0].url, method="PUT", headers={}, upload_id=upload_id,
                             parts=tuple(parts))
+
+    async def _upload_exists(self, key: str, upload_id: str) -> bool:
+        try:
+            await self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, MaxParts=1)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404", "NotFound"):
+                return False
+            raise
+        return True
 
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
         expected = [n for n, _, _ in plan_parts(size, self.part_size)]
@@ -168,13 +178,20 @@ class S3BlobStore:
                 yield StoredBlob(obj["Key"].rsplit("/", 1)[1], obj["Size"], obj["LastModified"])
 
     async def list_uploads(self) -> list[PendingUpload]:
+        """Unfinished multipart uploads under our prefix, each as old as its newest part (some stores report
+        no real start time: moto says every upload began on 2010-11-10) and as big as its parts."""
         found = []
         paginator = self._client.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.blob_prefix):
             for upload in page.get("Uploads", []):
-                sha = upload["Key"].rsplit("/", 1)[1]
-                found.append(PendingUpload(f"multipart upload {upload['UploadId']} of {upload['Key']}", sha,
-                                           upload["Initiated"], handle=(upload["Key"], upload["UploadId"])))
+                key, upload_id = upload["Key"], upload["UploadId"]
+                started, size = upload["Initiated"], 0
+                async for parts in self._client.get_paginator("list_parts").paginate(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id):
+                    for part in parts.get("Parts", []):
+                        started, size = max(started, part["LastModified"]), size + part["Size"]
+                found.append(PendingUpload(f"multipart upload {upload_id} of {key}", key.rsplit("/", 1)[1],
+                                           started, handle=(key, upload_id), upload_id=upload_id, size=size))
         return found
 
     async def abort_upload(self, upload: PendingUpload) -> None:
