@@ -1,8 +1,10 @@
 """Blobs in any S3-compatible store, through aiobotocore. Bytes never pass through this server.
 
 Uploads are presigned PUTs carrying ``x-amz-checksum-sha256`` (a store that
-honours it rejects wrong bytes itself); above the multipart threshold,
-presigned part uploads plus ``completeUpload``. Integrity never depends on the
+honours it rejects wrong bytes itself) and ``If-None-Match: *`` (an object,
+once there, is never replaced: a link still valid after commit cannot change
+a verified blob); above the multipart threshold, presigned part uploads plus
+``completeUpload``, also conditional. Integrity never depends on the
 store enforcing checksums (moto's server, for one, does not): commit checks
 presence and size with HEAD and, in ``full`` mode, streams the object through
 a hasher; in ``checksum`` mode it trusts a SHA-256 checksum the store reports.
@@ -81,9 +83,12 @@ class S3BlobStore:
         key = self.key(sha256)
         if size <= self.multipart_threshold:
             checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
-            url = await self._presign("put_object", Key=key, ContentLength=size, ChecksumSHA256=checksum)
+            # If-None-Match: a link still valid after commit cannot replace the verified object (S3 answers 412).
+            url = await self._presign("put_object", Key=key, ContentLength=size, ChecksumSHA256=checksum,
+                                      IfNoneMatch="*")
             return UploadTarget(sha256=sha256, url=url, method="PUT",
-                                headers={"x-amz-checksum-sha256": checksum, "Content-Type": "application/octet-stream"})
+                                headers={"x-amz-checksum-sha256": checksum, "Content-Type": "application/octet-stream",
+                                         "If-None-Match": "*"})
         upload_id = resume if resume and await self._upload_exists(key, resume) else None
         if upload_id is None:
             upload_id = (await self._client.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
@@ -110,10 +115,14 @@ class S3BlobStore:
             raise BadInput(f"completeUpload needs the ETag of every part 1..{len(expected)}, got parts {sorted(etags)}")
         try:
             await self._client.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id,
+                Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id, IfNoneMatch="*",
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in expected]},
             )
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                # The object is there already (another upload of these bytes): it is never replaced; commit checks it.
+                await self._client.abort_multipart_upload(Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id)
+                return
             raise BadInput(f"the store refused to complete upload {upload_id}: "
                            f"{exc.response.get('Error', {}).get('Message', 'unknown error')}") from None
 
