@@ -229,6 +229,28 @@ async def test_part_arriving_after_completion_cannot_change_the_blob(settings_mu
             assert hashlib.sha256(await _download(api, "churn/copy:v0")).hexdigest() == sha
 
 
+async def test_part_sent_again_after_completion_is_refused(settings_multipart: Settings, dialect: str,
+                                                            storage: str) -> None:
+    """Both stores refuse a part for a completed upload (S3 itself answers NoSuchUpload; moto answers 500)."""
+    body = os.urandom(7 * MiB)
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            created = await create(api, {"big.bin": body})
+            big = created["uploads"][0]
+            etags = []
+            for part in big["parts"]:
+                offset, size = int(part["offset"]), int(part["size"])
+                resp = await http.put(part["url"], content=body[offset:offset + size])
+                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            await api(COMPLETE, s=big["sha256"], n=len(body), u=big["uploadId"], p=etags)
+            late = await http.put(big["parts"][0]["url"], content=b"X" * int(big["parts"][0]["size"]))
+            assert late.status_code >= 400
+            assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/classifier:v0")).digest() == hashlib.sha256(body).digest()
+
+
 async def test_gc_spares_multipart_upload_of_pending_version(settings_multipart: Settings, dialect: str,
                                                             storage: str) -> None:
     """An in-flight multipart upload survives GC even where the store misreports its start time."""

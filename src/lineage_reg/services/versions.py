@@ -122,7 +122,7 @@ async def _bounded_sessions(rt: Runtime, tx: Tx, version_id: int, manifest: list
             "(an operator may raise LINEAGE_REG_MAX_UPLOAD_SESSIONS_PER_VERSION)")
     held = await upload_store.live_count_of(tx.conn, tx.actor)
     if held + len(opening) > per_token:
-        hours = rt.settings.pending_ttl_seconds // 3600
+        hours = f"{rt.settings.pending_ttl_seconds / 3600:g}"
         raise LimitExceeded(
             f"this token holds {held} unfinished multipart uploads and this version would open {len(opening)} more; "
             f"at most {per_token}: finish them (createArtifactVersion again with the same files returns the same "
