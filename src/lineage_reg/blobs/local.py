@@ -138,11 +138,14 @@ class LocalBlobStore:
                         raise DigestInvalid(f"part {number} is {length} bytes; more were sent")
                     f.write(chunk)
                     written += len(chunk)
+                st = os.fstat(f.fileno())
             if written != length:
                 raise DigestInvalid(f"part {number}: received {written} bytes of {length}; send the whole slice")
-            st = tmp.stat()
             async with self._locked(upload_id, sha256, fcntl.LOCK_SH):
-                os.replace(tmp, self._slot(upload_id, sha256, number))  # a repeated part replaces, never rewrites
+                try:
+                    os.replace(tmp, self._slot(upload_id, sha256, number))  # a repeated part replaces, never rewrites
+                except FileNotFoundError:  # collected by GC: stalled past the grace window
+                    raise BadInput(f"upload {upload_id} was abandoned; call createArtifactVersion again") from None
         finally:
             tmp.unlink(missing_ok=True)
         return _etag(st)  # this exact file: completion checks the slot still holds it
