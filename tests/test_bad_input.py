@@ -90,6 +90,11 @@ async def test_bad_project_names(api: Api, dialect: str, name: str) -> None:
     ([{"path": "a//b", "size": 1, "sha256": SHA}], "invalid file path"),
     ([{"path": "./a", "size": 1, "sha256": SHA}], "invalid file path"),
     ([], "at least one file"),
+    ([{"path": "a", "size": 1, "sha256": SHA}, {"path": "a/b", "size": 1, "sha256": SHA}], "'a' is also the directory"),
+    ([{"path": "x" * 1024, "size": 1, "sha256": SHA}], "over 200 bytes"),
+    ([{"path": "a\nb", "size": 1, "sha256": SHA}], "control character"),
+    ([{"path": "invoice\u202etxt.exe", "size": 1, "sha256": SHA}], "bidirectional control"),
+    ([{"path": "M.bin", "size": 1, "sha256": SHA}, {"path": "m.bin", "size": 1, "sha256": SHA}], "differ only by case"),
 ])
 async def test_bad_manifests(api: Api, dialect: str, files: list[dict[str, object]], needle: str) -> None:
     await seeded(api)

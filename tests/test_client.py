@@ -22,6 +22,7 @@ from lineage_reg.client import (
 )
 from lineage_reg.client.files import safe_target, write_verified
 from lineage_reg.client.transfers import Transfers
+from lineage_reg.app import build_runtime
 from lineage_reg.config import Settings
 
 MiB = 1024 * 1024
@@ -102,6 +103,44 @@ def test_log_link_resolve_download(live: LiveServer, tmp_path: Path, dialect: st
         assert run_view == {"name": "train-1", "status": "FINISHED", "gitCommit": "3fa9c1d", "config": {"lr": 0.1},
                             "datasetsRead": [{"name": "events"}], "outputs": [{"ref": "churn/classifier:v0"}],
                             "metrics": [{"step": 0, "value": 0.5}, {"step": 1, "value": 0.25}]}
+
+
+def test_longest_allowed_paths_download(live: LiveServer, tmp_path: Path, dialect: str) -> None:
+    """What the server accepts, the SDK can write: a 200-byte part (its temporary name beside it included),
+    non-ASCII names, a deep tree."""
+    files = {"\u00e9" * 100: b"accented", "d/" + "x" * 200: b"long", "/".join(["y" * 200] * 4) + "/z": b"deep",
+             "\u65e5\u672c/\u30e2\u30c7\u30eb.bin": b"nihon"}
+    src = write_tree(tmp_path / "src", files)
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "names", type="model", path=src)
+        assert sorted(f.path for f in version.files) == sorted(files)
+        assert read_tree(reg.download(version.ref, tmp_path / "out")) == files
+
+
+def test_upload_to_an_object_already_in_the_store(live: LiveServer, tmp_path: Path, dialect: str,
+                                                  storage: str) -> None:
+    """S3 uploads are conditional (If-None-Match): where the object is there already (another upload of the
+    same bytes, not committed yet) the store answers 412, and the SDK goes on to commit, which verifies it."""
+    body = b"uploaded by someone else first"
+    src = write_tree(tmp_path / "src", {"m.bin": body})
+    if storage == "s3":
+        async def put_first() -> None:
+            rt = build_runtime(live.settings)
+            await rt.blobs.start()
+            try:
+                sha = hashlib.sha256(body).hexdigest()
+                await rt.blobs._client.put_object(Bucket=rt.blobs.bucket, Key=rt.blobs.key(sha), Body=body)
+            finally:
+                await rt.blobs.stop()
+                await rt.db.dispose()
+
+        asyncio.run(put_first())
+    with Registry(live.url, live.admin_token()) as reg:
+        reg.create_project("churn")
+        version = reg.log_artifact("churn", "m", type="model", path=src)
+        assert version.state == "COMMITTED"
+        assert read_tree(reg.download(version.ref, tmp_path / "out")) == {"m.bin": body}
 
 
 def test_second_run_uses_the_first_ones_output(live: LiveServer, tmp_path: Path, dialect: str) -> None:

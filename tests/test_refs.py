@@ -36,15 +36,37 @@ def test_rejects(text: str) -> None:
     assert repr(text) in err.value.message
 
 
-@pytest.mark.parametrize("path", ["a.txt", "dir/a.txt", "a/b/c.bin", "..a", "a..b/c"])
+@pytest.mark.parametrize("path", ["a.txt", "dir/a.txt", "a/b/c.bin", "..a", "a..b/c", "caf\u00e9/\u65e5\u672c.txt",
+                                  "x" * 200, "/".join(["y" * 200] * 5)])
 def test_file_paths_ok(path: str) -> None:
     assert refs.check_file_path(path) == path
 
 
-@pytest.mark.parametrize("path", ["", "/abs", "../x", "a/../b", "a//b", "./a", "a/.", "a\\b", "a/", "x\x00y"])
+@pytest.mark.parametrize("path", ["", "/abs", "../x", "a/../b", "a//b", "./a", "a/.", "a\\b", "a/", "x\x00y", ".", "..",
+                                  "x" * 201, "\u00e9" * 101, "/".join(["y" * 200] * 6), "a\nb", "a\rb", "a\tb",
+                                  "a\x7fb", "a\x85b", "a\u202eb", "a\u2066b", "a\u200fb", "a\ud800b"])
 def test_file_paths_rejected(path: str) -> None:
-    with pytest.raises(BadInput):
+    with pytest.raises(BadInput) as err:
         refs.check_file_path(path)
+    assert err.value.message.startswith("invalid file path")
+
+
+@pytest.mark.parametrize(("paths", "needle"), [
+    (["a", "a/b"], "is also the directory of"),
+    (["a/b/c", "a/b"], "is also the directory of"),
+    (["A/B", "a/b/c"], "is also the directory of"),
+    (["a.txt", "A.TXT"], "differ only by case"),
+    (["caf\u00e9", "cafe\u0301"], "Unicode normalisation"),
+    (["x", "x"], "appears twice"),
+])
+def test_file_path_sets_rejected(paths: list[str], needle: str) -> None:
+    with pytest.raises(BadInput) as err:
+        refs.check_file_paths(paths)
+    assert needle in err.value.message
+
+
+def test_file_path_sets_ok() -> None:
+    refs.check_file_paths(["a/b", "a/c", "A/d", "ab", "a.b/c"])
 
 
 def test_alias_cannot_look_like_an_index() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import os
@@ -75,6 +76,22 @@ async def test_wrong_bytes_fail_commit_and_are_deleted(api: Api, rt: Runtime, di
     # The right bytes then commit fine.
     assert (await put(api, target, good)).status_code in (200, 201)
     assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+
+
+async def test_upload_link_used_again_after_commit_cannot_change_the_blob(api: Api, dialect: str,
+                                                                           storage: str) -> None:
+    """An upload link is valid for an hour: sent again after commit, with other bytes, it must not replace the
+    verified blob (S3: the PUT is conditional on no object being there; moto, like some stores, skips the
+    checksum and would otherwise take the bytes)."""
+    await api('mutation { createProject(name: "churn") { id } }')
+    good = b"the real weights"
+    created = await create(api, {"model.bin": good})
+    target = created["uploads"][0]
+    assert (await put(api, target, good)).status_code in (200, 201)
+    assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+    again = await put(api, target, b"evil weights!!!!")
+    assert again.status_code in (201, 412)  # local: the known blob is left as it is; S3: precondition failed
+    assert await _download(api, "churn/classifier:v0") == good
 
 
 async def test_wrong_size_is_digest_invalid(api: Api, rt: Runtime, dialect: str, storage: str) -> None:
@@ -159,6 +176,81 @@ async def test_multipart_upload(settings_multipart: Settings, dialect: str, stor
             assert got.status_code == 200 and hashlib.sha256(got.content).digest() == hashlib.sha256(body).digest()
 
 
+COMPLETE = ('mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartInput!]!) '
+            '{ completeUpload(sha256: $s, size: $n, uploadId: $u, parts: $p) }')
+
+
+async def _download(api: Api, ref: str) -> bytes:
+    files = await api('query($r: String!) { resolve(ref: $r) { files { edges { node { downloadUrl } } } } }', r=ref)
+    resp = await api.http.get(files["resolve"]["files"]["edges"][0]["node"]["downloadUrl"])
+    assert resp.status_code == 200
+    return resp.content
+
+
+async def test_part_arriving_after_completion_cannot_change_the_blob(settings_multipart: Settings,
+                                                                     dialect: str) -> None:
+    """A second PUT of part 1 sends its headers, completion runs, then the rest of its body
+    (other bytes) arrives: the completed blob keeps the verified bytes, and a later upload of the same content
+    deduplicates onto them."""
+    body = os.urandom(7 * MiB)
+    sha = hashlib.sha256(body).hexdigest()
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            created = await create(api, {"big.bin": body})
+            big = created["uploads"][0]
+            etags = []
+            for part in big["parts"]:
+                offset, size = int(part["offset"]), int(part["size"])
+                resp = await http.put(part["url"], content=body[offset:offset + size])
+                assert resp.status_code == 200, resp.text
+                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            first = big["parts"][0]
+            first_size = int(first["size"])
+            url = httpx.URL(first["url"])
+            reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+            writer.write(f"PUT {url.raw_path.decode()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Content-Length: {first_size}\r\nContent-Type: application/octet-stream\r\n\r\n".encode())
+            await writer.drain()
+            await asyncio.sleep(0.5)  # the server's handler now runs, waiting for this body
+            done = await api(COMPLETE, s=sha, n=len(body), u=big["uploadId"], p=etags)
+            assert done["completeUpload"] is True
+            writer.write(b"X" * first_size)  # the late body: other bytes of the right length
+            await writer.drain()
+            status = (await reader.readline()).decode()
+            writer.close()
+            assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/classifier:v0")).hexdigest() == sha
+            assert " 400 " in status  # the upload finished meanwhile: the late part is refused
+            again = await create(api, {"big.bin": body}, artifact="copy")
+            assert again["uploads"] == []  # deduplicated onto the stored blob
+            assert (await api(COMMIT, v=again["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/copy:v0")).hexdigest() == sha
+
+
+async def test_part_sent_again_after_completion_is_refused(settings_multipart: Settings, dialect: str,
+                                                            storage: str) -> None:
+    """Both stores refuse a part for a completed upload (S3 itself answers NoSuchUpload; moto answers 500)."""
+    body = os.urandom(7 * MiB)
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            created = await create(api, {"big.bin": body})
+            big = created["uploads"][0]
+            etags = []
+            for part in big["parts"]:
+                offset, size = int(part["offset"]), int(part["size"])
+                resp = await http.put(part["url"], content=body[offset:offset + size])
+                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            await api(COMPLETE, s=big["sha256"], n=len(body), u=big["uploadId"], p=etags)
+            late = await http.put(big["parts"][0]["url"], content=b"X" * int(big["parts"][0]["size"]))
+            assert late.status_code >= 400
+            assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+            assert hashlib.sha256(await _download(api, "churn/classifier:v0")).digest() == hashlib.sha256(body).digest()
+
+
 async def test_gc_spares_multipart_upload_of_pending_version(settings_multipart: Settings, dialect: str,
                                                             storage: str) -> None:
     """An in-flight multipart upload survives GC even where the store misreports its start time."""
@@ -179,6 +271,93 @@ async def test_gc_spares_multipart_upload_of_pending_version(settings_multipart:
                 await rt.db.dispose()
 
 
+async def test_gc_frees_leftover_upload_of_a_blob_committed_since(settings_multipart: Settings, dialect: str,
+                                                                   storage: str) -> None:
+    """A multipart upload left half done, its blob then uploaded and committed by another version: GC keeps
+    the leftover inside the grace window and frees (and, dry, reports) its bytes past it."""
+    body = os.urandom(7 * MiB)
+    with LiveServer(settings_multipart) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            crashed = await create(api, {"big.bin": body}, artifact="crashed")
+            part = crashed["uploads"][0]["parts"][0]
+            assert (await http.put(part["url"], content=body[:int(part["size"])])).status_code == 200
+            await log_multipart(api, http, {"big.bin": body}, artifact="redone")
+            rt = build_runtime(settings_multipart)
+            await rt.blobs.start()
+            try:
+                assert len(await rt.blobs.list_uploads()) == 1
+                within = await gc.collect(rt, now=utcnow() + timedelta(minutes=5))
+                assert within.aborted_uploads == [] and len(await rt.blobs.list_uploads()) == 1
+                later = utcnow() + timedelta(hours=3)
+                dry = await gc.collect(rt, now=later, dry_run=True)
+                assert len(dry.aborted_uploads) == 1 and dry.freed_bytes >= 5 * MiB
+                assert len(await rt.blobs.list_uploads()) == 1
+                report = await gc.collect(rt, now=later)
+                assert report.aborted_uploads == dry.aborted_uploads and report.freed_bytes == dry.freed_bytes
+                assert await rt.blobs.list_uploads() == []
+            finally:
+                await rt.blobs.stop()
+                await rt.db.dispose()
+            # The crashed version still commits: its blob is stored.
+            assert (await api(COMMIT, v=crashed["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+
+
+async def log_multipart(api: Api, http: httpx.AsyncClient, files: dict[str, bytes], artifact: str) -> None:
+    created = await create(api, files, artifact=artifact)
+    for target in created["uploads"]:
+        body = next(b for b in files.values() if hashlib.sha256(b).hexdigest() == target["sha256"])
+        etags = []
+        for part in target["parts"]:
+            offset, size = int(part["offset"]), int(part["size"])
+            resp = await http.put(part["url"], content=body[offset:offset + size])
+            assert resp.status_code == 200, resp.text
+            etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+        await api(COMPLETE, s=target["sha256"], n=len(body), u=target["uploadId"], p=etags)
+    assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+
+
+def large_manifest(count: int, seed: str) -> list[dict[str, object]]:
+    """Files above the 5 MiB multipart threshold, never uploaded."""
+    return [{"path": f"f{i}.bin", "size": 6 * MiB, "sha256": hashlib.sha256(f"{seed}{i}".encode()).hexdigest()}
+            for i in range(count)]
+
+
+async def test_upload_sessions_are_reused_and_bounded(settings_multipart: Settings, dialect: str,
+                                                      storage: str) -> None:
+    settings = dataclasses.replace(settings_multipart, max_upload_sessions_per_version=2,
+                                   max_upload_sessions_per_token=3)
+    with LiveServer(settings) as live:
+        async with httpx.AsyncClient(timeout=60) as http:
+            api = Api(live, http, live.admin_token())
+            await api('mutation { createProject(name: "churn") { id } }')
+            rt = build_runtime(settings)
+            await rt.blobs.start()
+            try:
+                def version(artifact: str, files: list[dict[str, object]]) -> dict[str, object]:
+                    return {"project": "churn", "artifact": artifact, "type": "model", "files": files}
+
+                before, uploads = await snapshot(live), await rt.blobs.list_uploads()
+                err = await api.error(CREATE, input=version("three", large_manifest(3, "a")))
+                assert err.code == "LIMIT_EXCEEDED" and "at most 2" in err.errors[0]["message"]
+                assert await snapshot(live) == before and await rt.blobs.list_uploads() == uploads
+                first = (await api(CREATE, input=version("two", large_manifest(2, "b"))))["createArtifactVersion"]
+                for _ in range(3):  # a retry resumes the same sessions instead of opening new ones
+                    again = (await api(CREATE, input=version("two", large_manifest(2, "b"))))["createArtifactVersion"]
+                    assert sorted(u["uploadId"] for u in again["uploads"]) == sorted(u["uploadId"] for u in first["uploads"])
+                assert len(await rt.blobs.list_uploads()) == 2
+                before = await snapshot(live)
+                err = await api.error(CREATE, input=version("more", large_manifest(2, "c")))
+                assert err.code == "LIMIT_EXCEEDED" and "holds 2 unfinished" in err.errors[0]["message"]
+                assert await snapshot(live) == before and len(await rt.blobs.list_uploads()) == 2
+                other = api.as_token(await api.token_for("admin", "other"))
+                assert (await other(CREATE, input=version("more", large_manifest(2, "c"))))["createArtifactVersion"]
+            finally:
+                await rt.blobs.stop()
+                await rt.db.dispose()
+
+
 async def test_multipart_commit_before_complete_is_blob_unknown(settings_multipart: Settings, dialect: str,
                                                                 storage: str) -> None:
     body = os.urandom(6 * MiB)
@@ -191,6 +370,38 @@ async def test_multipart_commit_before_complete_is_blob_unknown(settings_multipa
             assert (await http.put(part["url"], content=body[: int(part["size"])])).status_code == 200
             err = await api.error(COMMIT, v=created["version"]["id"])
             assert err.code == "BLOB_UNKNOWN"
+
+
+# --- manifest sizes against stored blobs ---
+
+
+async def test_size_contradicting_a_stored_blob_is_bad_input(api: Api, dialect: str, storage: str) -> None:
+    await api('mutation { createProject(name: "churn") { id } }')
+    known = b"twenty-two bytes here!"
+    await log_version(api, {"w.bin": known})
+    before = await snapshot(api.server)
+    lying = [{"path": "x.bin", "size": 999, "sha256": hashlib.sha256(known).hexdigest()}]
+    err = await api.error(CREATE, input={"project": "churn", "artifact": "other", "type": "model", "files": lying})
+    assert err.code == "BAD_INPUT" and "'x.bin'" in err.errors[0]["message"] and "22" in err.errors[0]["message"]
+    twice = [{"path": "a.bin", "size": 5, "sha256": "ab" * 32}, {"path": "b.bin", "size": 6, "sha256": "ab" * 32}]
+    err = await api.error(CREATE, input={"project": "churn", "artifact": "other", "type": "model", "files": twice})
+    assert err.code == "BAD_INPUT" and "'b.bin'" in err.errors[0]["message"]
+    assert await snapshot(api.server) == before
+
+
+async def test_size_contradicting_a_blob_stored_since_create_fails_commit(api: Api, dialect: str,
+                                                                          storage: str) -> None:
+    await api('mutation { createProject(name: "churn") { id } }')
+    body = b"twenty-two bytes here!"
+    lying = [{"path": "x.bin", "size": 999, "sha256": hashlib.sha256(body).hexdigest()}]
+    created = (await api(CREATE, input={"project": "churn", "artifact": "liar", "type": "model",
+                                        "files": lying}))["createArtifactVersion"]
+    assert len(created["uploads"]) == 1
+    await log_version(api, {"w.bin": body})  # the same bytes, with their real size, stored by another version
+    err = await api.error(COMMIT, v=created["version"]["id"])
+    assert err.code == "BAD_INPUT" and "'x.bin'" in err.errors[0]["message"]
+    state = await api("query($id: ID!) { node(id: $id) { ... on ArtifactVersion { state } } }", id=created["version"]["id"])
+    assert state["node"]["state"] == "PENDING"
 
 
 # --- downloads (local backend) ---

@@ -71,6 +71,10 @@ class Settings:
     verify: str = "full"
     multipart_threshold: int = 64 * 1024 * 1024
     part_size: int = 64 * 1024 * 1024
+    # Live multipart upload sessions (files above the threshold not stored yet) one PENDING version may hold,
+    # and one token may hold across all PENDING versions. Asking again for a version reuses its sessions.
+    max_upload_sessions_per_version: int = 1000
+    max_upload_sessions_per_token: int = 2000
     # Garbage collection: pending versions older than this are abandoned; unreferenced
     # blobs younger than the grace window are left alone (uploads may be in flight).
     pending_ttl_seconds: int = 24 * 3600
@@ -164,6 +168,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         verify=get("VERIFY"),
         multipart_threshold=int(v) if (v := get("MULTIPART_THRESHOLD")) else None,
         part_size=int(v) if (v := get("PART_SIZE")) else None,
+        max_upload_sessions_per_version=int(v) if (v := get("MAX_UPLOAD_SESSIONS_PER_VERSION")) else None,
+        max_upload_sessions_per_token=int(v) if (v := get("MAX_UPLOAD_SESSIONS_PER_TOKEN")) else None,
         pending_ttl_seconds=int(v) if (v := get("PENDING_TTL_SECONDS")) else None,
         gc_grace_seconds=int(v) if (v := get("GC_GRACE_SECONDS")) else None,
         gc_interval_seconds=int(v) if (v := get("GC_INTERVAL_SECONDS")) else None,

@@ -11,8 +11,9 @@ The API, the SDK and the CLI all parse through here.
 
 from __future__ import annotations
 
-import posixpath
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import BadInput
@@ -67,23 +68,72 @@ def check_sha256(value: str) -> str:
     return value
 
 
+MAX_PATH_BYTES = 1024
+# A component leaves room for the SDK's temporary name beside it (".<name>.<12 hex>.part", 19 bytes more)
+# within the 255 bytes most file systems allow a name.
+MAX_COMPONENT_BYTES = 200
+# Bidirectional controls (embeddings, overrides, isolates, marks): they make a path display as another one.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _path_problem(path: str) -> str | None:
+    """What makes ``path`` one the SDK could not write, or None."""
+    if not path:
+        return "it is empty"
+    try:
+        size = len(path.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "it is not valid Unicode (a lone surrogate)"
+    if size > MAX_PATH_BYTES:
+        return f"it is {size} bytes of UTF-8; at most {MAX_PATH_BYTES}"
+    if path.startswith("/"):
+        return "it is absolute; paths are relative to the version's directory"
+    if "\\" in path:
+        return "it has a backslash; separate parts with '/'"
+    if any(unicodedata.category(c) == "Cc" for c in path):
+        return "it has a control character (newline, tab, NUL, ...)"
+    if any(c in BIDI_CONTROLS for c in path):
+        return "it has a bidirectional control character (U+202A-U+202E, U+2066-U+2069, ...)"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "it has an empty, '.' or '..' part (or a trailing '/')"
+    if any(len(part.encode("utf-8")) > MAX_COMPONENT_BYTES for part in parts):
+        return f"a part is over {MAX_COMPONENT_BYTES} bytes of UTF-8"
+    return None
+
+
 def check_file_path(path: str) -> str:
-    """A relative POSIX path inside a version's directory; no escaping it."""
-    bad = (
-        not path
-        or len(path) > 1024
-        or path.startswith("/")
-        or "\\" in path
-        or "\x00" in path
-        or posixpath.normpath(path) != path
-        or any(part in ("..", ".") for part in path.split("/"))
-    )
-    if bad:
-        raise BadInput(
-            f"invalid file path {path!r}: use a relative path with '/' separators, "
-            "no '..', '.', empty or absolute parts"
-        )
+    """A relative POSIX path inside a version's directory that the SDK can write on common file systems."""
+    if (problem := _path_problem(path)) is not None:
+        raise BadInput(f"invalid file path {path!r}: {problem}")
     return path
+
+
+def path_key(path: str) -> str:
+    """Where a path lands on a case- and normalisation-insensitive file system (macOS, Windows)."""
+    return unicodedata.normalize("NFC", path).lower()
+
+
+def check_file_paths(paths: Iterable[str]) -> None:
+    """The paths of one version, each valid, that can all be written side by side: no two land on the same
+    file where case or Unicode normalisation is ignored, and no file is also another's directory ('a', 'a/b')."""
+    files: dict[str, str] = {}
+    dirs: dict[str, str] = {}
+    for path in paths:
+        check_file_path(path)
+        key = path_key(path)
+        if (other := files.get(key)) is not None:
+            same = "appears twice" if other == path else f"and {other!r} differ only by case or Unicode normalisation"
+            raise BadInput(f"file {path!r} {same}; each file needs a path of its own on every file system")
+        if (other := dirs.get(key)) is not None:
+            raise BadInput(f"file {path!r} is also the directory of {other!r}; rename one of them")
+        files[key] = path
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if (other := files.get(parent)) is not None:
+                raise BadInput(f"file {other!r} is also the directory of {path!r}; rename one of them")
+            dirs.setdefault(parent, path)
 
 
 @dataclass(frozen=True)

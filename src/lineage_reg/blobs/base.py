@@ -53,6 +53,8 @@ class PendingUpload:
     sha256: str | None  # None when the store can't tell
     started: datetime
     handle: object = None
+    upload_id: str | None = None  # the id createArtifactVersion handed out, for a multipart upload
+    size: int = 0  # bytes it holds on disk, where the store can tell
 
 
 def plan_parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
@@ -68,8 +70,9 @@ class BlobStore(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
-        """Where a client sends the bytes of one blob (multipart above the threshold)."""
+    async def upload_target(self, sha256: str, size: int, base_url: str, *, resume: str | None = None) -> UploadTarget:
+        """Where a client sends the bytes of one blob (multipart above the threshold). ``resume``: the id of a
+        multipart upload handed out before for this blob, continued if the store still has it."""
         ...
 
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:

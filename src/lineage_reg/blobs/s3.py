@@ -1,8 +1,10 @@
 """Blobs in any S3-compatible store, through aiobotocore. Bytes never pass through this server.
 
 Uploads are presigned PUTs carrying ``x-amz-checksum-sha256`` (a store that
-honours it rejects wrong bytes itself); above the multipart threshold,
-presigned part uploads plus ``completeUpload``. Integrity never depends on the
+honours it rejects wrong bytes itself) and ``If-None-Match: *`` (an object,
+once there, is never replaced: a link still valid after commit cannot change
+a verified blob); above the multipart threshold, presigned part uploads plus
+``completeUpload``, also conditional. Integrity never depends on the
 store enforcing checksums (moto's server, for one, does not): commit checks
 presence and size with HEAD and, in ``full`` mode, streams the object through
 a hasher; in ``checksum`` mode it trusts a SHA-256 checksum the store reports.
@@ -77,15 +79,19 @@ class S3BlobStore:
             method, Params={"Bucket": self.bucket, **params}, ExpiresIn=self.link_ttl_seconds
         ))
 
-    async def upload_target(self, sha256: str, size: int, base_url: str) -> UploadTarget:
+    async def upload_target(self, sha256: str, size: int, base_url: str, *, resume: str | None = None) -> UploadTarget:
         key = self.key(sha256)
         if size <= self.multipart_threshold:
             checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
-            url = await self._presign("put_object", Key=key, ContentLength=size, ChecksumSHA256=checksum)
+            # If-None-Match: a link still valid after commit cannot replace the verified object (S3 answers 412).
+            url = await self._presign("put_object", Key=key, ContentLength=size, ChecksumSHA256=checksum,
+                                      IfNoneMatch="*")
             return UploadTarget(sha256=sha256, url=url, method="PUT",
-                                headers={"x-amz-checksum-sha256": checksum, "Content-Type": "application/octet-stream"})
-        created = await self._client.create_multipart_upload(Bucket=self.bucket, Key=key)
-        upload_id = created["UploadId"]
+                                headers={"x-amz-checksum-sha256": checksum, "Content-Type": "application/octet-stream",
+                                         "If-None-Match": "*"})
+        upload_id = resume if resume and await self._upload_exists(key, resume) else None
+        if upload_id is None:
+            upload_id = (await self._client.create_multipart_upload(Bucket=self.bucket, Key=key))["UploadId"]
         parts = []
         for number, offset, length in plan_parts(size, self.part_size):
             url = await self._presign("upload_part", Key=key, UploadId=upload_id, PartNumber=number,
@@ -94,16 +100,29 @@ class S3BlobStore:
         return UploadTarget(sha256=sha256, url=parts[0].url, method="PUT", headers={}, upload_id=upload_id,
                             parts=tuple(parts))
 
+    async def _upload_exists(self, key: str, upload_id: str) -> bool:
+        try:
+            await self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, MaxParts=1)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchUpload", "404", "NotFound"):
+                return False
+            raise
+        return True
+
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
         expected = [n for n, _, _ in plan_parts(size, self.part_size)]
         if sorted(etags) != expected:
             raise BadInput(f"completeUpload needs the ETag of every part 1..{len(expected)}, got parts {sorted(etags)}")
         try:
             await self._client.complete_multipart_upload(
-                Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id,
+                Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id, IfNoneMatch="*",
                 MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in expected]},
             )
         except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                # The object is there already (another upload of these bytes): it is never replaced; commit checks it.
+                await self._client.abort_multipart_upload(Bucket=self.bucket, Key=self.key(sha256), UploadId=upload_id)
+                return
             raise BadInput(f"the store refused to complete upload {upload_id}: "
                            f"{exc.response.get('Error', {}).get('Message', 'unknown error')}") from None
 
@@ -168,13 +187,20 @@ class S3BlobStore:
                 yield StoredBlob(obj["Key"].rsplit("/", 1)[1], obj["Size"], obj["LastModified"])
 
     async def list_uploads(self) -> list[PendingUpload]:
+        """Unfinished multipart uploads under our prefix, each as old as its newest part (some stores report
+        no real start time: moto says every upload began on 2010-11-10) and as big as its parts."""
         found = []
         paginator = self._client.get_paginator("list_multipart_uploads")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.blob_prefix):
             for upload in page.get("Uploads", []):
-                sha = upload["Key"].rsplit("/", 1)[1]
-                found.append(PendingUpload(f"multipart upload {upload['UploadId']} of {upload['Key']}", sha,
-                                           upload["Initiated"], handle=(upload["Key"], upload["UploadId"])))
+                key, upload_id = upload["Key"], upload["UploadId"]
+                started, size = upload["Initiated"], 0
+                async for parts in self._client.get_paginator("list_parts").paginate(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id):
+                    for part in parts.get("Parts", []):
+                        started, size = max(started, part["LastModified"]), size + part["Size"]
+                found.append(PendingUpload(f"multipart upload {upload_id} of {key}", key.rsplit("/", 1)[1],
+                                           started, handle=(key, upload_id), upload_id=upload_id, size=size))
         return found
 
     async def abort_upload(self, upload: PendingUpload) -> None:

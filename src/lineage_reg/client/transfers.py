@@ -120,6 +120,8 @@ class Transfers:
                 await resp.aclose()
             if resp.status_code in TRANSIENT_STATUS:
                 raise Transient(transfer_error(resp, what), resp)
+            if resp.status_code == 412 and headers.get("If-None-Match") == "*":
+                return resp  # the store holds an object under this address already, never overwritten: commit checks it
             if resp.status_code >= 300:
                 raise transfer_error(resp, what)
             return resp

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from .. import refs
 from ..blobs.local import LocalBlobStore
 from ..errors import BadInput, BlobUnknown
+from ..store import uploads as upload_store
 from ..store import versions as version_store
 from ..store.tables.types import utcnow
 from .runtime import Runtime
@@ -66,6 +67,7 @@ async def complete_upload(rt: Runtime, *, sha256: str, size: int, upload_id: str
     await rt.blobs.complete_upload(sha256, int(size), upload_id, etags)
     if isinstance(rt.blobs, LocalBlobStore):
         await record(rt, sha256, int(size))  # verified on completion; S3 blobs are verified at commit
+    await rt.db.transaction(lambda conn: upload_store.finish(conn, upload_id))
 
 
 async def not_held(rt: Runtime, sizes: dict[str, int]) -> list[str]:

@@ -5,9 +5,11 @@
    deleted (re-checked in the deleting statement), then their bytes.
 3. Objects in the store with no blob row and no live reference, older than the
    grace window, are deleted: uploads that never got committed.
-4. Unfinished (multipart or temporary) uploads older than the grace window are
-   aborted, unless a live PENDING version still lists their blob: some stores
-   report no real start time (moto says every upload began on 2010-11-10).
+4. Unfinished uploads (multipart uploads, temporary and part files) older than
+   the grace window are aborted, whatever blob they are for, unless a live upload
+   session owns them (its version PENDING, its blob not stored yet): that keeps
+   a resumable upload whose store misreports its start time. Sessions no longer
+   live are forgotten.
 
 The grace window keeps in-flight uploads safe; a blob shared with any live
 version is never touched. ``dry_run`` reports and changes nothing.
@@ -20,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ..store import gc as gc_store
 from ..store import projects as project_store
+from ..store import uploads as upload_store
 from ..store.tables.types import utcnow
 from .runtime import Runtime, Tx, write
 
@@ -58,13 +61,16 @@ async def collect(rt: Runtime, *, now: datetime | None = None, dry_run: bool = F
 async def _abort_uploads(rt: Runtime, cutoff: datetime, dry_run: bool, report: GcReport) -> None:
     stale = [u for u in await rt.blobs.list_uploads() if u.started < cutoff]
     async with rt.db.reader() as r:
-        live = await gc_store.live_references(r, [u.sha256 for u in stale if u.sha256])
+        owned = await upload_store.live_among(r, [u.upload_id for u in stale if u.upload_id])
     for upload in stale:
-        if upload.sha256 in live:
+        if upload.upload_id in owned:
             continue
         if not dry_run:
             await rt.blobs.abort_upload(upload)
         report.aborted_uploads.append(upload.description)
+        report.freed_bytes += upload.size
+    if not dry_run:
+        await rt.db.transaction(upload_store.delete_dead)
 
 
 async def _abandon_pending(rt: Runtime, cutoff: datetime, dry_run: bool, report: GcReport) -> None:

@@ -14,15 +14,17 @@ from typing import Any
 
 from .. import ids, refs
 from ..blobs.base import UploadTarget
-from ..errors import BadInput, BlobUnknown, Conflict, VersionCommitted
+from ..errors import BadInput, BlobUnknown, Conflict, LimitExceeded, VersionCommitted
 from ..store import links as link_store
 from ..store import projects as project_store
 from ..store import runs as run_store
+from ..store import uploads as upload_store
 from ..store import versions as version_store
-from ..store.records import CollectionRec, VersionRec
+from ..store.records import CollectionRec, FileRec, VersionRec
+from ..store.tables.types import utcnow
 from . import aliases, lookup
 from . import blobs as blob_service
-from .manifest import FileIn, check_manifest, digest
+from .manifest import FileIn, check_known_sizes, check_manifest, digest, size_mismatch
 from .projects import check_description
 from .runs import check_json_object
 from .runtime import Runtime, Tx, write
@@ -53,19 +55,20 @@ async def create_version(
             raise BadInput("'latest' is set by the server on commit; leave it out of aliases")
     version_digest = digest(manifest)
 
-    async def work(tx: Tx) -> tuple[VersionRec, str]:
+    async def work(tx: Tx) -> tuple[VersionRec, str, dict[str, str]]:
         proj = await lookup.project(tx.conn, project)
         producer = await lookup.run(tx.conn, run) if run else None
         if producer is not None and producer.project_id != proj.id:
             raise BadInput(f"run {run} belongs to another project than {project!r}")
         coll = await _artifact(tx, proj.id, project, artifact, type)
+        check_known_sizes(manifest, await version_store.blob_sizes(tx.conn, sorted({f.sha256 for f in manifest})))
         await project_store.lock_collection(tx.conn, coll.id)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
-            return latest, "deduplicated"
+            return latest, "deduplicated", {}
         pending = await version_store.pending_with_digest(tx.conn, coll.id, version_digest)
-        if pending is not None:
-            return pending, "resumed"  # a retried create: same version, what is left of its uploads
+        if pending is not None:  # a retried create: same version, what is left of its uploads, the same sessions
+            return pending, "resumed", await _bounded_sessions(rt, tx, pending.id, manifest)
         index = await version_store.next_index(tx.conn, coll.id)
         values = dict(
             artifact_id=coll.id, index=index, digest=version_digest, state="PENDING",
@@ -79,9 +82,9 @@ async def create_version(
         rec = await lookup.version_by_id(tx.conn, version_id)
         await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
                        to_version=version_id, ref=rec.ref, digest=version_digest)
-        return rec, "new"
+        return rec, "new", await _bounded_sessions(rt, tx, version_id, manifest)
 
-    version, how = await write(rt, actor, work)
+    version, how, sessions = await write(rt, actor, work)
     uploads: list[UploadTarget] = []
     if how != "deduplicated":
         sizes = {f.sha256: f.size for f in manifest}
@@ -91,8 +94,40 @@ async def create_version(
             # An upload interrupted and run again: blobs the store already holds (S3 objects the database
             # learns of only at commit) are not asked for twice. Commit still verifies every one.
             missing = await blob_service.not_held(rt, {sha: sizes[sha] for sha in missing})
-        uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url) for sha in sorted(missing)]
+        uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url, resume=sessions.get(sha))
+                   for sha in sorted(missing)]
+        opened = {u.sha256: u.upload_id for u in uploads if u.upload_id and u.upload_id != sessions.get(u.sha256)}
+        if opened:
+            await rt.db.transaction(lambda conn: upload_store.replace(conn, version.id, opened, actor=actor, at=utcnow()))
     return Created(version=version, uploads=uploads, deduplicated=how == "deduplicated")
+
+
+async def _bounded_sessions(rt: Runtime, tx: Tx, version_id: int, manifest: list[FileRec]) -> dict[str, str]:
+    """The version's live upload sessions (sha256 -> upload id), once the ones this request would open are
+    known to fit the per-version and per-token bounds; raising here rolls the whole create back."""
+    threshold = rt.blobs.multipart_threshold
+    large = sorted({f.sha256 for f in manifest if f.size > threshold})
+    if not large:
+        return {}
+    existing = await upload_store.of_version(tx.conn, version_id)
+    stored = await version_store.blob_sizes(tx.conn, large)
+    opening = [sha for sha in large if sha not in existing and sha not in stored]
+    if not opening:
+        return existing
+    per_version, per_token = rt.settings.max_upload_sessions_per_version, rt.settings.max_upload_sessions_per_token
+    if len(existing) + len(opening) > per_version:
+        raise LimitExceeded(
+            f"this version needs {len(existing) + len(opening)} multipart uploads (files over {threshold} bytes not "
+            f"stored yet); a version may have at most {per_version} at once: split the files into several versions "
+            "(an operator may raise LINEAGE_REG_MAX_UPLOAD_SESSIONS_PER_VERSION)")
+    held = await upload_store.live_count_of(tx.conn, tx.actor)
+    if held + len(opening) > per_token:
+        hours = f"{rt.settings.pending_ttl_seconds / 3600:g}"
+        raise LimitExceeded(
+            f"this token holds {held} unfinished multipart uploads and this version would open {len(opening)} more; "
+            f"at most {per_token}: finish them (createArtifactVersion again with the same files returns the same "
+            f"uploads to resume), or wait until their pending versions expire ({hours} h after creation)")
+    return existing
 
 
 async def _artifact(tx: Tx, project_id: int, project: str, name: str, type: str) -> CollectionRec:
@@ -127,6 +162,8 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
         if rec.state != "PENDING":
             raise BadInput(f"{rec.ref} is {rec.state} and cannot be committed")
+        if (conflict := await version_store.size_conflict(tx.conn, rec.id)) is not None:
+            raise size_mismatch(*conflict)  # a blob stored since create, by another upload of the same bytes
         missing = await version_store.missing_blobs_of_version(tx.conn, rec.id)
         if missing:
             raise BlobUnknown(

@@ -12,6 +12,8 @@ from . import schema as s
 from .records import FileRec, VersionRec
 
 
+IN_CHUNK = 10_000  # values per IN (...): well within SQLite's 32,766 and PostgreSQL's 65,535 parameters
+
 # The write path's statements, built once: bind parameters instead of a new statement per call.
 _BY_IDS = s.select_versions().where(s.version.c.id.in_(sa.bindparam("ids", expanding=True)))
 _BY_IDS_FOR_UPDATE = _BY_IDS.with_for_update(of=s.version)
@@ -130,6 +132,28 @@ async def missing_blobs_with_size(conn: Any, version_id: int) -> list[tuple[str,
     """(sha256, size) of the version's blobs the database has no row for."""
     rows = (await conn.execute(_MISSING_OF_VERSION, {"version_id": version_id})).all()
     return [(r[0], int(r[1])) for r in rows]
+
+
+async def blob_sizes(conn: Any, shas: Sequence[str]) -> dict[str, int]:
+    """sha256 -> size of the stored blobs among ``shas``."""
+    found: dict[str, int] = {}
+    for start in range(0, len(shas), IN_CHUNK):
+        stmt = sa.select(s.blob.c.sha256, s.blob.c.size).where(s.blob.c.sha256.in_(list(shas[start:start + IN_CHUNK])))
+        found.update((r[0], int(r[1])) for r in (await conn.execute(stmt)).all())
+    return found
+
+
+async def size_conflict(conn: Any, version_id: int) -> tuple[str, int, str, int] | None:
+    """A file of the version whose declared size is not its stored blob's: (path, declared, sha256, stored)."""
+    stmt = (
+        sa.select(s.version_file.c.path, s.version_file.c.size, s.blob.c.sha256, s.blob.c.size)
+        .join(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
+        .where(s.version_file.c.version_id == version_id, s.version_file.c.size != s.blob.c.size)
+        .order_by(s.version_file.c.path)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (row[0], int(row[1]), row[2], int(row[3]))
 
 
 async def blob_size(conn: Any, sha256: str) -> int | None:

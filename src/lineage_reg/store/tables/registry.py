@@ -81,6 +81,18 @@ class Blob(SQLModel, table=True):
     created_at: datetime = Field(sa_column=time_column())
 
 
+class UploadSession(SQLModel, table=True):
+    """A multipart upload handed out for a blob of a PENDING version: reused when the client asks again,
+    counted against the per-version and per-token bounds, and what keeps its staged bytes from GC."""
+
+    __tablename__ = "upload_session"
+    upload_id: str = Field(max_length=1024, primary_key=True)
+    version_id: int = Field(foreign_key="artifact_version.id", index=True)
+    sha256: str = Field(max_length=64)
+    created_by: str | None = Field(default=None, max_length=128, index=True)
+    created_at: datetime = Field(sa_column=time_column())
+
+
 class ModelLink(SQLModel, table=True):
     __tablename__ = "model_link"
     __table_args__ = (
