@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from . import private
+
 ANONYMOUS_MODES = ("none", "read", "write")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*(s|m|h)\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -105,8 +107,8 @@ class Settings:
             return env.encode()
         path = self.data_dir / "signing.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            private.make_dir(self.data_dir)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.FILE_MODE)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         return path.read_text().strip().encode()

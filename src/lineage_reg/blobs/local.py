@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import private
 from ..errors import BadInput, DigestInvalid
 from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
 from .signing import LinkSigner
@@ -44,7 +45,7 @@ class LocalBlobStore:
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        private.make_dir(self.tmp)
 
     async def start(self) -> None:
         pass
@@ -66,7 +67,8 @@ class LocalBlobStore:
             url = f"{base_url}/files/blobs/{sha256}?{self.signer.query('PUT', sha256, size)}"
             return UploadTarget(sha256=sha256, url=url, headers=headers)
         upload_id = secrets.token_hex(16)
-        with open(self._upload_file(upload_id, sha256), "wb") as f:
+        fd = os.open(self._upload_file(upload_id, sha256), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private.FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
             f.truncate(size)  # sparse: parts land at their offsets, in any order
         parts = tuple(
             UploadPart(number=n, offset=off, size=length,
@@ -155,8 +157,8 @@ class LocalBlobStore:
 
     async def _place(self, tmp: Path, sha256: str) -> None:
         final = self.path(sha256)
-        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        await asyncio.to_thread(private.make_dir, final.parent)
+        os.replace(tmp, final)  # the temporary file's 0600 (mkstemp, or created so) goes with it
 
     # --- reads, verification, GC ---
 
