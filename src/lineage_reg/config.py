@@ -80,6 +80,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 10.0
     webhook_timeout_seconds: float = 10.0
+    # Webhook targets besides public addresses: CIDRs and host names ("10.1.0.0/16,hooks.corp.example").
+    webhook_allow: tuple[str, ...] = ()
 
     @property
     def sqlite_path(self) -> Path:
@@ -169,6 +171,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         webhook_max_attempts=int(v) if (v := get("WEBHOOK_MAX_ATTEMPTS")) else None,
         webhook_backoff_seconds=float(v) if (v := get("WEBHOOK_BACKOFF_SECONDS")) else None,
         webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,
+        webhook_allow=tuple(e.strip() for e in v.split(",") if e.strip()) if (v := get("WEBHOOK_ALLOW")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
         max_body_bytes=int(v) if (v := get("MAX_BODY_BYTES")) else None,
         allowed_origins=tuple(o.strip() for o in v.split(",") if o.strip()) if (v := get("ALLOWED_ORIGINS")) else None,
