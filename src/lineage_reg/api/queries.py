@@ -144,7 +144,8 @@ class Query:
             raise BadInput("after must be an event's sequence number")
         cursor = ids.encode_cursor(int(after)) if after is not None else None
         if project is not None:
-            await require_readable(info, lambda: scope.project(info.context.rt, project))
+            refs.check_project_name(project)
+            await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
         elif not actor.reads_everything:
             return await connection(info, "events.in", None, Event.of, first=first, after=cursor,
                                     arg=actor.readable_projects())

@@ -4,7 +4,7 @@ A project never changes under an object, so this read may happen outside the
 transaction that later acts on it. A target that doesn't exist comes back with
 no project rather than as an error: the caller decides what to answer, and a
 caller who may not read the project answers a missing target and an unreadable
-one identically (``permissions.authorize``), so nothing tells them apart.
+one identically (``api/permissions.grant``), so nothing tells them apart.
 """
 
 from __future__ import annotations
@@ -26,12 +26,6 @@ class Target:
     what: str  # how an answer names it: "project 'churn'", "run UnVuOjE"
     project_id: int | None  # None: it does not exist
 
-    @property
-    def id(self) -> int:
-        """The project, once access to it has been checked (so it exists)."""
-        assert self.project_id is not None, f"{self.what} was not checked before use"
-        return self.project_id
-
 
 async def project(rt: Runtime, name: str) -> Target:
     refs.check_project_name(name)
@@ -51,11 +45,10 @@ async def version(rt: Runtime, text: str) -> Target:
         return await project(rt, refs.parse_version_ref(text).project)
     version_id = ids.decode_as(text, "ArtifactVersion")
     async with rt.db.reader() as r:
-        found: Any = await _version(r, version_id)
-    return Target(f"artifact version {text}", found)
+        return Target(f"artifact version {text}", await _version_project(r, version_id))
 
 
-async def _version(conn: Any, version_id: int) -> int | None:
+async def _version_project(conn: Any, version_id: int) -> int | None:
     rec = await version_store.version_by_id(conn, version_id)
     return rec.project_id if rec else None
 
@@ -78,7 +71,7 @@ async def tag_target(rt: Runtime, global_id: str) -> Target:
     kind, row_id = ids.decode(global_id, "ArtifactVersion", "Artifact", "RegisteredModel")
     async with rt.db.reader() as r:
         if kind == "ArtifactVersion":
-            return Target(f"{kind} {global_id}", await _version(r, row_id))
+            return Target(f"{kind} {global_id}", await _version_project(r, row_id))
         found: Any = (await project_store.collections_by_id(r, [row_id])).get(row_id)
     return Target(f"{kind} {global_id}", int(found.project_id) if found else None)
 
