@@ -479,3 +479,58 @@ def test_the_allow_list_comes_from_the_environment() -> None:
     assert from_env({}).webhook_allow == ()
     assert from_env({"LINEAGE_REG_WEBHOOK_ALLOW": "10.0.0.0/8, hooks.corp.example,"}).webhook_allow == (
         "10.0.0.0/8", "hooks.corp.example")
+
+
+def _certificate_for(tmp_path: Any, name: str) -> tuple[str, str]:
+    """A self-signed certificate valid for the DNS name ``name`` only (no IP address in it)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = tmp_path / "receiver.pem", tmp_path / "receiver.key"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return str(certfile), str(keyfile)
+
+
+async def test_https_deliveries_to_a_checked_address_still_verify_the_name(
+    settings: Settings, dialect: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request goes to the address `localhost` resolved to, with SNI and certificate check for `localhost`:
+    the receiver's certificate names only `localhost`, so the same receiver addressed as 127.0.0.1 fails."""
+    import ssl
+
+    import httpx
+
+    certfile, keyfile = _certificate_for(tmp_path, "localhost")
+    monkeypatch.setenv("SSL_CERT_FILE", certfile)  # the dispatcher's client trusts the receiver's certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    tls = dataclasses.replace(settings, webhook_allow=("localhost", "127.0.0.0/8"), webhook_max_attempts=1)
+    with Receiver() as receiver, LiveServer(tls) as live:
+        receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+        async with httpx.AsyncClient(timeout=30) as http:
+            api = Api(live, http, live.admin_token())
+            await setup(api)
+            by_name = await create_hook(api, f"https://localhost:{receiver.port}/hook")
+            by_address = await create_hook(api, f"https://127.0.0.1:{receiver.port}/hook")
+            await api('mutation($id: ID!) { pingWebhook(id: $id) { id } }', id=by_name["id"])
+            [request] = await receiver.wait_for(1)
+            assert request.headers["host"] == f"localhost:{receiver.port}" and request.signature_valid()
+            assert (await wait_status(api, by_name["id"], "DELIVERED"))[0]["lastStatusCode"] == 200
+            await api('mutation($id: ID!) { pingWebhook(id: $id) { id } }', id=by_address["id"])
+            [failed] = await wait_status(api, by_address["id"], "FAILED")
+            assert failed["lastError"] == "TLS handshake failed" and len(receiver.requests) == 1

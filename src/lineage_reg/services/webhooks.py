@@ -214,7 +214,10 @@ class Dispatcher:
 
     async def start(self) -> None:
         timeout = self.rt.settings.webhook_timeout_seconds
+        # Requests go to checked addresses, so the pool is keyed by address: a kept-alive TLS connection verified
+        # for one name could carry the next delivery for another name at that address, unverified. None kept.
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                         limits=httpx.Limits(max_keepalive_connections=0),
                                          headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"})
         self._task = asyncio.create_task(self._run(), name="lineage-reg-webhooks")
 
