@@ -131,7 +131,10 @@ class LocalBlobStore:
         if written != length:
             raise DigestInvalid(f"part {number}: received {written} bytes of {length}; send the whole slice")
         etag = secrets.token_hex(16)  # proves this exact part upload finished; completion checks it
-        self._part_marker(upload_id, sha256, number).write_text(etag)
+        fd = os.open(self._part_marker(upload_id, sha256, number), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                     private.FILE_MODE)
+        with os.fdopen(fd, "w") as f:
+            f.write(etag)
         return etag
 
     async def complete_upload(self, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
