@@ -378,6 +378,39 @@ async def test_every_alias_path_checks_protection_in_its_transaction(api: Api, s
         await rt.db.dispose()
 
 
+async def test_a_move_checked_while_the_alias_is_being_protected_waits_for_it(api: Api, settings: Settings,
+                                                                                dialect: str) -> None:
+    """A member's setAlias that runs while an admin's setProtectedAliases is in flight sees its outcome: the
+    protection commits first, and the move is refused, rather than the move landing on a just-protected alias."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from lineage_reg.store import protection as protection_store
+
+    await seed(api)
+    member = api.as_token(await api.token_for("member", "alice"))
+    engine = create_async_engine(settings.effective_database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("BEGIN IMMEDIATE") if settings.is_sqlite else sa.text("BEGIN"))
+            project_id = (await conn.execute(sa.text("SELECT id FROM project WHERE name = 'churn'"))).scalar_one()
+            # What setProtectedAliases does in its transaction, held open while the member's request arrives.
+            await protection_store.guard(conn, project_id, changing=True)
+            await protection_store.upsert(conn, dialect, dict(
+                scope=protection_store.scope_key(project_id, None), project_id=project_id, collection_id=None,
+                names=["production", "release"], updated_at=utcnow(), updated_by="admin"))
+            move = asyncio.create_task(member.raw(SET_ALIAS, {"c": "churn/churn-model", "a": "release",
+                                                              "v": "churn/classifier:v0"}))
+            await asyncio.sleep(0.5)
+            assert not move.done(), move.result()  # it waits for the protection's transaction
+            await conn.commit()
+        body = await move
+    finally:
+        await engine.dispose()
+    assert [e["extensions"]["code"] for e in body.get("errors") or []] == ["FORBIDDEN"], body
+    aliases = await api('{ registeredModel(project: "churn", name: "churn-model") { aliases { name } } }')
+    assert "release" not in [a["name"] for a in aliases["registeredModel"]["aliases"]]
+
+
 async def test_anonymous_read_when_configured(settings: Settings, dialect: str) -> None:
     """LINEAGE_REG_ANONYMOUS=read: reads need no token, writes still do."""
     with LiveServer(dataclasses.replace(settings, anonymous="read")) as live:

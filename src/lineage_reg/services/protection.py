@@ -33,6 +33,7 @@ async def protected_many(rt: Runtime, keys: Sequence[tuple[int, int | None]]) ->
 
 async def protected_in(tx: Tx, default: tuple[str, ...], project_id: int, collection_id: int) -> tuple[str, ...]:
     """The effective list read in a write transaction: what decides whether an alias may move in it."""
+    await store.guard(tx.conn, project_id, changing=False)
     return (await _effective(tx.conn, default, [(project_id, collection_id)]))[(project_id, collection_id)]
 
 
@@ -77,6 +78,7 @@ async def set_protected(rt: Runtime, *, actor: str | None, project: str | None, 
         else:
             proj = await lookup.project(tx.conn, project)  # type: ignore[arg-type]
             project_id, collection_id, shown, name, target = proj.id, None, proj.name, proj.name, None
+        await store.guard(tx.conn, project_id, changing=True)
         await store.upsert(tx.conn, tx.dialect, dict(
             scope=store.scope_key(project_id, collection_id), project_id=project_id, collection_id=collection_id,
             names=list(wanted), updated_at=tx.at, updated_by=tx.actor))
