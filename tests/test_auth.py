@@ -31,7 +31,7 @@ from lineage_reg.store.db import Database
 from lineage_reg.store.schema import api_token
 from lineage_reg.store.tables import metadata
 from lineage_reg.store.tables.types import utcnow
-from test_e2e import CREATE_VERSION, log_version, manifest
+from test_e2e import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
 
 # --------------------------------------------------------------------------------------------------------------
 # A registry with something of every kind in it, and every write the API has.
@@ -294,6 +294,121 @@ async def test_admin_manages_the_protected_alias(api: Api, dialect: str) -> None
     # The other admin-only writes work for an admin.
     assert await admin("mutation($l: ID!) { unlinkVersion(link: $l) }", l=ids["link"])
     await admin('mutation { createProject(name: "vision") { id } }')
+
+
+PROTECT_RELEASE = 'mutation { setProtectedAliases(project: "churn", names: ["production", "release"]) { names } }'
+
+
+async def test_an_alias_protected_while_pending_is_not_moved_on_commit(api: Api, dialect: str) -> None:
+    """The bypass: a member asks for `release` at create, an admin protects `release`, the member commits. Commit
+    checks protection when it applies the alias: FORBIDDEN naming it and the way out, and nothing changes."""
+    await seed(api)
+    member = api.as_token(await api.token_for("member", "alice"))
+    contents = {"m.bin": b"weights-release"}
+    created = (await member(CREATE_VERSION, input={"project": "churn", "artifact": "classifier", "type": "model",
+                                                   "files": manifest(contents), "aliases": ["release"]}))
+    pending = created["createArtifactVersion"]["version"]
+    await upload_all(member, created["createArtifactVersion"]["uploads"], contents)
+    await api(PROTECT_RELEASE)
+
+    body = await refused(member, "FORBIDDEN", COMMIT, v=pending["id"])
+    message = body["errors"][0]["message"]
+    assert "'release'" in message and "admin" in message and "createArtifactVersion again" in message, message
+    state = await api('query($v: ID!) { node(id: $v) { ... on ArtifactVersion { state aliases } } }', v=pending["id"])
+    assert state["node"] == {"state": "PENDING", "aliases": []}
+    assert (await api('{ artifact(project: "churn", name: "classifier") { aliases { name } } }'))["artifact"][
+        "aliases"] == [{"name": "latest"}]
+
+    # The way out the message names: create again without the alias (the same version), then commit.
+    again = (await member(CREATE_VERSION, input={"project": "churn", "artifact": "classifier", "type": "model",
+                                                 "files": manifest(contents)}))["createArtifactVersion"]
+    assert again["version"]["id"] == pending["id"] and again["uploads"] == []
+    committed = (await member(COMMIT, v=pending["id"]))["commitArtifactVersion"]
+    assert committed["state"] == "COMMITTED" and committed["aliases"] == ["latest"]
+
+
+async def test_an_admin_commits_a_version_with_a_protected_alias(api: Api, dialect: str) -> None:
+    await seed(api)
+    member = api.as_token(await api.token_for("member", "alice"))
+    contents = {"m.bin": b"weights-release"}
+    created = (await member(CREATE_VERSION, input={"project": "churn", "artifact": "classifier", "type": "model",
+                                                   "files": manifest(contents), "aliases": ["release"]}))
+    await upload_all(member, created["createArtifactVersion"]["uploads"], contents)
+    await api(PROTECT_RELEASE)
+    committed = (await api(COMMIT, v=created["createArtifactVersion"]["version"]["id"]))["commitArtifactVersion"]
+    assert committed["aliases"] == ["latest", "release"]
+
+
+async def test_every_alias_path_checks_protection_in_its_transaction(api: Api, settings: Settings,
+                                                                     dialect: str) -> None:
+    """Below the API's role check, each service that moves a requested alias refuses a protected one itself
+    (read in the transaction that would move it), so no path can skip the check by reaching it another way."""
+    from lineage_reg.services import aliases, models, versions
+    from lineage_reg.services.manifest import FileIn
+
+    await seed(api)
+    await api(PROTECT_RELEASE)
+    v0 = "churn/classifier:v0"
+    rt = build_runtime(settings)
+    try:
+        before = await snapshot(api.server)
+        attempts = {
+            "setAlias": lambda ok: aliases.set_alias(rt, actor="alice", collection="churn/churn-model",
+                                                    alias="release", version=v0, may_move_protected=ok),
+            "setAlias on an artifact": lambda ok: aliases.set_alias(
+                rt, actor="alice", collection="churn/classifier", alias="production", version=v0,
+                may_move_protected=ok),
+            "removeAlias": lambda ok: aliases.remove_alias(rt, actor="alice", collection="churn/churn-model",
+                                                          alias="production", may_move_protected=ok),
+            "linkVersion": lambda ok: models.link_version(rt, actor="alice", version=v0,
+                                                          registered_model="churn/new-model",
+                                                          aliases_to_set=["release"], may_move_protected=ok),
+            "createArtifactVersion": lambda ok: versions.create_version(
+                rt, actor="alice", base_url="http://x", project="churn", artifact="classifier", type="model",
+                files=[FileIn(path="n.bin", size=3, sha256="a" * 64)], aliases_on_commit=["release"],
+                may_move_protected=ok),
+        }
+        for path, attempt in attempts.items():
+            with pytest.raises(Forbidden, match="is protected on churn/"):
+                await attempt(False)
+            assert await snapshot(api.server) == before, path
+        for path, attempt in attempts.items():  # the same calls as an admin of the project go through
+            await attempt(True)
+    finally:
+        await rt.db.dispose()
+
+
+async def test_a_move_checked_while_the_alias_is_being_protected_waits_for_it(api: Api, settings: Settings,
+                                                                                dialect: str) -> None:
+    """A member's setAlias that runs while an admin's setProtectedAliases is in flight sees its outcome: the
+    protection commits first, and the move is refused, rather than the move landing on a just-protected alias."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from lineage_reg.store import protection as protection_store
+
+    await seed(api)
+    member = api.as_token(await api.token_for("member", "alice"))
+    engine = create_async_engine(settings.effective_database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("BEGIN IMMEDIATE") if settings.is_sqlite else sa.text("BEGIN"))
+            project_id = (await conn.execute(sa.text("SELECT id FROM project WHERE name = 'churn'"))).scalar_one()
+            # What setProtectedAliases does in its transaction, held open while the member's request arrives.
+            await protection_store.guard(conn, project_id, changing=True)
+            await protection_store.upsert(conn, dialect, dict(
+                scope=protection_store.scope_key(project_id, None), project_id=project_id, collection_id=None,
+                names=["production", "release"], updated_at=utcnow(), updated_by="admin"))
+            move = asyncio.create_task(member.raw(SET_ALIAS, {"c": "churn/churn-model", "a": "release",
+                                                              "v": "churn/classifier:v0"}))
+            await asyncio.sleep(0.5)
+            assert not move.done(), move.result()  # it waits for the protection's transaction
+            await conn.commit()
+        body = await move
+    finally:
+        await engine.dispose()
+    assert [e["extensions"]["code"] for e in body.get("errors") or []] == ["FORBIDDEN"], body
+    aliases = await api('{ registeredModel(project: "churn", name: "churn-model") { aliases { name } } }')
+    assert "release" not in [a["name"] for a in aliases["registeredModel"]["aliases"]]
 
 
 async def test_anonymous_read_when_configured(settings: Settings, dialect: str) -> None:

@@ -433,3 +433,57 @@ async def test_fuzz_never_answers_5xx_nor_leaks_a_stack_trace(api: Api, dialect:
     assert sent >= 100
     assert failures == [], "\n".join(failures[:5])
     assert masked == [], "internal errors (bugs, logged by the server):\n" + "\n".join(masked[:5])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# What the server leaves on disk and in its log.
+
+def _mode(path: Any) -> int:
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_bootstrap_token_is_never_logged_and_what_the_server_writes_is_owner_only(
+    settings: Settings, dialect: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first start logs where the admin token is, not the token; the data dir, database (WAL and SHM too),
+    secrets, blob directories and blob files are 0700/0600 under the usual umask (022)."""
+    import hashlib
+    import logging
+    import os
+
+    from test_e2e import CREATE_VERSION, manifest
+
+    settings = dataclasses.replace(settings, multipart_threshold=1024,  # SQLite: the default file in the data dir
+                                   database_url=None if settings.is_sqlite else settings.database_url)
+    previous = os.umask(0o022)
+    try:
+        with caplog.at_level(logging.WARNING, logger="lineage_reg"), LiveServer(settings) as live:
+            token = live.admin_token()
+            async with httpx.AsyncClient(timeout=30) as http:
+                api = Api(live, http, token)
+                await api('mutation { createProject(name: "churn") { id } }')
+                await log_version(api, {"m.bin": b"small weights"})
+                big = os.urandom(4096)  # above the threshold: a multipart upload, its sparse file in blobs/tmp
+                created = await api(CREATE_VERSION.replace("headers", "headers parts { url }"),
+                                    input={"project": "churn", "artifact": "big", "type": "model",
+                                           "files": manifest({"big.bin": big})})
+                [part] = created["createArtifactVersion"]["uploads"][0]["parts"]  # one part: its marker file too
+                assert (await http.put(part["url"], content=big)).status_code in (200, 201)
+            data = settings.data_dir
+            token_file = data / "admin.token"
+            assert str(token_file) in caplog.text
+            assert token not in caplog.text and token[len("lrt_"):] not in caplog.text
+            blob = hashlib.sha256(b"small weights").hexdigest()
+            blob_file = settings.blob_dir / blob[:2] / blob[2:4] / blob
+            dirs = [data, settings.blob_dir, settings.blob_dir / "tmp", blob_file.parent, blob_file.parent.parent]
+            files = [token_file, data / "signing.key", blob_file, *(settings.blob_dir / "tmp").iterdir()]
+            if settings.is_sqlite:
+                files += [settings.sqlite_path, *(settings.sqlite_path.parent.glob("registry.db-*"))]
+                assert {p.name for p in files} >= {"registry.db", "registry.db-wal", "registry.db-shm"}
+            assert len(files) >= 5 + (3 if settings.is_sqlite else 0)
+            assert {str(p): oct(_mode(p)) for p in dirs if _mode(p) != 0o700} == {}
+            assert {str(p): oct(_mode(p)) for p in files if _mode(p) != 0o600} == {}
+    finally:
+        os.umask(previous)

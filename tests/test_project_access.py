@@ -68,7 +68,7 @@ async def test_roles_per_project(api: Api, dialect: str) -> None:
     alice = await user(api, "alice")
     assert (await alice('{ projects { totalCount edges { node { name } } } }'))["projects"]["totalCount"] == 0
     err = await alice.error('{ resolve(ref: "open/open-model:v0") { ref } }')
-    assert err.code == "FORBIDDEN" and "viewer role in this project" in err.errors[0]["message"]
+    assert err.code == "FORBIDDEN" and "viewer role in some project" in err.errors[0]["message"]
 
     await api('mutation { addMember(project: "open", user: "alice", role: "viewer") { user } }')
     assert [e["node"]["name"] for e in (await alice("{ projects { edges { node { name } } } }"))["projects"]["edges"]] \
@@ -91,7 +91,7 @@ async def test_roles_per_project(api: Api, dialect: str) -> None:
                             'version: "open/alice-model:v0"}) { name } }')
     assert err.code == "FORBIDDEN" and "admin role" in err.errors[0]["message"]  # protected
     err = await alice.error('mutation { startRun(input: {project: "secret"}) { id } }')
-    assert err.code == "FORBIDDEN"  # a member of open is nobody in secret
+    assert err.code == "NOT_FOUND"  # a member of open is nobody in secret: told as if it didn't exist
     err = await alice.error('mutation { addMember(project: "open", user: "mallory", role: "admin") { user } }')
     assert err.code == "FORBIDDEN"
 
@@ -102,7 +102,7 @@ async def test_roles_per_project(api: Api, dialect: str) -> None:
     assert members["addMember"] == [{"user": "alice", "role": "admin"}, {"user": "bob", "role": "viewer"}]
     assert (await alice('{ members(project: "open") { user } }'))["members"] == [{"user": "alice"}, {"user": "bob"}]
     err = await alice.error('mutation { unlinkVersion(link: "%s") }' % ids["secret_link"])
-    assert err.code == "FORBIDDEN"  # an admin of open, not of secret
+    assert err.code == "NOT_FOUND"  # an admin of open, not of secret
 
     await api('mutation { removeMember(project: "open", user: "alice") { user } }')
     assert (await alice('{ projects { totalCount } }'))["projects"]["totalCount"] == 0
@@ -220,7 +220,7 @@ async def test_subscriptions_only_stream_readable_projects(api: Api, dialect: st
             "query": 'subscription { aliasChanged(collection: "secret/secret-model-prod") { alias } }'}})
         message = await sock.receive()
         errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
-        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"  # as if it didn't exist: see test_no_existence_oracle
         if message["type"] == "next":
             assert await sock.receive() == {"id": "x", "type": "complete"}
         await subscribe(sock, api.server, "subscription { events(after: 0) { project kind } }", sub_id="all")
@@ -279,4 +279,149 @@ async def test_protected_aliases_per_project_and_collection(api: Api, dialect: s
     assert (await api.error(PROTECT, n=["latest"], p="open")).code == "BAD_INPUT"
     assert (await api.error(PROTECT, n=["Not An Alias"], p="open")).code == "BAD_INPUT"
     assert (await api.error(PROTECT, n=["x"], c="open/missing")).code == "NOT_FOUND"
+    assert await snapshot(api.server) == before
+
+
+# --- no existence oracle: what a caller who may not read a project is told -----------------------------------
+
+def missing_id(type_name: str) -> str:
+    from lineage_reg import ids
+
+    return ids.encode(type_name, 10**6)
+
+
+# Where an argument names something in `secret`, and how to name something that doesn't exist in its place:
+# another name in the same project, and a project that doesn't exist at all.
+REFS = [("secret/secret-model:v0", "secret/nonexist:v0"), ("secret/secret-model:v1", "secret/nonexist:v1"),
+        ("secret/secret-model:production", "secret/nonexist:production"),
+        ("secret/secret-model-prod:staging", "secret/nonexist:staging"),
+        ("secret/secret-model:v0", "nope/secret-model:v0")]
+COLLECTIONS = [("secret/secret-model", "secret/nonexist"), ("secret/secret-model-prod", "nope/secret-model-prod")]
+PROJECTS = [("secret", "nope")]
+
+
+def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(root field, a document with $X where the argument goes, [(secret value, missing value)])."""
+    version_ids = [(ids["secret_version"], missing_id("ArtifactVersion"))]
+    runs = [(ids["secret_run"], missing_id("Run"))]
+    versions = REFS + version_ids
+    hook = [(ids["secret_webhook"], missing_id("Webhook"))]
+    q = [
+        ("node", 'node(id: "$X") { id }', version_ids + runs + [(ids["secret_link"], missing_id("ModelLink")),
+                                                                 (ids["secret_model"], missing_id("RegisteredModel"))]),
+        ("project", 'project(name: "$X") { name }', PROJECTS),
+        ("run", 'run(id: "$X") { name }', runs),
+        ("artifact", 'artifact(project: "secret", name: "$X") { name }', [("secret-model", "nonexist")]),
+        ("artifact", 'artifact(project: "$X", name: "secret-model") { name }', PROJECTS),
+        ("registeredModel", 'registeredModel(project: "$X", name: "secret-model-prod") { name }', PROJECTS),
+        ("resolve", 'resolve(ref: "$X") { ref }', versions),
+        ("lineage", 'lineage(node: "$X") { root }', version_ids + runs),
+        ("impact", 'impact(node: "$X") { ref }', version_ids + runs),
+        ("impactPaths", 'impactPaths(node: "$X") { distance }', version_ids),
+        ("lineagePath", f'lineagePath(from: "$X", to: "{ids["open_run"]}") {{ root }}', version_ids + runs),
+        ("events", 'events(project: "$X") { totalCount }', PROJECTS),
+        ("compareVersions", 'compareVersions(refs: ["$X", "$X"]) { differs: metadata { key } }', versions),
+        ("members", 'members(project: "$X") { user }', PROJECTS),
+        ("webhooks", 'webhooks(project: "$X") { id }', PROJECTS),
+        ("deliveries", 'deliveries(webhook: "$X") { totalCount }', hook),
+    ]
+    files = '[{path: "x.bin", size: 1, sha256: "' + "0" * 64 + '"}]'
+    m = [
+        ("startRun", 'startRun(input: {project: "$X"}) { id }', PROJECTS),
+        ("finishRun", 'finishRun(run: "$X") { id }', runs),
+        ("logMetrics", 'logMetrics(run: "$X", step: 1, metrics: {a: 1})', runs),
+        ("useArtifact", f'useArtifact(run: "{ids["open_run"]}", version: "$X") {{ id }}', versions),
+        ("useArtifact", 'useArtifact(run: "$X", version: "open/open-model:v0") { id }', runs),
+        ("useDataset", 'useDataset(run: "$X", dataset: {namespace: "n", name: "d"}) { id }', runs),
+        ("createArtifactVersion", f'createArtifactVersion(input: {{project: "$X", artifact: "a", type: "model", '
+                                  f'files: {files}, aliases: ["production"]}}) {{ deduplicated }}', PROJECTS),
+        ("createArtifactVersion", f'createArtifactVersion(input: {{project: "open", artifact: "a", type: "model", '
+                                  f'files: {files}, run: "$X"}}) {{ deduplicated }}', runs),
+        ("commitArtifactVersion", 'commitArtifactVersion(version: "$X") { id }', version_ids),
+        ("deleteArtifactVersion", 'deleteArtifactVersion(version: "$X") { id }', versions),
+        ("createRegisteredModel", 'createRegisteredModel(project: "$X", name: "m") { id }', PROJECTS),
+        ("linkVersion", 'linkVersion(input: {version: "$X", registeredModel: "open/shared-registry"}) { id }',
+         versions),
+        ("linkVersion", 'linkVersion(input: {version: "open/open-model:v0", registeredModel: "$X", '
+                        'aliases: ["production"]}) { id }', COLLECTIONS),
+        ("unlinkVersion", 'unlinkVersion(link: "$X")', [(ids["secret_link"], missing_id("ModelLink"))]),
+        ("setAlias", 'setAlias(input: {collection: "$X", alias: "production", version: "open/open-model:v0"}) '
+                     "{ name }", COLLECTIONS),
+        ("setAlias", 'setAlias(input: {collection: "open/shared-registry", alias: "x", version: "$X"}) { name }',
+         versions),
+        ("removeAlias", 'removeAlias(collection: "$X", alias: "production")', COLLECTIONS),
+        ("addTags", 'addTags(target: "$X", tags: ["t"])', [(ids["secret_model"], missing_id("RegisteredModel"))]
+         + version_ids),
+        ("removeTags", 'removeTags(target: "$X", tags: ["t"])', version_ids),
+        ("createWebhook", 'createWebhook(input: {project: "$X", url: "https://hooks.example.com/x", '
+                          'kinds: ["alias.set"], secret: "0123456789abcdef"}) { id }', PROJECTS),
+        ("updateWebhook", 'updateWebhook(input: {id: "$X", active: false}) { id }', hook),
+        ("deleteWebhook", 'deleteWebhook(id: "$X")', hook),
+        ("pingWebhook", 'pingWebhook(id: "$X") { id }', hook),
+        ("addMember", 'addMember(project: "$X", user: "eve", role: "admin") { user }', PROJECTS),
+        ("removeMember", 'removeMember(project: "$X", user: "root") { user }', PROJECTS),
+        ("setProtectedAliases", 'setProtectedAliases(project: "$X", names: []) { names }', PROJECTS),
+        ("setProtectedAliases", 'setProtectedAliases(collection: "$X", names: []) { names }', COLLECTIONS),
+    ]
+    return [(f, "query { " + d + " }", v) for f, d, v in q] + [(f, "mutation { " + d + " }", v) for f, d, v in m]
+
+
+SUBSCRIPTIONS = [("events", 'subscription { events(project: "$X") { kind } }', PROJECTS),
+                 ("aliasChanged", 'subscription { aliasChanged(collection: "$X") { alias } }', COLLECTIONS)]
+
+
+ANSWERS_NULL = {"node", "project", "run", "artifact", "registeredModel"}  # "nothing there you may see"
+
+
+def unnamed(answer: dict[str, Any] | list[Any], secret: str, missing: str) -> str:
+    """An answer with the name asked for put back to the secret one's: what is left must be the same bytes."""
+    text = json.dumps(answer, sort_keys=True).replace(missing, secret)
+    return text.replace("'nope'", "'secret'").replace("nonexist", "secret-model")
+
+
+async def test_no_existence_oracle(api: Api, dialect: str) -> None:
+    """Whether something exists in a project the caller may not read, and whether the project exists at all, is
+    answered the same way: the same data, the same error code and message, over HTTP and over WebSocket, for a
+    token with no role anywhere, a viewer of another project, and an admin of another project."""
+    from lineage_reg.api.schema import schema
+    from test_subscriptions import connected
+
+    ids = await seed(api)
+    ids["secret_webhook"] = (await api('mutation { createWebhook(input: {project: "secret", url: '
+                                       '"https://hooks.example.com/s", kinds: ["alias.set"], '
+                                       'secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
+    await api('mutation { setAlias(input: {collection: "secret/secret-model-prod", alias: "staging", '
+              'version: "secret/secret-model:v0"}) { name } }')
+    callers = {"no role": await user(api, "nobody"), "viewer of open": await user(api, "ivy", "open", "viewer"),
+               "admin of open": await user(api, "adam", "open", "admin")}
+    cases = oracle_cases(ids)
+    with_arguments = {name for t in (schema._schema.query_type, schema._schema.mutation_type)
+                      for name, field in t.fields.items() if field.args}  # type: ignore[union-attr]
+    assert with_arguments - {f for f, _, _ in cases} == {"dataset", "projects", "completeUpload", "createProject"}
+
+    before = await snapshot(api.server)
+    for who, caller in callers.items():
+        for field, document, pairs in cases:
+            for secret, missing in pairs:
+                told_secret = await caller.raw(document.replace("$X", secret))
+                told_missing = await caller.raw(document.replace("$X", missing))
+                assert unnamed(told_secret, secret, missing) == unnamed(told_missing, secret, missing), (
+                    f"{who}: {field} tells {secret} from {missing}:\n{told_secret}\n{told_missing}")
+                dumped = json.dumps(told_secret)
+                assert not [m for m in MARKERS if m in dumped], (who, field, told_secret)
+                codes = [e["extensions"]["code"] for e in told_secret.get("errors") or []]
+                assert codes in (["NOT_FOUND"], ["FORBIDDEN"]) or (not codes and field in ANSWERS_NULL), (
+                    who, field, told_secret)  # refused for the argument, not for a malformed document
+        for field, document, pairs in SUBSCRIPTIONS:
+            for secret, missing in pairs:
+                answers = []
+                for value in (secret, missing):
+                    async with connected(api, caller.token) as sock:
+                        await sock.send({"id": "1", "type": "subscribe",
+                                         "payload": {"query": document.replace("$X", value)}})
+                        message = await sock.receive()
+                        answers.append(message["payload"] if message["type"] == "error"
+                                       else message["payload"].get("errors"))
+                assert answers[0] and unnamed(answers[0], secret, missing) == unnamed(answers[1], secret, missing), (
+                    f"{who}: subscription {field} tells {secret} from {missing}: {answers}")
     assert await snapshot(api.server) == before

@@ -99,10 +99,10 @@ def create_app(settings: Settings) -> Starlette:
         await rt.blobs.start()
         await dispatcher.start()
         gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
-        secret = await auth.bootstrap_admin_token(rt)
-        if secret is not None:  # shown once, like Jupyter's token; also kept (mode 0600) for scripts
-            log.warning("no API tokens existed: created an admin token (shown once): %s  (saved to %s)",
-                        secret, settings.data_dir / auth.BOOTSTRAP_FILE)
+        if await auth.bootstrap_admin_token(rt) is not None:
+            # Only where it is: logs are collected, shipped and kept where a secret must never go.
+            log.warning("no API tokens existed: created an admin token in %s (mode 0600); read it from there",
+                        settings.data_dir / auth.BOOTSTRAP_FILE)
         yield
         if gc_task is not None:
             gc_task.cancel()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from . import private
+
 ANONYMOUS_MODES = ("none", "read", "write")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*(s|m|h)\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -89,6 +91,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 10.0
     webhook_timeout_seconds: float = 10.0
+    # Webhook targets besides public addresses: CIDRs and host names ("10.1.0.0/16,hooks.corp.example").
+    webhook_allow: tuple[str, ...] = ()
 
     @property
     def sqlite_path(self) -> Path:
@@ -116,8 +120,8 @@ class Settings:
             return env.encode()
         path = self.data_dir / "signing.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            private.make_dir(self.data_dir)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private.FILE_MODE)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
         return path.read_text().strip().encode()
@@ -180,6 +184,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         webhook_max_attempts=int(v) if (v := get("WEBHOOK_MAX_ATTEMPTS")) else None,
         webhook_backoff_seconds=float(v) if (v := get("WEBHOOK_BACKOFF_SECONDS")) else None,
         webhook_timeout_seconds=float(v) if (v := get("WEBHOOK_TIMEOUT_SECONDS")) else None,
+        webhook_allow=tuple(e.strip() for e in v.split(",") if e.strip()) if (v := get("WEBHOOK_ALLOW")) else None,
         protected_aliases=tuple(a for a in protected.split(",") if a) if protected else None,
         max_body_bytes=int(v) if (v := get("MAX_BODY_BYTES")) else None,
         header_timeout_seconds=float(v) if (v := get("HEADER_TIMEOUT_SECONDS")) else None,

@@ -36,6 +36,13 @@ class NotFound(RegistryError):
     code = "NOT_FOUND"
 
 
+def not_found_or_unreadable(what: str) -> NotFound:
+    """The one answer for a thing that doesn't exist *and* for one in a project the caller may not read:
+    telling the two apart would let anyone with a token probe what another project holds."""
+    return NotFound(f"{what} not found, or this token may not read its project; check the name, or ask an "
+                    "admin of the project for a role there (addMember)")
+
+
 class Conflict(RegistryError):
     code = "CONFLICT"
 

@@ -17,7 +17,7 @@ from .inputs import (
     UpdateWebhookInput,
 )
 from ..services import scope
-from .permissions import alias_role, authorize, require, require_somewhere
+from .permissions import authorize, grant, require, require_somewhere
 from .types.common import JSON, RunStatus
 from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, ProtectedAliases, RegisteredModel
 from .types.runs import Dataset, Run
@@ -113,15 +113,15 @@ class Mutation:
     @strawberry.mutation
     async def create_artifact_version(self, info: Info, input: CreateArtifactVersionInput) -> CreateVersionPayload:
         rt = info.context.rt
-        role = await alias_role(info, f"{input.project}/{input.artifact}", *(input.aliases or ()))
-        actor = await authorize(info, role, lambda: scope.project(rt, input.project))
+        granted = await grant(info, "member", lambda: scope.project(rt, input.project))
         if input.run is not None:
             await authorize(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
         created = await versions.create_version(
-            info.context.rt, actor=actor, base_url=info.context.base_url, project=input.project,
+            info.context.rt, actor=granted.name, base_url=info.context.base_url, project=input.project,
             artifact=input.artifact, type=input.type,
             files=[FileIn(path=f.path, size=f.size, sha256=f.sha256) for f in input.files],
             metadata=input.metadata, description=input.description, aliases_on_commit=input.aliases, run=input.run,
+            may_move_protected=granted.may_move_protected,
         )
         uploads = [UploadTarget.of(u) for u in created.uploads]
         return CreateVersionPayload(
@@ -130,8 +130,9 @@ class Mutation:
 
     @strawberry.mutation
     async def commit_artifact_version(self, info: Info, version: strawberry.ID) -> ArtifactVersion:
-        actor = await authorize(info, "member", lambda: scope.version(info.context.rt, version))
-        rec = await versions.commit_version(info.context.rt, actor=actor, version=version)
+        granted = await grant(info, "member", lambda: scope.version(info.context.rt, version))
+        rec = await versions.commit_version(info.context.rt, actor=granted.name, version=version,
+                                            may_move_protected=granted.may_move_protected)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation(description="Finish a multipart upload once every part is sent; then commit the version.")
@@ -166,12 +167,11 @@ class Mutation:
     @strawberry.mutation
     async def link_version(self, info: Info, input: LinkVersionInput) -> ModelLink:
         rt = info.context.rt
-        role = await alias_role(info, input.registered_model, *(input.aliases or ()))
-        actor = await authorize(info, role, lambda: scope.collection(rt, input.registered_model))
+        granted = await grant(info, "member", lambda: scope.collection(rt, input.registered_model))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec = await models.link_version(
-            info.context.rt, actor=actor, version=input.version, registered_model=input.registered_model,
-            aliases_to_set=input.aliases or (),
+            info.context.rt, actor=granted.name, version=input.version, registered_model=input.registered_model,
+            aliases_to_set=input.aliases or (), may_move_protected=granted.may_move_protected,
         )
         return ModelLink.of(rec)
 
@@ -183,20 +183,20 @@ class Mutation:
     @strawberry.mutation
     async def set_alias(self, info: Info, input: SetAliasInput) -> Alias:
         rt = info.context.rt
-        role = await alias_role(info, input.collection, input.alias)
-        actor = await authorize(info, role, lambda: scope.collection(rt, input.collection))
+        granted = await grant(info, "member", lambda: scope.collection(rt, input.collection))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
         rec, _, _ = await aliases.set_alias(
-            info.context.rt, actor=actor, collection=input.collection, alias=input.alias, version=input.version
+            info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
+            may_move_protected=granted.may_move_protected,
         )
         protected = rec.name in await protection.protected_for(rt, input.collection)
         return Alias(name=rec.name, protected=protected, _version_id=rec.version_id)
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
-        role = await alias_role(info, collection, alias)
-        actor = await authorize(info, role, lambda: scope.collection(info.context.rt, collection))
-        return await aliases.remove_alias(info.context.rt, actor=actor, collection=collection, alias=alias)
+        granted = await grant(info, "member", lambda: scope.collection(info.context.rt, collection))
+        return await aliases.remove_alias(info.context.rt, actor=granted.name, collection=collection, alias=alias,
+                                          may_move_protected=granted.may_move_protected)
 
     @strawberry.mutation
     async def add_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
@@ -245,16 +245,15 @@ class Mutation:
                          "the project: viewer, member or admin. Replaces the user's previous role there.")
     async def add_member(self, info: Info, project: str, user: str, role: str = "viewer") -> list[Member]:
         rt = info.context.rt
-        actor = await authorize(info, "admin", lambda: scope.project(rt, project))
-        project_id = await scope.project(rt, project)
-        await auth.set_member(rt, actor=actor, project_id=project_id, user=user, role=role)
+        granted = await grant(info, "admin", lambda: scope.project(rt, project))
+        project_id = granted.project_id
+        await auth.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]
 
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
-        await authorize(info, "admin", lambda: scope.project(rt, project))
-        project_id = await scope.project(rt, project)
+        project_id = (await grant(info, "admin", lambda: scope.project(rt, project))).project_id
         if not await auth.remove_member(rt, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]

@@ -11,9 +11,10 @@ another project's lineage or links is never read without access.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from ..errors import Forbidden, Unauthenticated
-from ..services import protection
+from ..errors import Forbidden, NotFound, Unauthenticated, not_found_or_unreadable
+from ..services import scope
 from ..services.auth import ROLES, Actor
 from .context import Info
 
@@ -66,13 +67,44 @@ def readable_by(actor: Actor | None, project_id: int) -> bool:
     return actor is not None and actor.role is not None and actor.has_in(project_id, "viewer")
 
 
-async def authorize(info: Info, role: str, project_of: Callable[[], Awaitable[int]]) -> str | None:
-    """``role`` in the project an argument belongs to; returns the actor's name for the event log.
+@dataclass(frozen=True)
+class Granted:
+    """What ``grant`` found: who acts (for the event log) and what they may do in the target's project."""
 
-    Authentication, and whether the actor holds ``role`` anywhere at all, are checked before the
-    project is looked up, so a caller without rights learns nothing about what exists."""
-    require_somewhere(info, role)
-    return require_in(info, await project_of(), role).name
+    name: str | None
+    project_id: int
+    may_move_protected: bool  # admin there: may move its protected aliases
+
+
+async def grant(info: Info, role: str, target_of: Callable[[], Awaitable[scope.Target]]) -> Granted:
+    """``role`` in the project an argument belongs to.
+
+    Authentication, and whether the actor holds ``role`` anywhere at all, are checked before anything is
+    looked up. A target that doesn't exist and one in a project the actor may not read get the same
+    NOT_FOUND, so a caller without rights learns nothing about what exists; a reader of the project who
+    lacks ``role`` is told FORBIDDEN (existence is no secret to them)."""
+    actor = require_somewhere(info, role)
+    target = await target_of()
+    if target.project_id is None and actor.reads_everything:
+        raise NotFound(f"{target.what} not found")  # it may read everything: nothing to hide from it
+    if target.project_id is None or not actor.has_in(target.project_id, "viewer"):
+        raise not_found_or_unreadable(target.what)
+    check_in(actor, target.project_id, role)
+    return Granted(actor.name, target.project_id, actor.has_in(target.project_id, "admin"))
+
+
+async def authorize(info: Info, role: str, target_of: Callable[[], Awaitable[scope.Target]]) -> str | None:
+    """``grant``, for callers that need only the actor's name."""
+    return (await grant(info, role, target_of)).name
+
+
+async def require_readable(info: Info, target_of: Callable[[], Awaitable[scope.Target]]) -> Actor:
+    """Read access to what an argument names, answered like ``grant`` (no existence oracle). An actor who reads
+    every project skips the lookup: the read itself says precisely what is missing."""
+    actor = actor_of(info)
+    if not actor.reads_everything:
+        await grant(info, "viewer", target_of)
+    return actor
 
 
 def require_somewhere(info: Info, role: str) -> Actor:
@@ -81,12 +113,3 @@ def require_somewhere(info: Info, role: str) -> Actor:
     if not (actor.has(role) or any(ROLES.index(r) >= ROLES.index(role) for _, r in actor.grants)):
         raise Forbidden(f"this needs the {role} role in some project; your token has {actor.role}")
     return actor
-
-
-async def alias_role(info: Info, collection: str, *aliases: str) -> str:
-    """Protected aliases of ``collection`` (``production`` unless set otherwise) move only with the admin role."""
-    if not aliases:
-        return "member"
-    require_somewhere(info, "member")  # say FORBIDDEN before looking anything up
-    protected = await protection.protected_for(info.context.rt, collection)
-    return "admin" if any(a in protected for a in aliases) else "member"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -13,7 +14,7 @@ from ..services import auth, compare, reads, scope, webhooks
 from .context import Info
 from .access import project_scope
 from ..services.auth import Actor
-from .permissions import actor_of, authorize, can_read, check_in, readable_by
+from .permissions import actor_of, authorize, can_read, check_in, grant, readable_by, require_readable
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
@@ -96,9 +97,9 @@ class Query:
 
     @strawberry.field(description="Resolve any reference string to the artifact version it names.")
     async def resolve(self, info: Info, ref: str) -> ArtifactVersion | None:
-        actor = actor_of(info)
+        actor = await require_readable(info, lambda: scope.version(info.context.rt, ref))
         rec = await reads.resolve(info.context.rt, ref)
-        check_in(actor, rec.project_id)
+        check_in(actor, rec.project_id)  # a registered model's link may point into a project it can't read
         return ArtifactVersion.of(rec)
 
     @strawberry.field(description=LINEAGE_DOC)
@@ -143,9 +144,8 @@ class Query:
             raise BadInput("after must be an event's sequence number")
         cursor = ids.encode_cursor(int(after)) if after is not None else None
         if project is not None:
-            rec = await reads.project_by_name(info.context.rt, refs.check_project_name(project))
-            if rec is not None:
-                check_in(actor, rec.id)
+            refs.check_project_name(project)
+            await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
         elif not actor.reads_everything:
             return await connection(info, "events.in", None, Event.of, first=first, after=cursor,
                                     arg=actor.readable_projects())
@@ -155,6 +155,9 @@ class Query:
                       "metrics, metadata, and files added/removed/changed against the first.")
     async def compare_versions(self, info: Info, refs: list[str]) -> VersionComparison:
         actor = actor_of(info)
+        compare.check_count(refs)
+        for ref in refs:  # each one's project first: nothing is looked up below one it can't read
+            await require_readable(info, partial(scope.version, info.context.rt, ref))
         c = await compare.compare(info.context.rt, refs)
         for version in c.versions:
             check_in(actor, version.project_id)
@@ -186,5 +189,5 @@ class Query:
     @strawberry.field(description="Who has which role in a project (its viewers may see this).")
     async def members(self, info: Info, project: str) -> list[Member]:
         rt = info.context.rt
-        await authorize(info, "viewer", lambda: scope.project(rt, project))
-        return [Member.of(row) for row in await auth.members_of(rt, await scope.project(rt, project))]
+        project_id = (await grant(info, "viewer", lambda: scope.project(rt, project))).project_id
+        return [Member.of(row) for row in await auth.members_of(rt, project_id)]

@@ -18,13 +18,13 @@ from .. import refs
 from ..errors import BadInput, NotFound
 from ..events.bus import Overflow
 from ..services import events as event_service
-from ..services import reads
+from ..services import reads, scope
 from ..services.runtime import Runtime
 from ..store.tables.events import EVENT_KINDS
 from ..store.records import EventRec
 from .context import Info
 from .loaders import Loaders
-from .permissions import can_read, readable
+from .permissions import can_read, readable, require_readable
 from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
@@ -121,11 +121,10 @@ class Subscription:
         if collection is not None:
             c = refs.parse_collection(collection)
             project, name = c.project, c.name
-            found = await reads.collection_by_name(info.context.rt, project, name)
-            if found is None:
+            await require_readable(info, lambda: scope.collection(info.context.rt, collection))  # type: ignore[arg-type]
+            if await reads.collection_by_name(info.context.rt, project, name) is None:
                 raise NotFound(f"collection {collection!r} not found; subscribe to an existing project/name",
                                collection=collection)
-            can_read(info, found.project_id)
         if alias is not None:
             refs.check_alias(alias)
 
@@ -142,10 +141,9 @@ class Subscription:
     ) -> AsyncGenerator[Event, None]:
         can_read(info)
         if project is not None:
-            found = await reads.project_by_name(info.context.rt, refs.check_project_name(project))
-            if found is None:
+            await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
+            if await reads.project_by_name(info.context.rt, refs.check_project_name(project)) is None:
                 raise NotFound(f"project {project!r} not found", project=project)
-            can_read(info, found.id)
         unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
         if unknown:
             raise BadInput(f"unknown event kinds {unknown}; known kinds: {', '.join(EVENT_KINDS)}")

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import private
 from ..errors import BadInput, DigestInvalid
 from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
 from .signing import LinkSigner
@@ -56,7 +57,7 @@ class LocalBlobStore:
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        private.make_dir(self.tmp)
 
     async def start(self) -> None:
         pass
@@ -79,7 +80,7 @@ class LocalBlobStore:
             return UploadTarget(sha256=sha256, url=url, headers=headers)
         upload_id = resume if resume and self._session(resume, sha256).exists() else secrets.token_hex(16)
         # Nothing is allocated up front: the session is an empty file, each part arrives as a file of its own.
-        self._session(upload_id, sha256).touch()
+        private.create_file(self._session(upload_id, sha256))
         parts = tuple(
             UploadPart(number=n, offset=off, size=length,
                        url=f"{base_url}/files/uploads/{upload_id}/{n}?"
@@ -207,9 +208,9 @@ class LocalBlobStore:
         """Link verified bytes under their address. A blob already there stays as it is: its file is never
         replaced or written again (a reader or a download holds it)."""
         final = self.path(sha256)
-        await asyncio.to_thread(final.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(private.make_dir, final.parent)
         with contextlib.suppress(FileExistsError):
-            os.link(tmp, final)
+            os.link(tmp, final)  # the temporary file's 0600 (mkstemp) goes with it
 
     # --- reads, verification, GC ---
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .. import refs
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, Forbidden, NotFound
 from ..store import links as link_store
 from ..store.records import AliasRec, CollectionRec, VersionRec
-from . import lookup
+from . import lookup, protection
 from .runtime import Runtime, Tx, write
 
 LATEST = "latest"
@@ -26,6 +28,29 @@ async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec) -> 
         from_version=previous, to_version=version.id, ref=version.ref,
     )
     return True
+
+
+async def apply(rt: Runtime, tx: Tx, coll: CollectionRec, alias: str, version: VersionRec, *,
+                may_move_protected: bool, advice: str = "") -> bool:
+    """Move an alias someone asked for: setAlias, linkVersion's aliases, a version's aliases on commit.
+
+    Every such path comes through here (or ``check_movable``), so protection is read in the transaction that
+    moves the alias: an alias protected after it was requested (a PENDING version's aliases, a concurrent
+    setProtectedAliases) is never moved by someone who isn't an admin of the project."""
+    await check_movable(rt, tx, coll, [alias], may_move_protected=may_move_protected, advice=advice)
+    return await move(tx, coll, alias, version)
+
+
+async def check_movable(rt: Runtime, tx: Tx, coll: CollectionRec, names: Sequence[str], *,
+                        may_move_protected: bool, advice: str = "") -> None:
+    """FORBIDDEN, naming the alias, when one of ``names`` is protected on ``coll`` and the actor isn't an admin."""
+    if may_move_protected or not names:
+        return
+    protected = await protection.protected_in(tx, rt.settings.protected_aliases, coll.project_id, coll.id)
+    hit = sorted(set(names) & set(protected))
+    if hit:
+        raise Forbidden(f"alias {hit[0]!r} is protected on {coll.ref}: moving it needs the admin role in project "
+                        f"{coll.project!r}" + (f"; {advice}" if advice else ""), alias=hit[0])
 
 
 async def drop(tx: Tx, coll: CollectionRec, alias: str) -> bool:
@@ -57,7 +82,8 @@ def check_settable(alias: str, coll: CollectionRec) -> str:
     return alias
 
 
-async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str, version: str) -> tuple[AliasRec, CollectionRec, VersionRec]:
+async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str, version: str,
+                    may_move_protected: bool) -> tuple[AliasRec, CollectionRec, VersionRec]:
     coll_ref = refs.parse_collection(collection)
 
     async def work(tx: Tx) -> tuple[AliasRec, CollectionRec, VersionRec]:
@@ -65,18 +91,20 @@ async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: s
         check_settable(alias, coll)
         target = await lookup.version(tx.conn, version)
         await check_target(tx, coll, target)
-        await move(tx, coll, alias, target)
+        await apply(rt, tx, coll, alias, target, may_move_protected=may_move_protected)
         return AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target
 
     return await write(rt, actor, work)
 
 
-async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str) -> bool:
+async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str,
+                       may_move_protected: bool) -> bool:
     coll_ref = refs.parse_collection(collection)
 
     async def work(tx: Tx) -> bool:
         coll = await lookup.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
+        await check_movable(rt, tx, coll, [alias], may_move_protected=may_move_protected)
         if not await drop(tx, coll, alias):
             raise NotFound(f"alias {alias!r} is not set on {coll.ref}")
         return True

@@ -7,6 +7,7 @@ as sha256 hashes; a lookup costs one indexed read, cached for a few seconds.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from datetime import timedelta
 
+from .. import private
 from ..errors import BadInput
 from ..store import tokens as token_store
 from ..store.tables.types import utcnow
@@ -148,15 +150,13 @@ async def bootstrap_admin_token(rt: Runtime) -> str | None:
 
     Writes need a token from the first start on; this is how the first one appears.
     """
-    import os
-
     async with rt.db.reader() as r:
         if await token_store.count_tokens(r) > 0:
             return None
     secret = await create_token(rt, name="bootstrap-admin", role="admin")
-    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private.make_dir(rt.settings.data_dir)
     path = rt.settings.data_dir / BOOTSTRAP_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, private.FILE_MODE)
     with os.fdopen(fd, "w") as f:
         f.write(secret + "\n")
     return secret

@@ -53,6 +53,11 @@ class Comparison:
     files: list[ComparedFile]
 
 
+def check_count(refs: Sequence[str]) -> None:
+    if not 2 <= len(refs) <= MAX_VERSIONS:
+        raise BadInput(f"compare 2 to {MAX_VERSIONS} versions, not {len(refs)}")
+
+
 def flatten(data: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
     """{"optimizer": {"lr": 0.1}} -> {"optimizer.lr": 0.1}: nested config compares key by key."""
     flat: dict[str, Any] = {}
@@ -71,8 +76,7 @@ def _side_by_side(maps: Sequence[dict[str, Any]]) -> list[Compared]:
 
 
 async def compare(rt: Runtime, refs: Sequence[str]) -> Comparison:
-    if not 2 <= len(refs) <= MAX_VERSIONS:
-        raise BadInput(f"compare 2 to {MAX_VERSIONS} versions, not {len(refs)}")
+    check_count(refs)
     async with rt.db.reader() as r:
         versions = [await lookup.version(r, ref) for ref in refs]
         run_ids = sorted({v.run_id for v in versions if v.run_id is not None})

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import ids, refs
-from ..errors import BadInput, LimitExceeded, NotFound
+from ..errors import BadInput, LimitExceeded, not_found_or_unreadable
 from ..lineage import nogc
 from ..lineage.engine import (Direction, LineageResult, NodeKey, WalkRow, kind_of, node, row_of, shortest_path,
                               traverse)
@@ -28,7 +28,7 @@ KIND_OF_TYPE = {"Run": "r", "ArtifactVersion": "v", "Dataset": "d"}
 TYPE_OF_KIND = {v: k for k, v in KIND_OF_TYPE.items()}
 
 
-RootCheck = Callable[[Label], None]  # the caller's access check of a start node: raises to refuse
+RootCheck = Callable[[Label], bool]  # the caller's access check of a start node: may it read it?
 
 
 @dataclass
@@ -109,13 +109,12 @@ async def _prefetched(conn: Any, root: NodeKey, direction: Direction, depth: int
 
 
 async def _require(conn: Any, keys: Sequence[NodeKey], check: RootCheck | None) -> dict[NodeKey, Label]:
-    """The start nodes' labels; NotFound for a missing one, and ``check`` (the caller's access check) on each."""
+    """The start nodes' labels; one missing or refused by ``check`` (the caller's access check) answers the same
+    NOT_FOUND, so nobody learns what an unreadable project holds."""
     labels = await _labels(conn, keys)
     for key in keys:
-        if key not in labels:
-            raise NotFound(f"lineage node {node_id(key)} not found")
-        if check is not None:
-            check(labels[key])
+        if key not in labels or (check is not None and not check(labels[key])):
+            raise not_found_or_unreadable(f"lineage node {node_id(key)}")
     return labels
 
 

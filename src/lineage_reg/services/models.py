@@ -44,7 +44,8 @@ async def create_registered_model(
 
 
 async def link_version(
-    rt: Runtime, *, actor: str | None, version: str, registered_model: str, aliases_to_set: Sequence[str] = ()
+    rt: Runtime, *, actor: str | None, version: str, registered_model: str, aliases_to_set: Sequence[str] = (),
+    may_move_protected: bool,
 ) -> LinkRec:
     model_ref = refs.parse_collection(registered_model)
     wanted = sorted(set(aliases_to_set))
@@ -74,7 +75,7 @@ async def link_version(
                            to_version=target.id, ref=link.ref, version=target.ref)
             await aliases.move(tx, coll, aliases.LATEST, target)
         for alias in wanted:
-            await aliases.move(tx, coll, alias, target)
+            await aliases.apply(rt, tx, coll, alias, target, may_move_protected=may_move_protected)
         return link
 
     return await write(rt, actor, work)

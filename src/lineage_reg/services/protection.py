@@ -27,15 +27,26 @@ async def protected(rt: Runtime, project_id: int, collection_id: int | None) -> 
 async def protected_many(rt: Runtime, keys: Sequence[tuple[int, int | None]]) -> dict[tuple[int, int | None],
                                                                                    tuple[str, ...]]:
     """The effective list for each (project, collection) in one read (a DataLoader batches these)."""
-    scopes = sorted({store.scope_key(p, None) for p, _ in keys} | {store.scope_key(p, c) for p, c in keys if c})
     async with rt.db.reader() as r:
-        found = await store.settings_many(r, scopes)
+        return await _effective(r, rt.settings.protected_aliases, keys)
+
+
+async def protected_in(tx: Tx, default: tuple[str, ...], project_id: int, collection_id: int) -> tuple[str, ...]:
+    """The effective list read in a write transaction: what decides whether an alias may move in it."""
+    await store.guard(tx.conn, project_id, changing=False)
+    return (await _effective(tx.conn, default, [(project_id, collection_id)]))[(project_id, collection_id)]
+
+
+async def _effective(conn: Any, default: tuple[str, ...], keys: Sequence[tuple[int, int | None]]
+                     ) -> dict[tuple[int, int | None], tuple[str, ...]]:
+    scopes = sorted({store.scope_key(p, None) for p, _ in keys} | {store.scope_key(p, c) for p, c in keys if c})
+    found = await store.settings_many(conn, scopes)
     out = {}
     for project_id, collection_id in keys:
         nearest = [store.scope_key(project_id, collection_id)] if collection_id else []
         nearest.append(store.scope_key(project_id, None))
         hit = next((found[k] for k in nearest if k in found), None)
-        out[(project_id, collection_id)] = tuple(hit) if hit is not None else rt.settings.protected_aliases
+        out[(project_id, collection_id)] = tuple(hit) if hit is not None else default
     return out
 
 
@@ -67,6 +78,7 @@ async def set_protected(rt: Runtime, *, actor: str | None, project: str | None, 
         else:
             proj = await lookup.project(tx.conn, project)  # type: ignore[arg-type]
             project_id, collection_id, shown, name, target = proj.id, None, proj.name, proj.name, None
+        await store.guard(tx.conn, project_id, changing=True)
         await store.upsert(tx.conn, tx.dialect, dict(
             scope=store.scope_key(project_id, collection_id), project_id=project_id, collection_id=collection_id,
             names=list(wanted), updated_at=tx.at, updated_by=tx.actor))

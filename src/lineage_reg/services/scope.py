@@ -1,64 +1,82 @@
-"""Which project an argument belongs to, so access can be checked before anything runs.
+"""Which project an argument belongs to, so access can be checked before anything below it is looked up.
 
 A project never changes under an object, so this read may happen outside the
-transaction that later acts on it. Lookups of things that don't exist raise
-NOT_FOUND, as the action itself would.
+transaction that later acts on it. A target that doesn't exist comes back with
+no project rather than as an error: the caller decides what to answer, and a
+caller who may not read the project answers a missing target and an unreadable
+one identically (``api/permissions.grant``), so nothing tells them apart.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, refs
-from ..errors import NotFound
+from ..store import links as link_store
 from ..store import projects as project_store
+from ..store import runs as run_store
+from ..store import versions as version_store
 from ..store import webhooks as webhook_store
-from . import lookup
 from .runtime import Runtime
 
 
-async def project(rt: Runtime, name: str) -> int:
+@dataclass(frozen=True)
+class Target:
+    what: str  # how an answer names it: "project 'churn'", "run UnVuOjE"
+    project_id: int | None  # None: it does not exist
+
+
+async def project(rt: Runtime, name: str) -> Target:
+    refs.check_project_name(name)
     async with rt.db.reader() as r:
-        return (await lookup.project(r, name)).id
+        found = await project_store.project_by_name(r, name)
+    return Target(f"project {name!r}", found.id if found else None)
 
 
-async def collection(rt: Runtime, text: str) -> int:
-    """``project/name`` (the collection itself may not exist yet: linking creates models)."""
+async def collection(rt: Runtime, text: str) -> Target:
+    """``project/name``: its project (the collection itself may not exist yet: linking creates models)."""
     return await project(rt, refs.parse_collection(text).project)
 
 
-async def version(rt: Runtime, text: str) -> int:
-    """A version named by a reference or a global id."""
+async def version(rt: Runtime, text: str) -> Target:
+    """A version named by a reference (its project) or a global id."""
     if not ids.looks_like_id(text):
         return await project(rt, refs.parse_version_ref(text).project)
+    version_id = ids.decode_as(text, "ArtifactVersion")
     async with rt.db.reader() as r:
-        return (await lookup.version(r, text)).project_id
+        return Target(f"artifact version {text}", await _version_project(r, version_id))
 
 
-async def run(rt: Runtime, global_id: str) -> int:
+async def _version_project(conn: Any, version_id: int) -> int | None:
+    rec = await version_store.version_by_id(conn, version_id)
+    return rec.project_id if rec else None
+
+
+async def run(rt: Runtime, global_id: str) -> Target:
+    run_id = ids.decode_as(global_id, "Run")
     async with rt.db.reader() as r:
-        return (await lookup.run(r, global_id)).project_id
+        found = (await run_store.runs_by_id(r, [run_id])).get(run_id)
+    return Target(f"run {global_id}", found.project_id if found else None)
 
 
-async def link(rt: Runtime, global_id: str) -> int:
+async def link(rt: Runtime, global_id: str) -> Target:
+    link_id = ids.decode_as(global_id, "ModelLink")
     async with rt.db.reader() as r:
-        return (await lookup.link(r, global_id)).project_id
+        found = (await link_store.links_by_id(r, [link_id])).get(link_id)
+    return Target(f"model link {global_id}", found.project_id if found else None)
 
 
-async def tag_target(rt: Runtime, global_id: str) -> int:
+async def tag_target(rt: Runtime, global_id: str) -> Target:
     kind, row_id = ids.decode(global_id, "ArtifactVersion", "Artifact", "RegisteredModel")
     async with rt.db.reader() as r:
         if kind == "ArtifactVersion":
-            return (await lookup.version_by_id(r, row_id)).project_id
+            return Target(f"{kind} {global_id}", await _version_project(r, row_id))
         found: Any = (await project_store.collections_by_id(r, [row_id])).get(row_id)
-    if found is None:
-        raise NotFound(f"no {kind} with id {global_id}")
-    return int(found.project_id)
+    return Target(f"{kind} {global_id}", int(found.project_id) if found else None)
 
 
-async def webhook(rt: Runtime, webhook_id: int) -> int:
+async def webhook(rt: Runtime, webhook_id: int) -> Target:
     async with rt.db.reader() as r:
         hook = await webhook_store.webhook_by_id(r, webhook_id)
-    if hook is None:
-        raise NotFound("webhook not found; list them with `webhooks(project:)`")
-    return hook.project_id
+    return Target(f"webhook {ids.encode('Webhook', webhook_id)}", hook.project_id if hook else None)

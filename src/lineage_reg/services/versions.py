@@ -40,7 +40,7 @@ class Created:
 async def create_version(
     rt: Runtime, *, actor: str | None, base_url: str, project: str, artifact: str, type: str,
     files: Sequence[FileIn], metadata: Any = None, description: str | None = None,
-    aliases_on_commit: Sequence[str] | None = None, run: str | None = None,
+    aliases_on_commit: Sequence[str] | None = None, run: str | None = None, may_move_protected: bool,
 ) -> Created:
     refs.check_project_name(project)
     refs.check_name(artifact, "artifact name")
@@ -63,11 +63,16 @@ async def create_version(
         coll = await _artifact(tx, proj.id, project, artifact, type)
         check_known_sizes(manifest, await version_store.blob_sizes(tx.conn, sorted({f.sha256 for f in manifest})))
         await project_store.lock_collection(tx.conn, coll.id)
+        # Refused here already so nobody uploads for nothing; commit checks again (protection may change).
+        await aliases.check_movable(rt, tx, coll, wanted, may_move_protected=may_move_protected)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
             return latest, "deduplicated", {}
         pending = await version_store.pending_with_digest(tx.conn, coll.id, version_digest)
-        if pending is not None:  # a retried create: same version, what is left of its uploads, the same sessions
+        if pending is not None:
+            # A retried create: same version, what is left of its uploads, the same sessions. The latest create
+            # says which aliases its commit applies (how to drop one that became protected meanwhile).
+            await version_store.set_pending_aliases(tx.conn, pending.id, wanted)
             return pending, "resumed", await _bounded_sessions(rt, tx, pending.id, manifest)
         index = await version_store.next_index(tx.conn, coll.id)
         values = dict(
@@ -147,7 +152,11 @@ async def _artifact(tx: Tx, project_id: int, project: str, name: str, type: str)
     return coll
 
 
-async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> VersionRec:
+PROTECTED_ON_COMMIT = ("this version asks for it on commit: an admin of the project can commit it, or call "
+                       "createArtifactVersion again with the same files and without that alias, then commit")
+
+
+async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_move_protected: bool) -> VersionRec:
     version_id = ids.decode_as(version, "ArtifactVersion")
     async with rt.db.reader() as r:
         await lookup.version_by_id(r, version_id)  # NOT_FOUND before any store traffic
@@ -180,7 +189,8 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
         if latest is not None and latest.id == rec.id:
             await aliases.move(tx, coll, aliases.LATEST, rec)
         for alias in await version_store.pending_aliases(tx.conn, rec.id):
-            await aliases.move(tx, coll, alias, rec)
+            await aliases.apply(rt, tx, coll, alias, rec, may_move_protected=may_move_protected,
+                                advice=PROTECTED_ON_COMMIT)
         return rec
 
     return await write(rt, actor, work)

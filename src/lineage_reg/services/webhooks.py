@@ -21,7 +21,6 @@ import re
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
@@ -34,6 +33,7 @@ from ..store.tables.events import EVENT_KINDS
 from ..store.tables.types import utcnow
 from . import lookup
 from .runtime import Runtime
+from .webhook_targets import AllowList, Pinned, check_url, coarse, pin
 
 log = logging.getLogger("lineage_reg.webhooks")
 
@@ -70,11 +70,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 # --- validation --------------------------------------------------------------
 
-def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-        raise BadInput(f"webhook url {url!r} must be an absolute http:// or https:// URL of at most 2048 characters")
-    return url
+def allow_list(rt: Runtime) -> AllowList:
+    return AllowList.of(rt.settings.webhook_allow)
 
 
 def check_kinds(kinds: list[str]) -> list[str]:
@@ -110,7 +107,7 @@ async def _collection_id(conn: Any, project: str, collection: str | None) -> int
 
 async def create_webhook(rt: Runtime, *, actor: str | None, project: str, url: str, kinds: list[str], secret: str,
                          collection: str | None = None, alias_pattern: str | None = None) -> WebhookRec:
-    values = dict(url=check_url(url), kinds=check_kinds(kinds), secret_sealed=seal(rt, check_secret(secret)),
+    values = dict(url=check_url(url, allow_list(rt)), kinds=check_kinds(kinds), secret_sealed=seal(rt, check_secret(secret)),
                   alias_pattern=check_alias_pattern(alias_pattern), active=True, created_at=utcnow(),
                   created_by=actor)
 
@@ -129,7 +126,7 @@ async def update_webhook(rt: Runtime, webhook_id: int, *, url: str | None = None
                          active: bool | None = None) -> WebhookRec:
     values: dict[str, Any] = {}
     if url is not None:
-        values["url"] = check_url(url)
+        values["url"] = check_url(url, allow_list(rt))
     if kinds is not None:
         values["kinds"] = check_kinds(kinds)
     if secret is not None:
@@ -206,6 +203,7 @@ def backoff_seconds(base: float, attempts: int) -> float:
 class Dispatcher:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.allow = allow_list(rt)  # a malformed LINEAGE_REG_WEBHOOK_ALLOW stops the server at start
         self._wake = asyncio.Event()
         self._held: set[int] = set()
         self._task: asyncio.Task[None] | None = None
@@ -216,7 +214,10 @@ class Dispatcher:
 
     async def start(self) -> None:
         timeout = self.rt.settings.webhook_timeout_seconds
+        # Requests go to checked addresses, so the pool is keyed by address: a kept-alive TLS connection verified
+        # for one name could carry the next delivery for another name at that address, unverified. None kept.
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                         limits=httpx.Limits(max_keepalive_connections=0),
                                          headers={"User-Agent": USER_AGENT, "Content-Type": "application/json"})
         self._task = asyncio.create_task(self._run(), name="lineage-reg-webhooks")
 
@@ -257,31 +258,21 @@ class Dispatcher:
         return len(claimed)
 
     async def _send(self, delivery: DeliveryRec, url: str, sealed: str) -> None:
-        assert self._client is not None
         settings = self.rt.settings
         attempt = delivery.attempts + 1
         body = json.dumps({"delivery": delivery.id, **delivery.payload}, separators=(",", ":")).encode()
         secret = unseal(self.rt, sealed)
         status_code: int | None = None
-        started = time.perf_counter()
+        latency_ms: float | None = None
         if secret is None:
             error: str | None = "the webhook's secret can't be decrypted (signing key changed?); set it with updateWebhook"
         else:
-            timestamp = str(int(time.time()))
-            headers = {
-                SIGNATURE_HEADER: signature(secret, timestamp, body),
-                "X-LineageReg-Timestamp": timestamp,
-                "X-LineageReg-Delivery": str(delivery.id),
-                "X-LineageReg-Event": delivery.kind,
-                "X-LineageReg-Attempt": str(attempt),
-            }
-            try:
-                response = await self._client.post(url, content=body, headers=headers)
-                status_code = response.status_code
-                error = None if 200 <= status_code < 300 else f"receiver answered HTTP {status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:512] or type(exc).__name__
-        latency_ms = (time.perf_counter() - started) * 1000
+            target = await pin(url, self.allow, timeout=settings.webhook_timeout_seconds)
+            if isinstance(target, Pinned):
+                status_code, latency_ms, error = await self._post(target, body, self._headers(secret, body, delivery,
+                                                                                              attempt))
+            else:
+                error = target  # never sent: nothing about that address (not even a latency) goes into the record
         now = utcnow()
         values: dict[str, Any] = dict(last_status_code=status_code, last_latency_ms=latency_ms, last_error=error)
         if error is None:
@@ -293,3 +284,29 @@ class Dispatcher:
             values.update(next_attempt_at=now + timedelta(seconds=backoff_seconds(settings.webhook_backoff_seconds, attempt)))
         await self.rt.db.transaction(lambda conn: webhook_store.record_attempt(conn, delivery.id, values))
         self._held.discard(delivery.id)
+
+    @staticmethod
+    def _headers(secret: str, body: bytes, delivery: DeliveryRec, attempt: int) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        return {
+            SIGNATURE_HEADER: signature(secret, timestamp, body),
+            "X-LineageReg-Timestamp": timestamp,
+            "X-LineageReg-Delivery": str(delivery.id),
+            "X-LineageReg-Event": delivery.kind,
+            "X-LineageReg-Attempt": str(attempt),
+        }
+
+    async def _post(self, target: Pinned, body: bytes, headers: dict[str, str]
+                    ) -> tuple[int | None, float | None, str | None]:
+        """(status code, latency, error): to the checked address, under the URL's own name (Host, SNI)."""
+        assert self._client is not None
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(target.url, content=body, headers={**headers, "Host": target.host_header},
+                                               extensions=extensions)
+        except httpx.HTTPError as exc:
+            return None, (time.perf_counter() - started) * 1000, coarse(exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        code = response.status_code
+        return code, latency_ms, None if 200 <= code < 300 else f"receiver answered HTTP {code}"

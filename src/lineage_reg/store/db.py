@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .. import private
+
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 100
@@ -113,7 +115,8 @@ class Database:
         if self.is_sqlite:
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                private.make_dir(Path(path).parent)
+                private.create_file(Path(path))  # SQLite gives its WAL/SHM/journal files the same mode
             # The async engine only runs migrations (Alembic wants a connection it can run_sync on).
             self.engine = create_async_engine(url, pool_size=1, max_overflow=2)
             sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(10_000))

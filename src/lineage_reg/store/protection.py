@@ -10,6 +10,17 @@ from . import schema as s
 from .runs import _upsert
 
 
+_PROJECT_ROW = sa.select(s.project.c.id).where(s.project.c.id == sa.bindparam("id"))
+_MOVING = _PROJECT_ROW.with_for_update(read=True)  # FOR SHARE: moves don't wait for each other
+_CHANGING = _PROJECT_ROW.with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts below the project go on
+
+
+async def guard(conn: Any, project_id: int, *, changing: bool) -> None:
+    """Order a project's protection changes against the alias moves that check them (PostgreSQL; SQLite's writer
+    lock already does): a move that read "not protected" commits before the change that protects it."""
+    await conn.execute(_CHANGING if changing else _MOVING, {"id": project_id})
+
+
 def scope_key(project_id: int, collection_id: int | None) -> str:
     return f"c:{collection_id}" if collection_id is not None else f"p:{project_id}"
 

@@ -105,6 +105,10 @@ async def pending_aliases(conn: Any, version_id: int) -> list[str]:
     return list((await conn.execute(stmt)).scalar() or [])
 
 
+async def set_pending_aliases(conn: Any, version_id: int, names: Sequence[str]) -> None:
+    await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(pending_aliases=list(names)))
+
+
 async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[FileRec]]:
     stmt = (
         sa.select(s.version_file)

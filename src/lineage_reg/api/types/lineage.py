@@ -77,9 +77,8 @@ def _root_check(info: Info) -> lineage_service.RootCheck:
     """A start node must be readable (datasets are: they belong to no project)."""
     can_read(info)
 
-    def check(label: lineage_service.Label) -> None:
-        if label.project_id is not None:
-            can_read(info, label.project_id)
+    def check(label: lineage_service.Label) -> bool:
+        return label.project_id is None or readable(info, label.project_id)
 
     return check
 
