@@ -17,7 +17,9 @@ from typing import Any
 
 from .errors import BadInput
 
-MAX_DEPTH = 64  # arrays and objects inside each other, in a body or a JSON scalar value (docs/security.md)
+MAX_DEPTH = 64  # arrays and objects inside each other in a JSON value: a GraphQL JSON argument (docs/security.md)
+# A whole body wraps such values in a few levels of its own (body, variables, an input object, a list of them).
+BODY_DEPTH = MAX_DEPTH + 8
 
 
 def _no_constant(name: str) -> Any:
@@ -25,7 +27,7 @@ def _no_constant(name: str) -> Any:
 
 
 def loads(data: bytes | bytearray | str, *, what: str = "the request body") -> Any:
-    """The JSON value of ``data`` (UTF-8, RFC 8259), nested at most ``MAX_DEPTH`` deep."""
+    """The JSON value of ``data`` (UTF-8, RFC 8259), nested at most ``BODY_DEPTH`` deep."""
     if isinstance(data, (bytes, bytearray)):
         try:
             text = bytes(data).decode("utf-8")
@@ -37,14 +39,13 @@ def loads(data: bytes | bytearray | str, *, what: str = "the request body") -> A
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise BadInput(f"{what} nests arrays and objects deeper than {MAX_DEPTH} levels") from None
+        raise BadInput(f"{what} nests arrays and objects deeper than {BODY_DEPTH} levels") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"{what} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except ValueError:  # int(): more digits than the interpreter converts
         raise BadInput(f"{what} holds an integer of more than {sys.get_int_max_str_digits()} digits; "
                        "send large numbers as strings") from None
-    check_depth(value, what=what)
-    return value
+    return check_depth(value, what=what, limit=BODY_DEPTH)
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -61,7 +62,8 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def check_depth(value: Any, *, what: str) -> Any:
-    if too_deep(value):
-        raise BadInput(f"{what} nests arrays and objects deeper than {MAX_DEPTH} levels")
+def check_depth(value: Any, *, what: str, limit: int = MAX_DEPTH) -> Any:
+    """``value`` itself, if it nests at most ``limit`` deep."""
+    if too_deep(value, limit):
+        raise BadInput(f"{what} nests arrays and objects deeper than {limit} levels")
     return value

@@ -19,6 +19,8 @@ from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Lexer, OperationDefinitionNode,
     Source, TokenKind,
 )
+from graphql.validation.validate import ValidationAbortedError
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension, ValidationCache
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
@@ -35,7 +37,11 @@ MAX_ALIASES = 50
 MAX_FIELDS = 5000
 # Fields with one response name in one selection set, fragments inlined: graphql-core's validation compares
 # those pairwise (and their sub-selections), so this bounds its quadratic part.
-MAX_REPEATS = 20
+MAX_REPEATS = 10
+# graphql-core's own bound on that comparison work (its default, 500,000 steps, is ~1.2 s here; every document
+# the SDK, CLI, examples and tests send takes < 500): past it validation stops, answered as LIMIT_EXCEEDED.
+OVERLAP_BUDGET = 5000
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
 
 
 @lru_cache(maxsize=1000)
@@ -197,7 +203,16 @@ class CheckedValidationCache(ValidationCache):
     """ValidationCache that leaves a document QueryLimits refused alone: nothing expensive runs on it."""
 
     def on_validate(self) -> Iterator[None]:
-        if self.execution_context.pre_execution_errors:
-            yield
-            return
-        yield from super().on_validate()
+        ctx = self.execution_context
+        if not ctx.pre_execution_errors:
+            errors = self.cached_validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+            ctx.pre_execution_errors = [_explained(e) for e in errors]
+        yield
+
+
+def _explained(error: GraphQLError) -> GraphQLError:
+    """graphql-core's "Validation aborted." as a sentence that says which bound and what to do."""
+    if not isinstance(error, ValidationAbortedError):
+        return error
+    return _limit("the document repeats fields so often that checking them would take too long (their "
+                  f"comparisons pass {OVERLAP_BUDGET:,}); select each field once per selection set")
