@@ -289,3 +289,17 @@ async def test_several_operations_need_an_operation_name(api: Api, dialect: str)
     resp = await api.http.post(f"{api.url}/graphql", json={"query": two, "operationName": "A"},
                                headers={"Authorization": f"Bearer {api.token}"})
     assert resp.json() == {"data": {"projects": {"totalCount": 0}}}
+
+
+@pytest.mark.dialects("sqlite")
+async def test_document_limits_answer_over_the_websocket_too(api: Api, dialect: str) -> None:
+    """Each refusal before execution reaches a WebSocket client as an ``error`` message with its code."""
+    too_many_tokens = "subscription { events { " + "kind " * limits.MAX_TOKENS + "} }"
+    async with connected(api, api.token) as sock:
+        for i, query in enumerate((too_many_tokens, fan_out(30), "subscription { events { ...E } } " + " ".join(
+                f"fragment E{'' if n == 0 else n} on Event {{ kind ...E{n + 1} ...E{n + 1} }}" for n in range(25))
+                + " fragment E25 on Event { kind }")):
+            await sock.send({"id": str(i), "type": "subscribe", "payload": {"query": query}})
+            message = await sock.receive()
+            assert message["type"] == "error" and message["id"] == str(i), message
+            assert message["payload"][0]["extensions"]["code"] == "LIMIT_EXCEEDED", message

@@ -1,12 +1,18 @@
-"""Token, depth and alias limits, and introspection outside ``--dev``: checked once per distinct document.
+"""What a GraphQL request may cost, checked before it is validated or run (docs/security.md, "Limits").
+
+- ``TokenLimit``: at most ``MAX_TOKENS`` lexical tokens, counted on the query text before it is parsed.
+- ``QueryLimits``, right after parsing and before graphql-core's validation (itself super-linear in repeated
+  fields): depth, fields once fragments are inlined, repeats of one field in one selection set, aliases,
+  introspection outside ``--dev``, several operations without ``operationName``, and the estimated cost
+  against ``LINEAGE_REG_MAX_QUERY_COST``. All are measured in time linear in the document (``measure.py``).
 
 strawberry's QueryDepthLimiter and MaxAliasesLimiter add a fresh validation
 rule per request, which makes every request miss ValidationCache (validation
 then costs ~2 ms a request). Here the checks are cached: the token count on
-the query text (before it is parsed: an oversized document is never parsed
-whole), the rest on the parsed document, which ParserCache hands back as the
-same object for the same query text. Every refusal is ``LIMIT_EXCEEDED``
-(introspection: ``BAD_INPUT``) before anything executes.
+the query text, the rest on the parsed document, which ParserCache hands back
+as the same object for the same query text (the cost also on the page-size
+variables). Every refusal is ``LIMIT_EXCEEDED`` (introspection, ambiguous
+operations: ``BAD_INPUT``) and nothing of the request runs.
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ from typing import Any
 
 from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Lexer, OperationDefinitionNode,
-    Source, TokenKind,
+    Source, TokenKind, parse,
 )
 from graphql.validation.validate import ValidationAbortedError
 from graphql.validation.rules import overlapping_fields_can_be_merged
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from ..config import Settings
@@ -112,16 +118,33 @@ def is_dev(context: object) -> bool:
     return getattr(settings, "dev", False) is True
 
 
+# Stands in for a document refused unparsed, so strawberry parses nothing and answers the refusal.
+UNPARSED = parse("{ __typename }")
+
+
 class TokenLimit(SchemaExtension):
-    """Must come before ParserCache: it refuses a document before it is parsed."""
+    """Must come before CheckedParserCache: it refuses a document before it is parsed.
+
+    The refusal is set as the pre-execution errors (raising would answer HTTP the same, but over a WebSocket
+    strawberry would only log it): the parser cache, the other checks and validation then leave it alone."""
 
     def on_parse(self) -> Iterator[None]:
-        query = self.execution_context.query
-        if query and (count := token_count(query)) > MAX_TOKENS:
-            # Raised, not returned: strawberry answers it as the request's only error, with no data.
-            raise GraphQLError(f"the document has more than {MAX_TOKENS} tokens (counted {count} before "
-                               "stopping); split it into smaller operations", extensions={"code": "LIMIT_EXCEEDED"})
+        ctx = self.execution_context
+        if ctx.query and (count := token_count(ctx.query)) > MAX_TOKENS:
+            ctx.pre_execution_errors = [_limit(f"the document has more than {MAX_TOKENS} tokens (counted {count} "
+                                               "before stopping); split it into smaller operations")]
+            ctx.graphql_document = UNPARSED
         yield
+
+
+class CheckedParserCache(ParserCache):
+    """ParserCache that leaves a document TokenLimit refused unparsed."""
+
+    def on_parse(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_parse()
 
 
 class AmbiguousOperation(CannotGetOperationTypeError):
@@ -181,7 +204,7 @@ class QueryLimits(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
         document = ctx.graphql_document
-        if document is not None:
+        if document is not None and not ctx.pre_execution_errors:
             operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             # strawberry keeps the operationName the request gave apart from the one it would pick itself.
             if len(operations) > 1 and getattr(ctx, "_provided_operation_name", None) is None:

@@ -7,12 +7,11 @@ from datetime import datetime
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
-from strawberry.extensions import ParserCache
 
 from .access import ProjectAccess
 from .errors import masking, should_mask
 from .fanout import FanoutExecutor
-from .limits import CheckedValidationCache, QueryLimits, TokenLimit
+from .limits import CheckedParserCache, CheckedValidationCache, QueryLimits, TokenLimit
 from .mutations import Mutation
 from .queries import Query
 from .ratelimit import MutationRateLimit
@@ -39,7 +38,7 @@ def build_schema() -> strawberry.Schema:
         # Order matters: each check runs before the work it protects (see limits.py, ratelimit.py).
         extensions=[
             TokenLimit,
-            lambda: ParserCache(maxsize=1000),
+            lambda: CheckedParserCache(maxsize=1000),
             QueryLimits,
             lambda: CheckedValidationCache(maxsize=1000),
             MutationRateLimit,

@@ -163,7 +163,10 @@ async def _batch_links(request: Request) -> list[str]:
         body += chunk
         if len(body) > BATCH_BODY:
             raise BadInput(f"batch body over {BATCH_BODY} bytes; send at most {BATCH_LINKS} links per request")
-    payload = jsontext.loads(body, what="the batch body")
+    try:
+        payload = jsontext.loads(body, what="the batch body")
+    except BadInput as exc:
+        raise BadInput(f'{exc.message}; it must be JSON {{"links": [downloadUrl, ...]}}') from None
     links = payload.get("links") if isinstance(payload, dict) else None
     if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
         raise BadInput('batch body must be JSON {"links": [downloadUrl, ...]}: a list of strings')

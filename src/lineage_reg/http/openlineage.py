@@ -89,9 +89,11 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
             return admitted_
         actor, body = admitted_
         try:
-            event = ol.parse(jsontext.loads(body or b"null", what="the body"))
+            decoded = jsontext.loads(body or b"null", what="the body")
         except BadInput as exc:
             return _error(400, "BAD_INPUT", exc.message, field="$")
+        try:
+            event = ol.parse(decoded)
         except ol.BadEvent as exc:
             return _error(400, "BAD_INPUT", exc.message, field=exc.field)
         try:
