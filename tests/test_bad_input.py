@@ -267,3 +267,10 @@ async def test_date_time_arguments_are_explained_in_a_sentence(api: Api, dialect
         assert "invalid literal" not in message and "must be in" not in message, message
     err = await api.error(f'{{ lineage(node: "{ids["v0"]}", asOf: "yesterday") {{ root }} }}')
     assert err.code == "BAD_INPUT" and "'yesterday' is not a date-time" in err.errors[0]["message"], err.errors
+
+
+async def test_integer_literals_too_long_for_any_int_are_bad_input(api: Api, dialect: str) -> None:
+    await seeded(api)
+    await expect(api, "BAD_INPUT", "5000 digits", "{ projects(first: " + "9" * 5000 + ") { totalCount } }")
+    await expect(api, "BAD_INPUT", "5000 digits",
+                 'mutation { startRun(input: {project: "churn", config: {n: ' + "7" * 5000 + "}}) { id } }")

@@ -305,3 +305,10 @@ async def test_document_limits_answer_over_the_websocket_too(api: Api, dialect: 
             message = await sock.receive()
             assert message["type"] == "error" and message["id"] == str(i), message
             assert message["payload"][0]["extensions"]["code"] == "LIMIT_EXCEEDED", message
+
+
+def test_integer_literals_of_any_length_are_costed_as_huge_pages() -> None:
+    digits = "9" * 5000
+    assert cost_of(f"{{ projects(first: {digits}) {{ edges {{ node {{ name }} }} }} }}") == 2 + 500 * 2
+    assert cost_of(f"query($f: Int = {digits}) {{ projects(first: $f) {{ edges {{ node {{ name }} }} }} }}") \
+        == 2 + 500 * 2

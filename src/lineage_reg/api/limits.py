@@ -50,18 +50,29 @@ OVERLAP_BUDGET = 5000
 overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
 
 
-@lru_cache(maxsize=1000)
+# Digits of an integer literal: GraphQL's Int is 32-bit (10 digits); past 4,300 Python's int() refuses the text.
+MAX_INT_DIGITS = 100
+
+
 def token_count(query: str, limit: int = MAX_TOKENS) -> int:
     """Lexical tokens in ``query`` (comments excluded), counted up to ``limit + 1``; a syntax error ends the
     count early (the parser reports it)."""
+    return _lexed(query, limit)[0]
+
+
+@lru_cache(maxsize=1000)
+def _lexed(query: str, limit: int = MAX_TOKENS) -> tuple[int, int]:
+    """(tokens counted as ``token_count`` does, digits of the longest integer literal among them)."""
     lexer = Lexer(Source(query))
-    count = 0
+    count = longest = 0
     try:
-        while count <= limit and lexer.advance().kind != TokenKind.EOF:
+        while count <= limit and (token := lexer.advance()).kind != TokenKind.EOF:
             count += 1
+            if token.kind == TokenKind.INT:
+                longest = max(longest, len(token.value or ""))
     except GraphQLError:
         pass
-    return count
+    return count, longest
 
 
 @lru_cache(maxsize=1000)
@@ -130,9 +141,15 @@ class TokenLimit(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
-        if ctx.query and (count := token_count(ctx.query)) > MAX_TOKENS:
+        count, digits = _lexed(ctx.query) if ctx.query else (0, 0)
+        if count > MAX_TOKENS:
             ctx.pre_execution_errors = [_limit(f"the document has more than {MAX_TOKENS} tokens (counted {count} "
                                                "before stopping); split it into smaller operations")]
+        elif digits > MAX_INT_DIGITS:
+            ctx.pre_execution_errors = [GraphQLError(
+                f"an integer literal of {digits} digits: GraphQL's Int holds 32 bits; send large numbers as "
+                "strings or Float", extensions={"code": "BAD_INPUT"})]
+        if ctx.pre_execution_errors:
             ctx.graphql_document = UNPARSED
         yield
 

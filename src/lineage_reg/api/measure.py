@@ -135,14 +135,20 @@ class Sizes:
     default_list: int  # a list field with no size argument anywhere (aliases, links, members, ...)
 
 
-HUGE = 10**18  # an integer literal too long to convert: capped like any other oversized page
+HUGE = 10**18
+
+
+def _int_literal(node: IntValueNode) -> int:
+    """An integer literal's value; one too long to convert (Python refuses 4,300 digits) is just huge, and capped
+    like any other oversized page."""
+    return int(node.value) if len(node.value) <= 18 else HUGE
 
 
 def _argument(node: FieldNode, name: str, variables: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
     for arg in node.arguments or ():
         if arg.name.value == name:
             if isinstance(arg.value, IntValueNode):
-                return int(arg.value.value) if len(arg.value.value) <= 18 else HUGE
+                return _int_literal(arg.value)
             if isinstance(arg.value, VariableNode):
                 var = arg.value.name.value
                 return variables.get(var, defaults.get(var))
@@ -191,7 +197,7 @@ class Costing:
         for op in self.operations:
             for var in op.variable_definitions or ():
                 if isinstance(var.default_value, IntValueNode):
-                    self.defaults[var.variable.name.value] = int(var.default_value.value)
+                    self.defaults[var.variable.name.value] = _int_literal(var.default_value)
         self.measured: dict[str, Linear] = {}
         for name in in_dependency_order(self.fragments):
             frag = self.fragments[name]
