@@ -206,3 +206,76 @@ async def test_upload_links_are_signed(api: Api, dialect: str) -> None:
     assert await snapshot(api.server) == before
 
 
+
+
+# --- Malformed JSON: 400 BAD_INPUT with a JSON body naming the problem, on every endpoint that reads JSON ---
+
+DEEP = b'{"query": "query($c: JSON) { __typename }", "variables": {"c": ' + b"[" * 3000 + b"]" * 3000 + b"}}"
+MALFORMED = {
+    "invalid UTF-8": (b'{"query": "\xff"}', "UTF-8"),
+    "nested 3,000 deep": (DEEP, "deeper than 72 levels"),
+    "a 5,000-digit integer": (b'{"query": "{ __typename }", "variables": {"n": ' + b"7" * 5000 + b"}}", "digits"),
+    "NaN": (b'{"query": "{ __typename }", "variables": {"n": NaN}}', "NaN"),
+}
+
+
+@pytest.mark.dialects("sqlite")
+@pytest.mark.parametrize("endpoint", ["/graphql", "/api/v1/lineage", "/api/v1/lineage/batch", "/files/batch"])
+@pytest.mark.parametrize("case", list(MALFORMED))
+async def test_malformed_json_is_a_400_naming_the_problem(api: Api, dialect: str, endpoint: str, case: str) -> None:
+    body, needle = MALFORMED[case]
+    if endpoint == "/api/v1/lineage/batch":
+        body = b"[" + body + b"]"  # a JSON array of events (NDJSON lines are judged one by one)
+    before = await snapshot(api.server)
+    resp = await api.http.post(f"{api.url}{endpoint}", content=body, headers={
+        "Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert resp.status_code == 400, (resp.status_code, resp.text[:300])
+    error = resp.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_INPUT" and needle in error["message"], error
+    assert "Traceback" not in resp.text and "int()" not in resp.text
+    assert await snapshot(api.server) == before
+
+
+async def test_json_arguments_nest_at_most_64_deep(api: Api, dialect: str) -> None:
+    await seeded(api)
+    start = "mutation($c: JSON) { startRun(input: {project: \"churn\", config: $c}) { id } }"
+    deep: object = 1
+    for _ in range(65):
+        deep = {"a": deep}
+    await expect(api, "BAD_INPUT", "deeper than 64", start, c=deep)
+    literal = "[" * 65 + "]" * 65
+    await expect(api, "BAD_INPUT", "deeper than 64",
+                 f'mutation {{ startRun(input: {{project: "churn", config: {{a: {literal}}}}}) {{ id }} }}')
+    assert (await api(start, c={"layers": [[{"a": [1]}]]}))["startRun"]["id"]
+
+
+async def test_numbers_no_row_or_event_can_have_are_bad_input(api: Api, dialect: str) -> None:
+    import base64
+
+    await seeded(api)
+    huge = base64.urlsafe_b64encode(b"Run:" + b"9" * 40).decode().rstrip("=")
+    await expect(api, "BAD_INPUT", "invalid id", "query($i: ID!) { node(id: $i) { id } }", i=huge)
+    await expect(api, "BAD_INPUT", "invalid id", "query($i: ID!) { run(id: $i) { id } }", i=huge)
+    for after in ("1e300", "-1", "2.5"):
+        await expect(api, "BAD_INPUT", "sequence number", f"{{ events(after: {after}) {{ totalCount }} }}")
+    await expect(api, "BAD_INPUT", "sequence number", "query($a: Float) { events(after: $a) { totalCount } }",
+                 a=1e300)
+
+
+async def test_date_time_arguments_are_explained_in_a_sentence(api: Api, dialect: str) -> None:
+    ids = await seeded(api)
+    for value in ("yesterday", "2026-13-45", "2026-12-03T25:00:00Z", ""):
+        err = await api.error("query($v: ID!, $t: DateTime) { lineage(node: $v, asOf: $t) { root } }",
+                              v=ids["v0"], t=value)
+        message = err.errors[0]["message"]
+        assert err.code == "BAD_INPUT" and "ISO 8601" in message and "int()" not in message, message
+        assert "invalid literal" not in message and "must be in" not in message, message
+    err = await api.error(f'{{ lineage(node: "{ids["v0"]}", asOf: "yesterday") {{ root }} }}')
+    assert err.code == "BAD_INPUT" and "'yesterday' is not a date-time" in err.errors[0]["message"], err.errors
+
+
+async def test_integer_literals_too_long_for_any_int_are_bad_input(api: Api, dialect: str) -> None:
+    await seeded(api)
+    await expect(api, "BAD_INPUT", "5000 digits", "{ projects(first: " + "9" * 5000 + ") { totalCount } }")
+    await expect(api, "BAD_INPUT", "5000 digits",
+                 'mutation { startRun(input: {project: "churn", config: {n: ' + "7" * 5000 + "}}) { id } }")

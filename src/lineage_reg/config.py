@@ -50,6 +50,11 @@ class Settings:
     # Lifetime of signed upload/download links to the local blob store.
     link_ttl_seconds: int = 3600
     max_page_size: int = 500
+    # Estimated cost a GraphQL operation may have (fields resolved, page sizes multiplied down nested lists;
+    # docs/api.md "Query cost"): above it the request is refused before it runs.
+    max_query_cost: int = 500_000
+    # Largest GraphQL answer sent over HTTP; a bigger one is refused (LIMIT_EXCEEDED) rather than streamed out.
+    max_response_bytes: int = 64 * 1024 * 1024
     # Largest request body /graphql accepts (413 above it); /files uploads are not limited by it.
     max_body_bytes: int = 1024 * 1024
     # Slow clients (http/timeouts.py): a request's headers must arrive within header_timeout_seconds; its body
@@ -191,6 +196,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         body_timeout_seconds=float(v) if (v := get("BODY_TIMEOUT_SECONDS")) else None,
         body_min_rate=float(v) if (v := get("BODY_MIN_RATE")) else None,
         keep_alive_seconds=float(v) if (v := get("KEEP_ALIVE_SECONDS")) else None,
+        max_query_cost=int(v) if (v := get("MAX_QUERY_COST")) else None,
+        max_response_bytes=int(v) if (v := get("MAX_RESPONSE_BYTES")) else None,
         allowed_origins=tuple(o.strip() for o in v.split(",") if o.strip()) if (v := get("ALLOWED_ORIGINS")) else None,
         mutation_rate=get("MUTATION_RATE"),
     )

@@ -10,6 +10,7 @@ import binascii
 
 from .errors import BadInput
 
+MAX_ROW_ID = 2**63 - 1  # what both databases' BIGINT holds: a larger number can name no row
 TYPES = ("Project", "Run", "Dataset", "Artifact", "ArtifactVersion", "RegisteredModel", "ModelLink", "Event",
          "Webhook", "WebhookDelivery")
 
@@ -24,8 +25,10 @@ def decode(global_id: str, *expected: str) -> tuple[str, int]:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, row = raw.partition(":")
         row_id = int(row)
+        if not 0 <= row_id <= MAX_ROW_ID:
+            raise ValueError
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInput(f"invalid id {global_id!r}: pass an id returned by the API") from None
+        raise BadInput(f"invalid id {global_id[:80]!r}: pass an id returned by the API") from None
     if type_name not in TYPES or (expected and type_name not in expected):
         want = " or ".join(expected) if expected else "a known type"
         raise BadInput(f"id {global_id!r} is a {type_name or 'malformed id'}, expected {want}")
@@ -56,10 +59,18 @@ def decode_cursor(cursor: str) -> int | str:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, key = raw.partition(":")
-        if prefix == "k":
-            return int(key)
+        if prefix == "k" and 0 <= (number := int(key)) <= MAX_ROW_ID:
+            return number
         if prefix == "s":
             return key
         raise ValueError
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadInput(f"invalid cursor {cursor!r}: pass a cursor returned by the API") from None
+        raise BadInput(f"invalid cursor {cursor[:80]!r}: pass a cursor returned by the API") from None
+
+
+def sequence(after: float) -> int:
+    """An event sequence number given as ``after`` (GraphQL Float: sequences outgrow 32-bit Int)."""
+    if not 0 <= after <= MAX_ROW_ID or after != int(after):  # NaN and infinities fail the first test
+        raise BadInput(f"after must be an event's sequence number (a whole number from 0 up, as Event.sequence "
+                       f"gives it), not {after!r}")
+    return int(after)

@@ -20,7 +20,11 @@ from .context import Info
 
 
 def actor_of(info: Info) -> Actor:
-    actor = info.context.actor
+    return authenticated(info.context.actor)
+
+
+def authenticated(actor: Actor | None) -> Actor:
+    """The actor, if it may do anything at all; UNAUTHENTICATED otherwise."""
     if actor is None:
         raise Unauthenticated("the token sent is not valid, expired or was revoked; "
                               "create one with `lineage-reg token create`")

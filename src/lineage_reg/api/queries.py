@@ -9,7 +9,6 @@ from typing import Annotated
 import strawberry
 
 from .. import ids, refs
-from ..errors import BadInput
 from ..services import auth, compare, reads, scope, webhooks
 from .context import Info
 from .access import project_scope
@@ -140,9 +139,7 @@ class Query:
         self, info: Info, project: str | None = None, after: float | None = None, first: int | None = None
     ) -> Connection[Event]:
         actor = actor_of(info)
-        if after is not None and (after < 0 or after != int(after)):
-            raise BadInput("after must be an event's sequence number")
-        cursor = ids.encode_cursor(int(after)) if after is not None else None
+        cursor = ids.encode_cursor(ids.sequence(after)) if after is not None else None
         if project is not None:
             refs.check_project_name(project)
             await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
-from strawberry.extensions import ParserCache, ValidationCache
 
 from .access import ProjectAccess
 from .errors import masking, should_mask
 from .fanout import FanoutExecutor
-from .limits import QueryLimits, TokenLimit
+from .limits import CheckedParserCache, CheckedValidationCache, QueryLimits, TokenLimit
 from .mutations import Mutation
 from .queries import Query
 from .ratelimit import MutationRateLimit
 from .subscriptions import Subscription
+from .types.common import DATETIME_SCALAR, JSON, JSON_SCALAR
 from .types.events import AliasChange, Event
 from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
 from .types.runs import Dataset, Run
@@ -36,14 +38,15 @@ def build_schema() -> strawberry.Schema:
         # Order matters: each check runs before the work it protects (see limits.py, ratelimit.py).
         extensions=[
             TokenLimit,
-            lambda: ParserCache(maxsize=1000),
-            lambda: ValidationCache(maxsize=1000),
+            lambda: CheckedParserCache(maxsize=1000),
             QueryLimits,
+            lambda: CheckedValidationCache(maxsize=1000),
             MutationRateLimit,
             ProjectAccess,
             masking,
         ],
         execution_context_class=FanoutExecutor,
+        scalar_overrides={JSON: JSON_SCALAR, datetime: DATETIME_SCALAR},
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, Callable
 
 import strawberry
 
-from .. import refs
+from .. import ids, refs
 from ..errors import BadInput, NotFound
 from ..events.bus import Overflow
 from ..services import events as event_service
@@ -55,12 +55,11 @@ def loaders_for_event(rt: Runtime, event_id: int) -> Loaders:
 async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bool],
                   **filters: object) -> AsyncGenerator[EventRec, None]:
     can_read(info)
-    if after is not None and (after < 0 or after != int(after)):
-        raise BadInput("after must be an event's sequence number")
+    first = ids.sequence(after) if after is not None else None
     rt = info.context.rt
     sub = rt.bus.subscribe(rt.settings.subscriber_queue)
     try:
-        start = last = int(after) if after is not None else await event_service.last_sequence(rt)
+        start = last = first if first is not None else await event_service.last_sequence(rt)
         replayed: set[int] = set()
         async for rec in event_service.replay(rt, after=start, **filters):
             if not await _still_allowed(info):

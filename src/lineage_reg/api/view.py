@@ -15,8 +15,9 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
@@ -27,9 +28,12 @@ from strawberry.http.async_base_view import HTTPException  # re-exported by stra
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from .. import jsontext
+from ..errors import BadInput, Unauthenticated
 from ..services.auth import Authenticator
 from ..services.runtime import Runtime
 from .context import Context, build_context
+from .permissions import authenticated
 from .ratelimit import RateLimiter
 from .request_guard import JSON, rejection
 from .schema import schema
@@ -120,6 +124,13 @@ class GraphQLView(GraphQL[Context, None]):
             sub_response.media_type = _media_type(request)
         return sub_response
 
+    def parse_json(self, data: str | bytes) -> Any:
+        """The body (or GET's ``variables``) as JSON; malformed in any way is a 400 naming the problem."""
+        try:
+            return jsontext.loads(data)
+        except BadInput as exc:
+            raise HTTPException(400, exc.message) from None
+
     async def parse_http_body(self, request: Any) -> Any:
         if request.method == "POST":
             start = (await request.get_body()).lstrip()[:1]
@@ -138,17 +149,36 @@ class GraphQLView(GraphQL[Context, None]):
     def create_response(self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
                         sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
+        if len(response.body) > (limit := self.rt.settings.max_response_bytes):
+            return self._too_big(len(response.body), limit, sub_response.media_type or JSON)
         if sub_response.media_type == GRAPHQL_RESPONSE:
             response.headers["content-type"] = GRAPHQL_RESPONSE
             if isinstance(response_data, dict) and "data" not in response_data and not sub_response.status_code:
                 response.status_code = 400
         return response
 
+    @staticmethod
+    def _too_big(size: int, limit: int, media_type: str) -> Response:
+        body = {"data": None, "errors": [{
+            "message": f"the answer would be {size:,} bytes, over this server's {limit:,} "
+                       "(LINEAGE_REG_MAX_RESPONSE_BYTES); ask for fewer fields or smaller pages and page with "
+                       "`after` (a mutation's changes, if it made any, are made)",
+            "extensions": {"code": "LIMIT_EXCEEDED", "bytes": size, "limit": limit}}]}
+        return JSONResponse(body, media_type=media_type)
+
     async def execute_single(self, request: Any, request_adapter: Any, sub_response: Any, context: Context,
                              root_value: Any, request_data: Any) -> Any:
         """GraphQL over HTTP, one answer per request. A mutation sent with GET is a method error (405), not a bad
         request. A subscription streams over the WebSocket (or a multipart stream, which never comes here): asked
-        for as a plain answer it is a bad request, not something to execute as if it were a query."""
+        for as a plain answer it is a bad request, not something to execute as if it were a query.
+
+        A request that may read nothing (no token where anonymous access is off, or a token that is not valid)
+        is answered UNAUTHENTICATED here, before its document is parsed or validated: whatever it sends, it
+        costs the server no GraphQL work."""
+        try:
+            authenticated(context.actor)
+        except Unauthenticated as exc:
+            return ExecutionResult(data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)])
         get = request_adapter.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:

@@ -11,7 +11,6 @@ checked as its own GET would be, all before the first byte is sent.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .. import refs
+from .. import jsontext, refs
 from ..blobs.base import MiB
 from ..blobs.local import LocalBlobStore
 from ..errors import BadInput, RegistryError
@@ -165,9 +164,10 @@ async def _batch_links(request: Request) -> list[str]:
         if len(body) > BATCH_BODY:
             raise BadInput(f"batch body over {BATCH_BODY} bytes; send at most {BATCH_LINKS} links per request")
     try:
-        links = json.loads(body)["links"]
-    except (ValueError, TypeError, KeyError):
-        raise BadInput('batch body must be JSON {"links": [downloadUrl, ...]}') from None
+        payload = jsontext.loads(body, what="the batch body")
+    except BadInput as exc:
+        raise BadInput(f'{exc.message}; it must be JSON {{"links": [downloadUrl, ...]}}') from None
+    links = payload.get("links") if isinstance(payload, dict) else None
     if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
         raise BadInput('batch body must be JSON {"links": [downloadUrl, ...]}: a list of strings')
     if not 1 <= len(links) <= BATCH_LINKS:

@@ -9,7 +9,6 @@ some others fail validation, and a request that fails changes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import zlib
 from typing import Any
@@ -18,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import RegistryError
+from .. import jsontext
+from ..errors import BadInput, RegistryError
 from ..services import openlineage as ol
 from ..services.auth import Authenticator
 from ..services.runtime import Runtime
@@ -31,7 +31,10 @@ class TooLarge(Exception):
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+    """OpenLineage clients read ``error``; the registry's other endpoints answer ``errors`` (GraphQL's shape):
+    both, so one client library reads every refusal of the server."""
+    return JSONResponse({"error": {"code": code, "message": message, **extra},
+                         "errors": [{"message": message, "extensions": {"code": code, **extra}}]}, status_code=status)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -86,9 +89,11 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
             return admitted_
         actor, body = admitted_
         try:
-            event = ol.parse(json.loads(body or b"null"))
-        except json.JSONDecodeError as exc:
-            return _error(400, "BAD_INPUT", f"body is not JSON: {exc}", field="$")
+            decoded = jsontext.loads(body or b"null", what="the body")
+        except BadInput as exc:
+            return _error(400, "BAD_INPUT", exc.message, field="$")
+        try:
+            event = ol.parse(decoded)
         except ol.BadEvent as exc:
             return _error(400, "BAD_INPUT", exc.message, field=exc.field)
         try:
@@ -104,8 +109,8 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
         actor, body = admitted_
         try:
             items = _split(body)
-        except ValueError as exc:
-            return _error(400, "BAD_INPUT", str(exc), field="$")
+        except BadInput as exc:
+            return _error(400, "BAD_INPUT", exc.message, field="$")
         events, errors = [], []
         for index, (item, not_json) in enumerate(items):
             try:
@@ -130,15 +135,12 @@ def _split(body: bytes) -> list[tuple[Any, str | None]]:
     """A JSON array of events, or NDJSON (one event per line): (event, None) or (None, why it isn't JSON)."""
     text = body.strip()
     if text.startswith(b"["):
-        try:
-            return [(item, None) for item in json.loads(text)]
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"body starts like a JSON array but is not one: {exc}") from None
+        return [(item, None) for item in jsontext.loads(text, what="the body (a JSON array)")]
     found: list[tuple[Any, str | None]] = []
     for line in text.splitlines():
         if line.strip():
             try:
-                found.append((json.loads(line), None))
-            except json.JSONDecodeError as exc:
-                found.append((None, f"line is not JSON: {exc}"))
+                found.append((jsontext.loads(line, what="the line"), None))
+            except BadInput as exc:
+                found.append((None, exc.message))
     return found

@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
+from typing import Any
 
+import dateutil.parser
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
+from strawberry.types.scalar import ScalarDefinition
 
-__all__ = ["JSON", "LineageDirection", "LineageNodeKind", "Node", "RunStatus", "VersionState"]
+from ... import jsontext
+from ...errors import BadInput
+
+__all__ = ["DATETIME_SCALAR", "JSON", "JSON_SCALAR", "LineageDirection", "LineageNodeKind", "Node", "RunStatus",
+           "VersionState"]
+
+
+def _bounded_json(value: Any) -> Any:
+    """A JSON argument (config, metadata, ...) as given, if it nests at most jsontext.MAX_DEPTH deep: deeper
+    values could be stored, but not read back out of every JSON encoder."""
+    return jsontext.check_depth(value, what="a JSON argument")
+
+
+# strawberry's own JSON scalar (the same name, description and spec URL in schema.graphql), with its inputs
+# bounded; literals in the query text go through parse_value too.
+_PLAIN_JSON = DEFAULT_SCALAR_REGISTRY[JSON]
+JSON_SCALAR = ScalarDefinition(
+    name=_PLAIN_JSON.name, description=_PLAIN_JSON.description, specified_by_url=_PLAIN_JSON.specified_by_url,
+    serialize=_PLAIN_JSON.serialize, parse_value=_bounded_json, parse_literal=None,
+)
+
+
+def _datetime(value: Any) -> datetime:
+    """An ISO 8601 date-time (``asOf``, ...); strawberry's own parser let Python's ``int()`` errors through."""
+    if isinstance(value, str):
+        try:
+            return dateutil.parser.isoparse(value)
+        except (ValueError, OverflowError):
+            pass
+    raise BadInput(f"{str(value)[:64]!r} is not a date-time: write it in ISO 8601, e.g. 2026-12-03T10:15:00Z or "
+                   "2026-12-03")
+
+
+_PLAIN_DATETIME = DEFAULT_SCALAR_REGISTRY[datetime]
+DATETIME_SCALAR = ScalarDefinition(
+    name=_PLAIN_DATETIME.name, description=_PLAIN_DATETIME.description, specified_by_url=None,
+    serialize=_PLAIN_DATETIME.serialize, parse_value=_datetime, parse_literal=None,
+)
 
 
 @strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
