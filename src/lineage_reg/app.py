@@ -50,8 +50,9 @@ def build_runtime(settings: Settings) -> Runtime:
     # Several API processes may share one database: events cross between them
     # by LISTEN/NOTIFY on PostgreSQL, by watching data_version on SQLite.
     catch_up: dict[str, Any] = dict(
-        fetch_after=lambda after: event_service.fetch_after(rt, after),
+        fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
         latest_id=lambda: event_service.last_sequence(rt),
+        settle=lambda: event_service.settle(rt),
     )
     rt.bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
     if not db.is_sqlite:

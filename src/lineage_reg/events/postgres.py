@@ -19,7 +19,6 @@ from .catchup import CatchUpBus
 
 
 class PostgresBus(CatchUpBus):
-    lookback = 200  # more than the write transactions that can be in flight at once
     def __init__(self, dsn: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._dsn = dsn
