@@ -229,6 +229,69 @@ async def test_a_member_removed_from_a_project_stops_seeing_its_events(
         await sock.quiet()
 
 
+async def test_a_role_removed_in_this_process_applies_to_the_very_next_event(api: Api, dialect: str) -> None:
+    """No cache lifetime to wait out: the removal itself expires what the token cache knew."""
+    await setup(api, 2)
+    await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
+    carol = await api.token_for("user", "carol")
+    async with connected(api, carol) as sock:
+        await subscribe(sock, api.server, 'subscription { events(project: "churn") { sequence kind } }')
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        assert (await sock.next("events"))["kind"] == "alias.set"
+        await api('mutation { removeMember(project: "churn", user: "carol") { user } }')
+        await api(SET, c=MODEL, a="staging", v=ref(1))
+        await sock.quiet()
+
+
+def revoke_in_a_process_of_its_own(settings: Settings, name: str) -> None:
+    """`lineage-reg token revoke`, as an operator runs it."""
+    import subprocess
+    import sys
+
+    common = ["--data-dir", str(settings.data_dir), "--database-url", settings.effective_database_url]
+    listed = subprocess.run([sys.executable, "-m", "lineage_reg.cli", "token", "list", *common],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    [token_id] = [line.split("\t")[0] for line in listed.splitlines() if line.split("\t")[1] == name]
+    subprocess.run([sys.executable, "-m", "lineage_reg.cli", "token", "revoke", token_id, *common],
+                   check=True, timeout=60)
+
+
+async def test_access_taken_away_in_other_processes_applies_to_the_next_event(
+    api: Api, settings: Settings, dialect: str
+) -> None:
+    """A role removed through another server process, a token revoked with the CLI: the subscriber on this
+    process gets nothing committed after that, with no cache lifetime to wait out (docs/events.md: well within
+    1 s; PostgreSQL carries it by NOTIFY, SQLite by data_version)."""
+    import httpx
+
+    from test_bus import server_process
+
+    await setup(api, 2)
+    await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
+    carol = await api.token_for("user", "carol")
+    bot = await api.token_for("viewer", "leaving-bot")
+    query = 'subscription { events(project: "churn") { sequence kind } }'
+    with server_process(settings) as other_url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            other = Api(api.server, http, api.token)
+            other.url = other_url
+            async with connected(api, carol) as member, connected(api, bot) as revoked:
+                await subscribe(member, api.server, query)
+                await subscribe(revoked, api.server, query)
+                await other(SET, c=MODEL, a="staging", v=ref(0))
+                assert (await member.next("events"))["kind"] == "alias.set"
+                assert (await revoked.next("events"))["kind"] == "alias.set"  # both cached their actor now
+
+                await other('mutation { removeMember(project: "churn", user: "carol") { user } }')
+                await asyncio.to_thread(revoke_in_a_process_of_its_own, settings, "leaving-bot")
+                await other(SET, c=MODEL, a="staging", v=ref(1))
+                await member.quiet()
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    message = await revoked.receive()  # the move must not arrive: the socket closes instead
+                    raise AssertionError(f"unexpected message {message}")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
 # --------------------------------------------------------------------------------------------------------------
 # (b) Live alias moves.
 

@@ -81,12 +81,12 @@ def create_app(settings: Settings) -> Starlette:
     rt = build_runtime(settings)
     dispatcher = Dispatcher(rt)
     rt.deliveries_queued = dispatcher.wake
-    authenticator = auth.Authenticator(rt)
+    # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
+    counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
+    authenticator = auth.Authenticator(rt, rt.db.change_counter if rt.db.is_sqlite else rt.bus.auth_counter)
     graphql = GraphQLView(rt, authenticator)
     http_graphql: Any = graphql
     if settings.response_cache:
-        # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
-        counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
         http_graphql = ResponseCache(graphql, counter, authenticator.actor)
     # Outermost: a body that is not JSON, or too big, goes no further (not even into the cache's buffer).
     http_graphql = RequestGuard(http_graphql, max_body_bytes=settings.max_body_bytes)

@@ -43,6 +43,8 @@ class EventBus(Protocol):
     def subscribe(self, limit: int = QUEUE_LIMIT) -> Subscription: ...
     def counter(self) -> int | None: ...
     def changed(self) -> None: ...
+    def auth_counter(self) -> int | None: ...
+    def auth_changed(self) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -53,6 +55,7 @@ class InProcessBus:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self.generation = 0
+        self.auth_generation = 0
         self.next_sequence = 1  # the sequence of the next event to dispatch
 
     async def start(self) -> None:
@@ -72,6 +75,13 @@ class InProcessBus:
     def changed(self) -> None:
         """Something was committed (with or without events): caches keyed on ``counter()`` expire."""
         self.generation += 1
+
+    def auth_counter(self) -> int | None:
+        """Changes whenever a token is revoked or a role changes (what the token cache compares against)."""
+        return self.auth_generation
+
+    def auth_changed(self) -> None:
+        self.auth_generation += 1
 
     def dispatch(self, event: EventRec) -> None:
         """Deliver ``event``; the caller dispatches in sequence order."""
