@@ -125,7 +125,7 @@ async def staging_sequences(api: Api, after: int = 0) -> list[int]:
     data = await api("query($after: Float) { events(project: \"churn\", after: $after, first: 500) { edges { node { "
                      "sequence kind collection alias } } } }", after=after)
     return [int(e["node"]["sequence"]) for e in data["events"]["edges"]
-            if e["node"]["kind"] in ("alias.set", "alias.removed") and e["node"]["collection"] == "churn-model"
+            if e["node"]["kind"] in ("alias.set", "alias.removed") and e["node"]["collection"] == MODEL
             and e["node"]["alias"] == "staging"]
 
 
@@ -467,8 +467,11 @@ async def test_events_without_filters_see_every_kind(api: Api, dialect: str) -> 
         await sock.quiet()
     assert got == expected
     assert {"version.created", "version.committed", "alias.set", "run.started"} <= {e["kind"] for e in got}
-    assert {"kind": "alias.set", "collection": "classifier", "alias": "latest"} in [
+    # A collection is named project/name here as everywhere else; a run's event concerns none.
+    assert {"kind": "alias.set", "collection": "churn/classifier", "alias": "latest"} in [
         {k: e[k] for k in ("kind", "collection", "alias")} for e in got]
+    assert {e["collection"] for e in got if e["kind"] == "run.started"} == {None}
+    assert {e["collection"] for e in got if e["kind"] != "run.started"} == {"churn/classifier"}
 
 
 async def test_anonymous_subscribers_only_where_anonymous_reads_are_allowed(settings: Settings, dialect: str) -> None:
