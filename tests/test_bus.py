@@ -146,12 +146,12 @@ async def events_socket(url: str, token: str, after: int | None = None) -> Any:
     return ws
 
 
-async def sequences(ws: Any, count: int) -> list[int]:
-    """The sequences of the next ``count`` events, or of those that came before the stream went quiet for 10 s."""
+async def sequences(ws: Any, count: int, quiet: float = 10) -> list[int]:
+    """The sequences of the next ``count`` events, or of those that came before the stream went quiet."""
     got: list[int] = []
     for _ in range(count):
         try:
-            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            message = json.loads(await asyncio.wait_for(ws.recv(), quiet))
         except TimeoutError:
             return got
         assert message["type"] == "next" and not message["payload"].get("errors"), message
@@ -316,3 +316,31 @@ async def test_a_full_buffer_leaves_later_events_to_the_log(monkeypatch: pytest.
         bus.wake()
         assert await delivered(sub, 39) == list(range(1, 40))
         assert nothing_yet(sub) and len(bus._buffer) == 0
+
+
+@pytest.mark.dialects("postgresql")  # SQLite serialises writers: a lower sequence never commits after a higher one
+async def test_a_slow_transactions_lower_sequence_arrives_before_the_later_ones(
+    api: Api, settings: Settings, dialect: str
+) -> None:
+    """A transaction draws a sequence number, then takes long to commit while a later event commits: the later
+    event waits (well past the gap wait) and both arrive in sequence order."""
+    from lineage_reg.store import events as event_store
+
+    await seed(api)
+    ws = await events_socket(api.url, api.token)
+    await asyncio.sleep(0.3)
+    db = Database(settings.effective_database_url)
+    try:
+        [project_id] = [row[0] for row in await db.fetch_all(sa.text("SELECT id FROM project WHERE name = 'churn'"))]
+        async with db.engine.begin() as slow:
+            early = await event_store.insert_event(slow, dict(
+                kind="alias.set", actor="slow", at=utcnow(), project_id=project_id, project="churn",
+                collection_id=None, collection=None, alias=None, from_version_id=None, to_version_id=None,
+                payload={}))
+            await api(MOVE, a="later", v="churn/classifier:v0")
+            assert await sequences(ws, 1, quiet=20 * GAP_WAIT_SECONDS) == [], "an event was delivered while a lower sequence was in flight"
+        got = await sequences(ws, 2)
+    finally:
+        await ws.close()
+        await db.dispose()
+    assert got[0] == early.id and got[1] > early.id
