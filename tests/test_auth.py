@@ -176,7 +176,8 @@ async def test_bad_tokens_are_unauthenticated(api: Api, dialect: str, header: st
 
 
 async def revoke(settings: Settings, name: str) -> None:
-    """Revoke a token by name the way `lineage-reg token revoke` does: on a database connection of our own."""
+    """Revoke a token by name on a database connection of our own, past lineage-reg (no NOTIFY on PostgreSQL):
+    only the token cache's lifetime bounds how long the server keeps accepting it."""
     db = Database(settings.effective_database_url)
     try:
         rows = await db.transaction(token_store.list_tokens)

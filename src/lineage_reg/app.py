@@ -81,9 +81,11 @@ def create_app(settings: Settings) -> Starlette:
     rt = build_runtime(settings)
     dispatcher = Dispatcher(rt)
     rt.deliveries_queued = dispatcher.wake
-    # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
+    # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them, and tells
+    # the ones that took access away (so the token cache outlives ordinary writes there).
     counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
-    authenticator = auth.Authenticator(rt, rt.db.change_counter if rt.db.is_sqlite else rt.bus.auth_counter)
+    access_changes = rt.db.change_counter if rt.db.is_sqlite else rt.bus.auth_counter
+    authenticator = auth.Authenticator(rt, access_changes)
     graphql = GraphQLView(rt, authenticator)
     http_graphql: Any = graphql
     if settings.response_cache:
