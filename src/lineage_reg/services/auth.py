@@ -12,6 +12,7 @@ process announces (a revocation typed into psql by hand).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -108,6 +109,9 @@ class Authenticator:
         self._rt = rt
         self._changes = changes
         self._cache: dict[str, tuple[float, int, Actor | None]] = {}
+        # One read per token at a time: when an entry expires, the 1,000 subscribers sharing a token must not
+        # each send the same query at once (on PostgreSQL they would queue for the pool's connections).
+        self._lookups: dict[str, tuple[int | None, asyncio.Future[Actor | None]]] = {}
         self.anonymous = Actor(name=None, role=ANONYMOUS_ROLES[rt.settings.anonymous])
 
     async def actor(self, authorization: str | None) -> Actor | None:
@@ -118,14 +122,24 @@ class Authenticator:
         if scheme.lower() != "bearer" or not secret:
             return None
         key = hash_secret(secret.strip())
-        now = time.monotonic()
         generation = self._changes()
         hit = self._cache.get(key)
-        if hit is not None and hit[0] > now and generation is not None and hit[1] == generation:
+        if hit is not None and hit[0] > time.monotonic() and generation is not None and hit[1] == generation:
             return hit[2]
-        async with self._rt.db.reader() as r:
-            found = await token_store.token_by_hash(r, key, utcnow())
-            grants = tuple(sorted(await token_store.grants_of(r, found[1]))) if found else ()
+        pending = self._lookups.get(key)
+        if pending is None or pending[0] != generation:  # none running, or one started before access changed
+            pending = self._lookups[key] = (generation, asyncio.ensure_future(self._lookup(key, generation)))
+        return await asyncio.shield(pending[1])  # a waiter that goes away leaves the read to the others
+
+    async def _lookup(self, key: str, generation: int | None) -> Actor | None:
+        now = time.monotonic()
+        try:
+            async with self._rt.db.reader() as r:
+                found = await token_store.token_by_hash(r, key, utcnow())
+                grants = tuple(sorted(await token_store.grants_of(r, found[1]))) if found else ()
+        finally:
+            if self._lookups.get(key, (None, None))[1] is asyncio.current_task():
+                del self._lookups[key]
         actor = Actor(name=found[1], role=found[2], grants=grants) if found else None
         if generation is None:
             return actor
