@@ -1,7 +1,10 @@
-"""Events cross between server processes: a subscriber on one server sees writes made through another.
+"""Events cross between server processes: a subscriber on one server sees writes made through another, every
+one, in the log's order.
 
 PostgreSQL carries them by LISTEN/NOTIFY, SQLite by polling its data_version.
 The other server is a real `lineage-reg serve` process on the same database.
+The bus's ordering (gaps, late commits, holes, a full buffer) is also tested on its own, against a log the
+test controls.
 """
 
 from __future__ import annotations
