@@ -137,8 +137,9 @@ class CatchUpBus(InProcessBus):
         await self._settle()  # ... and now every transaction that could still commit one has ended
         read_to = await self._read_log()
         through = known if read_to is None else min(known, read_to)
-        # Everything up to ``through`` that the log has is in the buffer now (only events above the buffer's
-        # highest, which is at least ``known``, are ever refused): what is not, never committed.
+        # That read returned every committed event up to ``through``, and kept each one (only an event above the
+        # buffer's highest is refused, and the buffer still holds ``known`` unless it was delivered, which ends
+        # the loop): a number up to there that is not in the buffer never committed.
         while self.next_sequence <= through:
             if self.next_sequence not in self._buffer:
                 log.debug("event sequence %d was never committed; going on", self.next_sequence)
