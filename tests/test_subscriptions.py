@@ -98,8 +98,8 @@ async def connected(api: Api, token: str | None) -> AsyncIterator[Socket]:
 
 
 async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = "1", **variables: Any) -> None:
-    """Start a subscription and return once the server listens for live events (its bus subscription is open
-    and it has read where the log stands), so a change made after this call is one the subscriber must see."""
+    """Start a subscription and return once the server listens for live events (its bus subscription is open:
+    every event from then on reaches it), so a change made after this call is one the subscriber must see."""
     bus = server.runtime.bus
     before = len(bus._subscriptions)
     await sock.send({"id": sub_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
@@ -107,7 +107,7 @@ async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = 
     while len(bus._subscriptions) <= before:
         assert time.monotonic() < deadline, "the subscription never started"
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)  # the one read of the log's last sequence that follows
+    await asyncio.sleep(0.2)  # the replay query, when the subscription has `after`
 
 
 async def setup(api: Api, versions: int) -> None:
