@@ -176,7 +176,8 @@ async def test_bad_tokens_are_unauthenticated(api: Api, dialect: str, header: st
 
 
 async def revoke(settings: Settings, name: str) -> None:
-    """Revoke a token by name the way `lineage-reg token revoke` does: on a database connection of our own."""
+    """Revoke a token by name on a database connection of our own, past lineage-reg (no NOTIFY on PostgreSQL):
+    only the token cache's lifetime bounds how long the server keeps accepting it."""
     db = Database(settings.effective_database_url)
     try:
         rows = await db.transaction(token_store.list_tokens)
@@ -764,3 +765,35 @@ def test_no_auth_only_on_loopback_and_loudly(tmp_path: Any) -> None:
         server.terminate()
         _, stderr = server.communicate(timeout=10)
     assert "WITHOUT AUTHENTICATION" in stderr
+
+
+async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, dialect: str) -> None:
+    """When the token cache expires, the many subscriptions sharing a token ask at once: one read answers them all
+    (on PostgreSQL each would otherwise wait for a pooled connection), and a change of access starts a new one."""
+    from lineage_reg.store import migrations
+
+    rt = build_runtime(settings)
+    try:
+        await migrations.upgrade(rt.db)
+        secret = await auth.create_token(rt, name="bot", role="viewer")
+        reads: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if "FROM api_token" in statement:
+                reads.append(statement)
+
+        for engine in rt.db.sync_engines():
+            sa.event.listen(engine, "before_cursor_execute", count)
+        generation = [0]
+        authenticator = auth.Authenticator(rt, lambda: generation[0])
+        header = f"Bearer {secret}"
+        actors = await asyncio.gather(*(authenticator.actor(header) for _ in range(50)))
+        assert {a.name for a in actors if a is not None} == {"bot"} and len(actors) == 50
+        assert len(reads) == 1
+        await authenticator.actor(header)
+        assert len(reads) == 1  # cached
+        generation[0] += 1  # a revocation or role change somewhere
+        await asyncio.gather(*(authenticator.actor(header) for _ in range(10)))
+        assert len(reads) == 2
+    finally:
+        await rt.db.dispose()

@@ -98,8 +98,8 @@ async def connected(api: Api, token: str | None) -> AsyncIterator[Socket]:
 
 
 async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = "1", **variables: Any) -> None:
-    """Start a subscription and return once the server listens for live events (its bus subscription is open
-    and it has read where the log stands), so a change made after this call is one the subscriber must see."""
+    """Start a subscription and return once the server listens for live events (its bus subscription is open:
+    every event from then on reaches it), so a change made after this call is one the subscriber must see."""
     bus = server.runtime.bus
     before = len(bus._subscriptions)
     await sock.send({"id": sub_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
@@ -107,7 +107,7 @@ async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = 
     while len(bus._subscriptions) <= before:
         assert time.monotonic() < deadline, "the subscription never started"
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)  # the one read of the log's last sequence that follows
+    await asyncio.sleep(0.2)  # the replay query, when the subscription has `after`
 
 
 async def setup(api: Api, versions: int) -> None:
@@ -125,7 +125,7 @@ async def staging_sequences(api: Api, after: int = 0) -> list[int]:
     data = await api("query($after: Float) { events(project: \"churn\", after: $after, first: 500) { edges { node { "
                      "sequence kind collection alias } } } }", after=after)
     return [int(e["node"]["sequence"]) for e in data["events"]["edges"]
-            if e["node"]["kind"] in ("alias.set", "alias.removed") and e["node"]["collection"] == "churn-model"
+            if e["node"]["kind"] in ("alias.set", "alias.removed") and e["node"]["collection"] == MODEL
             and e["node"]["alias"] == "staging"]
 
 
@@ -227,6 +227,69 @@ async def test_a_member_removed_from_a_project_stops_seeing_its_events(
         await api('mutation { removeMember(project: "churn", user: "carol") { user } }')
         await api(SET, c=MODEL, a="staging", v=ref(1))
         await sock.quiet()
+
+
+async def test_a_role_removed_in_this_process_applies_to_the_very_next_event(api: Api, dialect: str) -> None:
+    """No cache lifetime to wait out: the removal itself expires what the token cache knew."""
+    await setup(api, 2)
+    await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
+    carol = await api.token_for("user", "carol")
+    async with connected(api, carol) as sock:
+        await subscribe(sock, api.server, 'subscription { events(project: "churn") { sequence kind } }')
+        await api(SET, c=MODEL, a="staging", v=ref(0))
+        assert (await sock.next("events"))["kind"] == "alias.set"
+        await api('mutation { removeMember(project: "churn", user: "carol") { user } }')
+        await api(SET, c=MODEL, a="staging", v=ref(1))
+        await sock.quiet()
+
+
+def revoke_in_a_process_of_its_own(settings: Settings, name: str) -> None:
+    """`lineage-reg token revoke`, as an operator runs it."""
+    import subprocess
+    import sys
+
+    common = ["--data-dir", str(settings.data_dir), "--database-url", settings.effective_database_url]
+    listed = subprocess.run([sys.executable, "-m", "lineage_reg.cli", "token", "list", *common],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    [token_id] = [line.split("\t")[0] for line in listed.splitlines() if line.split("\t")[1] == name]
+    subprocess.run([sys.executable, "-m", "lineage_reg.cli", "token", "revoke", token_id, *common],
+                   check=True, timeout=60)
+
+
+async def test_access_taken_away_in_other_processes_applies_to_the_next_event(
+    api: Api, settings: Settings, dialect: str
+) -> None:
+    """A role removed through another server process, a token revoked with the CLI: the subscriber on this
+    process gets nothing committed after that, with no cache lifetime to wait out (docs/events.md: well within
+    1 s; PostgreSQL carries it by NOTIFY, SQLite by data_version)."""
+    import httpx
+
+    from test_bus import server_process
+
+    await setup(api, 2)
+    await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
+    carol = await api.token_for("user", "carol")
+    bot = await api.token_for("viewer", "leaving-bot")
+    query = 'subscription { events(project: "churn") { sequence kind } }'
+    with server_process(settings) as other_url:
+        async with httpx.AsyncClient(timeout=30) as http:
+            other = Api(api.server, http, api.token)
+            other.url = other_url
+            async with connected(api, carol) as member, connected(api, bot) as revoked:
+                await subscribe(member, api.server, query)
+                await subscribe(revoked, api.server, query)
+                await other(SET, c=MODEL, a="staging", v=ref(0))
+                assert (await member.next("events"))["kind"] == "alias.set"
+                assert (await revoked.next("events"))["kind"] == "alias.set"  # both cached their actor now
+
+                await other('mutation { removeMember(project: "churn", user: "carol") { user } }')
+                await asyncio.to_thread(revoke_in_a_process_of_its_own, settings, "leaving-bot")
+                await other(SET, c=MODEL, a="staging", v=ref(1))
+                await member.quiet()
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    message = await revoked.receive()  # the move must not arrive: the socket closes instead
+                    raise AssertionError(f"unexpected message {message}")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -404,8 +467,11 @@ async def test_events_without_filters_see_every_kind(api: Api, dialect: str) -> 
         await sock.quiet()
     assert got == expected
     assert {"version.created", "version.committed", "alias.set", "run.started"} <= {e["kind"] for e in got}
-    assert {"kind": "alias.set", "collection": "classifier", "alias": "latest"} in [
+    # A collection is named project/name here as everywhere else; a run's event concerns none.
+    assert {"kind": "alias.set", "collection": "churn/classifier", "alias": "latest"} in [
         {k: e[k] for k in ("kind", "collection", "alias")} for e in got]
+    assert {e["collection"] for e in got if e["kind"] == "run.started"} == {None}
+    assert {e["collection"] for e in got if e["kind"] != "run.started"} == {"churn/classifier"}
 
 
 async def test_anonymous_subscribers_only_where_anonymous_reads_are_allowed(settings: Settings, dialect: str) -> None:

@@ -52,8 +52,9 @@ def build_runtime(settings: Settings) -> Runtime:
     # Several API processes may share one database: events cross between them
     # by LISTEN/NOTIFY on PostgreSQL, by watching data_version on SQLite.
     catch_up: dict[str, Any] = dict(
-        fetch_after=lambda after: event_service.fetch_after(rt, after),
+        fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
         latest_id=lambda: event_service.last_sequence(rt),
+        settle=lambda: event_service.settle(rt),
     )
     rt.bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
     if not db.is_sqlite:
@@ -82,12 +83,14 @@ def create_app(settings: Settings) -> Starlette:
     rt = build_runtime(settings)
     dispatcher = Dispatcher(rt)
     rt.deliveries_queued = dispatcher.wake
-    authenticator = auth.Authenticator(rt)
+    # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them, and tells
+    # the ones that took access away (so the token cache outlives ordinary writes there).
+    counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
+    access_changes = rt.db.change_counter if rt.db.is_sqlite else rt.bus.auth_counter
+    authenticator = auth.Authenticator(rt, access_changes)
     graphql = GraphQLView(rt, authenticator)
     http_graphql: Any = graphql
     if settings.response_cache:
-        # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them.
-        counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
         http_graphql = ResponseCache(graphql, counter, authenticator.actor)
     # Outermost: a body that is not JSON, or too big, goes no further (not even into the cache's buffer).
     http_graphql = RequestGuard(http_graphql, max_body_bytes=settings.max_body_bytes)

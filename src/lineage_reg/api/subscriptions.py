@@ -1,10 +1,9 @@
-"""Subscriptions: replay the log after ``after``, then stream live events, with no gap.
+"""Subscriptions: replay the log after ``after``, then stream live events, in sequence order with no gap.
 
-The bus subscription is opened before the replay query runs, so an event
-committed meanwhile is either in the replay or in the queue; ids already
-replayed are skipped when they arrive live. Live events are not filtered by
-"id greater than the last one": on PostgreSQL, sequence numbers can commit
-out of order, and the bus delivers each event once anyway.
+The bus delivers events in sequence order, each once, from the sequence a
+subscription starts at; the replay reads the log from ``after`` up to that
+sequence, so every event is either replayed or live, never both, never
+neither.
 """
 
 from __future__ import annotations
@@ -59,17 +58,18 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
     rt = info.context.rt
     sub = rt.bus.subscribe(rt.settings.subscriber_queue)
     try:
-        start = last = first if first is not None else await event_service.last_sequence(rt)
-        replayed: set[int] = set()
-        async for rec in event_service.replay(rt, after=start, **filters):
-            if not await _still_allowed(info):
-                return
-            if not keep(rec):  # e.g. another project's event, which this actor may not read
-                continue
-            info.context.loaders = loaders_for_event(rt, rec.id)
-            replayed.add(rec.id)
-            last = rec.id
-            yield rec
+        # The bus delivers every event from ``sub.start`` on, in order; the log holds everything before it
+        # (the bus moves past a number only once it is committed or can never be): replay up to there.
+        last = first if first is not None else sub.start - 1
+        if first is not None:
+            async for rec in event_service.replay(rt, after=last, before=sub.start, **filters):
+                if not await _still_allowed(info):
+                    return
+                if not keep(rec):  # e.g. another project's event, which this actor may not read
+                    continue
+                info.context.loaders = loaders_for_event(rt, rec.id)
+                last = rec.id
+                yield rec
         while True:
             try:
                 rec = await sub.get()
@@ -80,9 +80,9 @@ async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bo
                 return
             if not await _still_allowed(info):
                 return
-            if rec.id > start and rec.id not in replayed and keep(rec):
+            if rec.id > last and keep(rec):  # ``after`` may be ahead of this process (seen on another one)
                 info.context.loaders = loaders_for_event(rt, rec.id)
-                last = max(last, rec.id)
+                last = rec.id
                 yield rec
     finally:
         sub.close()

@@ -111,7 +111,7 @@ def cmd_token(args: argparse.Namespace) -> int:
                                  else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
                         print(f"{row.id}\t{row.name}\t{row.role}\t{state}")
             else:
-                if not await rt.db.transaction(lambda c: token_store.revoke_token(c, args.id, utcnow())):
+                if not await auth.revoke_token(rt, args.id):
                     print(f"no active token with id {args.id}", file=sys.stderr)
                     return 1
             return 0

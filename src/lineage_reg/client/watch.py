@@ -4,7 +4,8 @@
 graphql-transport-ws over a ``websockets`` connection, the token in ``connection_init``. The
 iterator remembers the sequence of the last change it yielded and, when the connection drops or the server
 closes it for falling behind (1013), subscribes again with ``after`` set to it: the server replays what was
-missed, with no gap and no duplicate. Refusals (4400-4499, e.g. 4403 for a bad token) and subscription
+missed, with no gap and no duplicate (it delivers in strictly increasing sequence, so the last one yielded is
+a complete resume point). Refusals (4400-4499, e.g. 4403 for a bad token) and subscription
 errors (``NOT_FOUND``) raise; a server that stays unreachable raises ``Unreachable`` after ``Retry.attempts``
 tries in a row.
 """

@@ -1,5 +1,7 @@
 """The event bus: after a transaction commits, its events are published here.
 
+Events are dispatched in sequence order, and a subscription gets every event
+from its ``start`` on: what came before is the log's to replay.
 Subscribers get an asyncio queue each. A subscriber that falls too far behind
 is dropped (its stream ends with an error) instead of growing memory without
 bound; a reconnecting client replays from the log with ``after``.
@@ -22,6 +24,7 @@ class Overflow(Exception):
 class Subscription:
     def __init__(self, bus: InProcessBus, limit: int) -> None:
         self._bus = bus
+        self.start = bus.next_sequence  # the first sequence it will get; each one after it, in order, follows
         self.queue: asyncio.Queue[EventRec | None] = asyncio.Queue(limit)
         self.overflowed = False
 
@@ -40,6 +43,8 @@ class EventBus(Protocol):
     def subscribe(self, limit: int = QUEUE_LIMIT) -> Subscription: ...
     def counter(self) -> int | None: ...
     def changed(self) -> None: ...
+    def auth_counter(self) -> int | None: ...
+    def auth_changed(self) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -50,6 +55,8 @@ class InProcessBus:
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
         self.generation = 0
+        self.auth_generation = 0
+        self.next_sequence = 1  # the sequence of the next event to dispatch
 
     async def start(self) -> None:
         pass
@@ -69,8 +76,17 @@ class InProcessBus:
         """Something was committed (with or without events): caches keyed on ``counter()`` expire."""
         self.generation += 1
 
+    def auth_counter(self) -> int | None:
+        """Changes whenever a token is revoked or a role changes (what the token cache compares against)."""
+        return self.auth_generation
+
+    def auth_changed(self) -> None:
+        self.auth_generation += 1
+
     def dispatch(self, event: EventRec) -> None:
+        """Deliver ``event``; the caller dispatches in sequence order."""
         self.generation += 1
+        self.next_sequence = event.id + 1
         for sub in list(self._subscriptions):
             if sub.overflowed:
                 continue

@@ -2,7 +2,8 @@
 
 Every write transaction sends ``NOTIFY lineage_reg`` before it commits
 (PostgreSQL delivers it only if the commit happens), with the sequence of its
-last event as payload (empty when it wrote none). Each process keeps one
+last event as payload (empty when it wrote none; "auth" when it revoked a token
+or changed a role: token caches expire). Each process keeps one
 listening connection; a notification expires its caches and, unless it already
 has that event, it catches up from the log. While that connection is down, ``counter()`` is None: caches that depend
 on it switch off rather than serve answers nobody could invalidate.
@@ -14,12 +15,11 @@ from typing import Any
 
 import asyncpg
 
-from ..services.runtime import EVENT_CHANNEL
+from ..services.runtime import AUTH_CHANGED, EVENT_CHANNEL
 from .catchup import CatchUpBus
 
 
 class PostgresBus(CatchUpBus):
-    lookback = 200  # more than the write transactions that can be in flight at once
     def __init__(self, dsn: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._dsn = dsn
@@ -33,8 +33,12 @@ class PostgresBus(CatchUpBus):
         self.generation += 1
 
     def _notified(self, payload: str) -> None:
-        """A write committed (payload: its last event's sequence, or "" when it wrote no events)."""
+        """A write committed (payload: its last event's sequence, "auth" when it revoked a token or changed a
+        role, "" when it wrote no events)."""
         self.changed()
+        if payload == AUTH_CHANGED:
+            self.auth_changed()
+            return
         if payload.isdigit() and self.seen(int(payload)):
             return  # our own write (published at commit) or already caught up: no read needed
         self.wake()
@@ -54,3 +58,6 @@ class PostgresBus(CatchUpBus):
 
     def counter(self) -> int | None:
         return self.generation if self._conn is not None else None
+
+    def auth_counter(self) -> int | None:
+        return self.auth_generation if self._conn is not None else None

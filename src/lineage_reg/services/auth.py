@@ -1,30 +1,38 @@
 """API tokens and who a request acts as.
 
 Roles are ordered viewer < member < admin. Secrets are shown once and stored
-as sha256 hashes; a lookup costs one indexed read, cached for a few seconds.
+as sha256 hashes; a lookup costs one indexed read. Its answer is cached until
+a revocation or role change is announced (PostgreSQL: the NOTIFY of that
+transaction, at once in the process that made it; SQLite: any change of
+data_version, which costs microseconds to read and moves with every commit
+from any process), so it applies to the next request or event in every
+process; and for at most ``CACHE_SECONDS`` in any case, which bounds what no
+process announces (a revocation typed into psql by hand).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from .. import private
 from ..errors import BadInput
 from ..store import tokens as token_store
 from ..store.tables.types import utcnow
-from .runtime import Runtime
+from .runtime import AUTH_CHANGED, Runtime
 
 ROLES = ("user", "viewer", "member", "admin")  # "user": no global rights, only its projects' roles
 PROJECT_ROLES = ("viewer", "member", "admin")
 TOKEN_PREFIX = "lrt_"
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,15 @@ def parse_lifetime(text: str) -> timedelta:
 
 
 class Authenticator:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, changes: Callable[[], int | None]) -> None:
+        """``changes()``: a number that moves whenever a token may have been revoked or a role changed, in any
+        process (None: nobody can tell, so nothing is cached)."""
         self._rt = rt
-        self._cache: dict[str, tuple[float, Actor | None]] = {}
+        self._changes = changes
+        self._cache: dict[str, tuple[float, int, Actor | None]] = {}
+        # One read per token at a time: when an entry expires, the 1,000 subscribers sharing a token must not
+        # each send the same query at once (on PostgreSQL they would queue for the pool's connections).
+        self._lookups: dict[str, tuple[int | None, asyncio.Future[Actor | None]]] = {}
         self.anonymous = Actor(name=None, role=ANONYMOUS_ROLES[rt.settings.anonymous])
 
     async def actor(self, authorization: str | None) -> Actor | None:
@@ -110,18 +124,47 @@ class Authenticator:
         if scheme.lower() != "bearer" or not secret:
             return None
         key = hash_secret(secret.strip())
-        now = time.monotonic()
+        generation = self._changes()
         hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self._rt.db.reader() as r:
-            found = await token_store.token_by_hash(r, key, utcnow())
-            grants = tuple(sorted(await token_store.grants_of(r, found[1]))) if found else ()
+        if hit is not None and hit[0] > time.monotonic() and generation is not None and hit[1] == generation:
+            return hit[2]
+        pending = self._lookups.get(key)
+        if pending is None or pending[0] != generation:  # none running, or one started before access changed
+            pending = self._lookups[key] = (generation, asyncio.ensure_future(self._lookup(key, generation)))
+        return await asyncio.shield(pending[1])  # a waiter that goes away leaves the read to the others
+
+    async def _lookup(self, key: str, generation: int | None) -> Actor | None:
+        now = time.monotonic()
+        try:
+            async with self._rt.db.reader() as r:
+                found = await token_store.token_by_hash(r, key, utcnow())
+                grants = tuple(sorted(await token_store.grants_of(r, found[1]))) if found else ()
+        finally:
+            if self._lookups.get(key, (None, None))[1] is asyncio.current_task():
+                del self._lookups[key]
         actor = Actor(name=found[1], role=found[2], grants=grants) if found else None
+        if generation is None:
+            return actor
+        lifetime = CACHE_SECONDS
+        if found is not None and found[3] is not None:  # an expiring token is cached no longer than it lives
+            lifetime = min(lifetime, (found[3] - utcnow()).total_seconds())
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (now + CACHE_SECONDS, actor)
+        self._cache[key] = (now + lifetime, generation, actor)
         return actor
+
+
+async def _changing_access(rt: Runtime, work: Callable[[Any], Any]) -> Any:
+    """A transaction that takes rights away (or may): every process's token cache forgets what it knew, this
+    one's at commit, the others' at the NOTIFY (SQLite's caches follow data_version, which every commit moves)."""
+    result = await rt.db.transaction(work, notify_payload=lambda: AUTH_CHANGED)
+    rt.bus.auth_changed()
+    return result
+
+
+async def revoke_token(rt: Runtime, token_id: int) -> bool:
+    """False when there is no active token with that id."""
+    return bool(await _changing_access(rt, lambda conn: token_store.revoke_token(conn, token_id, utcnow())))
 
 
 async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
@@ -130,11 +173,11 @@ async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: s
     if not (0 < len(user) <= 128):
         raise BadInput("user name must be 1-128 characters (the name its tokens were created with)")
     values = dict(project_id=project_id, user=user, role=role, created_at=utcnow(), created_by=actor)
-    await rt.db.transaction(lambda conn: token_store.upsert_member(conn, rt.db.dialect, values))
+    await _changing_access(rt, lambda conn: token_store.upsert_member(conn, rt.db.dialect, values))
 
 
 async def remove_member(rt: Runtime, *, project_id: int, user: str) -> bool:
-    return await rt.db.transaction(lambda conn: token_store.delete_member(conn, project_id, user))
+    return bool(await _changing_access(rt, lambda conn: token_store.delete_member(conn, project_id, user)))
 
 
 async def members_of(rt: Runtime, project_id: int) -> list[Any]:

@@ -18,6 +18,7 @@ from . import outbox
 
 T = TypeVar("T")
 EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
+AUTH_CHANGED = "auth"  # the NOTIFY payload of a transaction that revoked a token or changed a role
 
 
 @dataclass

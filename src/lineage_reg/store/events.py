@@ -20,9 +20,11 @@ async def events_by_id(conn: Any, ids: Sequence[int]) -> dict[int, EventRec]:
     return {r.id: EventRec.from_row(r) for r in rows}
 
 
-def events_after(*, after: int, project: str | None = None, kinds: Sequence[str] | None = None,
+def events_after(*, after: int, before: int | None = None, project: str | None = None, kinds: Sequence[str] | None = None,
                  collection: str | None = None, alias: str | None = None) -> sa.Select[Any]:
     stmt = sa.select(s.event).where(s.event.c.id > after)
+    if before is not None:
+        stmt = stmt.where(s.event.c.id < before)
     if project is not None:
         stmt = stmt.where(s.event.c.project == project)
     if kinds:
@@ -41,3 +43,16 @@ async def fetch_events(conn: Any, stmt: sa.Select[Any], limit: int) -> list[Even
 async def last_event_id(conn: Any) -> int:
     return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.event.c.id), 0)))).scalar_one())
 
+
+
+# PostgreSQL: the transactions that hold the event table's insert lock. An INSERT takes that lock (ROW EXCLUSIVE)
+# before its default draws the sequence number and keeps it until the transaction ends, so a number drawn
+# before this query ran either belongs to one of these transactions or has already committed or rolled back.
+_EVENT_WRITERS = sa.text(
+    "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation' AND mode = 'RowExclusiveLock' "
+    "AND relation = CAST(:table AS regclass) AND pid <> pg_backend_pid()"
+).bindparams(table=s.event.name)
+
+
+async def open_event_writers(conn: Any) -> set[str]:
+    return {row[0] for row in (await conn.execute(_EVENT_WRITERS)).all()}

@@ -16,13 +16,13 @@ async def insert_token(conn: Any, *, name: str, secret_hash: str, role: str, at:
     return await s.insert_returning_id(conn, s.api_token, values)
 
 
-async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int, str, str] | None:
-    """The live token with this hash: not revoked, not expired."""
+async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int, str, str, datetime | None] | None:
+    """The live token with this hash (not revoked, not expired): id, name, role, expiry."""
     t = s.api_token.c
-    stmt = sa.select(t.id, t.name, t.role).where(
+    stmt = sa.select(t.id, t.name, t.role, t.expires_at).where(
         t.secret_hash == secret_hash, t.revoked_at.is_(None), sa.or_(t.expires_at.is_(None), t.expires_at > now))
     row = (await conn.execute(stmt)).first()
-    return (int(row.id), row.name, row.role) if row else None
+    return (int(row.id), row.name, row.role, row.expires_at) if row else None
 
 
 async def count_tokens(conn: Any) -> int:

@@ -42,6 +42,11 @@ async def _version(info: Info, version_id: int | None) -> ArtifactVersion | None
     return ArtifactVersion.of(rec) if rec else None
 
 
+def _full_name(rec: EventRec) -> str | None:
+    """project/name, as every argument and every other field names a collection (the log keeps the bare name)."""
+    return f"{rec.project}/{rec.collection}" if rec.collection else None
+
+
 @strawberry.type
 class Event(Node):
     id: strawberry.ID
@@ -51,7 +56,7 @@ class Event(Node):
     at: datetime
     project: str
     collection: str | None = strawberry.field(
-        description="The collection (artifact or registered model) the event concerns, if any."
+        description="The collection (artifact or registered model) the event concerns, as project/name; null if none."
     )
     alias: str | None
     _rec: strawberry.Private[EventRec]
@@ -60,7 +65,7 @@ class Event(Node):
     def of(cls, rec: EventRec) -> Event:
         return cls(
             id=strawberry.ID(ids.encode("Event", rec.id)), sequence=rec.id, kind=rec.kind, actor=rec.actor, at=rec.at,
-            project=rec.project, collection=rec.collection, alias=rec.alias, _rec=rec,
+            project=rec.project, collection=_full_name(rec), alias=rec.alias, _rec=rec,
         )
 
     @strawberry.field(description="Details of the event; references into projects you have no role in are hidden.")
@@ -86,7 +91,7 @@ class AliasChange:
 
     @classmethod
     def of(cls, rec: EventRec) -> AliasChange:
-        return cls(event=Event.of(rec), collection=f"{rec.project}/{rec.collection}", alias=rec.alias or "", _rec=rec)
+        return cls(event=Event.of(rec), collection=_full_name(rec) or "", alias=rec.alias or "", _rec=rec)
 
     @strawberry.field(description="Null when the alias was removed.")
     async def version(self, info: Info) -> ArtifactVersion | None:
