@@ -797,3 +797,26 @@ async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, d
         assert len(reads) == 2
     finally:
         await rt.db.dispose()
+
+
+async def test_the_token_cache_outlives_writes_that_change_no_access(api: Api, dialect: str) -> None:
+    """A write (a project, a run) leaves every cached token valid: the next request reads no token. A role
+    change invalidates it: the next request reads the token again. (On SQLite the cache used to follow
+    data_version, which every commit moves: each request after a write read its token again.)"""
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM api_token" in statement:
+            reads.append(statement)
+
+    for engine in api.server.runtime.db.sync_engines():
+        sa.event.listen(engine, "before_cursor_execute", count)
+    await api('{ projects { edges { node { name } } } }')  # the token is cached now
+    reads.clear()
+    await api('mutation { createProject(name: "busy") { id } }')
+    await api('mutation { startRun(input: {project: "busy"}) { id } }')
+    await api('{ project(name: "busy") { name } }')
+    assert reads == []
+    await api('mutation { addMember(project: "busy", user: "alice", role: "viewer") { user } }')
+    await api('{ project(name: "busy") { name } }')
+    assert len(reads) == 1

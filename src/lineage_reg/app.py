@@ -83,10 +83,11 @@ def create_app(settings: Settings) -> Starlette:
     rt = build_runtime(settings)
     dispatcher = Dispatcher(rt)
     rt.deliveries_queued = dispatcher.wake
-    # SQLite: its data_version sees every commit from any process. PostgreSQL: the bus sees them, and tells
-    # the ones that took access away (so the token cache outlives ordinary writes there).
+    # SQLite: its data_version sees every commit from any process, the access epoch those that took access
+    # away. PostgreSQL: the bus sees them, and tells the ones that took access away. Either way the token cache
+    # outlives ordinary writes.
     counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
-    access_changes = rt.db.change_counter if rt.db.is_sqlite else rt.bus.auth_counter
+    access_changes = rt.db.access_counter if rt.db.is_sqlite else rt.bus.auth_counter
     authenticator = auth.Authenticator(rt, access_changes)
     graphql = GraphQLView(rt, authenticator)
     http_graphql: Any = graphql

@@ -156,8 +156,14 @@ class Authenticator:
 
 async def _changing_access(rt: Runtime, work: Callable[[Any], Any]) -> Any:
     """A transaction that takes rights away (or may): every process's token cache forgets what it knew, this
-    one's at commit, the others' at the NOTIFY (SQLite's caches follow data_version, which every commit moves)."""
-    result = await rt.db.transaction(work, notify_payload=lambda: AUTH_CHANGED)
+    one's at commit, the others' at the NOTIFY (PostgreSQL) or when they see the access epoch move (SQLite)."""
+
+    async def changing(conn: Any) -> Any:
+        result = await work(conn)
+        await token_store.bump_access_epoch(conn)
+        return result
+
+    result = await rt.db.transaction(changing, notify_payload=lambda: AUTH_CHANGED)
     rt.bus.auth_changed()
     return result
 

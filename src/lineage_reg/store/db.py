@@ -107,6 +107,8 @@ class Database:
         self._sync_reader: Engine | None = None
         self._sync_writer: Engine | None = None
         self._data_version: sqlite3.Connection | None = None
+        self._epoch_seen_at: int | None = None  # the data_version at which the access epoch was last read
+        self._epoch = 0
         # PostgreSQL: every write transaction sends NOTIFY on this channel (delivered only if it
         # commits), so other processes' caches and event buses learn of every change.
         self.change_channel: str | None = None
@@ -144,6 +146,21 @@ class Database:
         if self._data_version is None:
             return None
         return int(self._data_version.execute("PRAGMA data_version").fetchone()[0])
+
+    def access_counter(self) -> int | None:
+        """SQLite: a number that moves whenever any process may have taken access away (the access epoch,
+        bumped in the transaction that revokes a token or changes a role). It is read again only when
+        data_version says something was committed, so a token cache keyed on it survives ordinary writes.
+        None on PostgreSQL, whose bus tells these changes by NOTIFY."""
+        version = self.change_counter()
+        if version is None or self._data_version is None:
+            return None
+        if version != self._epoch_seen_at:
+            # data_version first, epoch second: a change committed in between moves data_version again, so
+            # the next call reads the epoch again; no change is ever missed.
+            self._epoch = int(self._data_version.execute("SELECT n FROM access_epoch").fetchone()[0])
+            self._epoch_seen_at = version
+        return self._epoch
 
     def sync_engines(self) -> list[Engine]:
         """Every engine that talks to the database (for instrumentation)."""

@@ -26,6 +26,7 @@ event: sa.Table = events.Event.__table__  # type: ignore[assignment]
 api_token: sa.Table = auth.ApiToken.__table__  # type: ignore[assignment]
 member: sa.Table = auth.Member.__table__  # type: ignore[assignment]
 protected_aliases: sa.Table = auth.ProtectedAliases.__table__  # type: ignore[assignment]
+access_epoch: sa.Table = auth.AccessEpoch.__table__  # type: ignore[assignment]
 webhook: sa.Table = webhooks.Webhook.__table__  # type: ignore[assignment]
 delivery: sa.Table = webhooks.WebhookDelivery.__table__  # type: ignore[assignment]
 

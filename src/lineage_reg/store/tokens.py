@@ -25,6 +25,11 @@ async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int
     return (int(row.id), row.name, row.role, row.expires_at) if row else None
 
 
+async def bump_access_epoch(conn: Any) -> None:
+    """Say, in the transaction that takes access away, that token caches must forget (store/db.py reads it)."""
+    await conn.execute(sa.update(s.access_epoch).values(n=s.access_epoch.c.n + 1))
+
+
 async def count_tokens(conn: Any) -> int:
     return int((await conn.execute(sa.select(sa.func.count()).select_from(s.api_token))).scalar_one())
 

@@ -42,3 +42,13 @@ class ProtectedAliases(SQLModel, table=True):
     names: list[str] = Field(default_factory=list, sa_column=json_column())
     updated_at: datetime = Field(sa_column=time_column())
     updated_by: str | None = Field(default=None, max_length=128)
+
+
+class AccessEpoch(SQLModel, table=True):
+    """One row whose number goes up with every change that may take access away (a token revoked, a role
+    changed or removed): other processes on the same SQLite file read it when its data_version moves, so
+    their token caches survive the writes that change nothing about access."""
+
+    __tablename__ = "access_epoch"
+    id: int = Field(default=1, primary_key=True)
+    n: int = Field(default=0)
