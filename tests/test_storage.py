@@ -36,6 +36,17 @@ async def put(api: Api, target: dict, body: bytes) -> httpx.Response:
     return await api.http.request(target["method"], target["url"], content=body, headers=target["headers"])
 
 
+async def put_parts(http: httpx.AsyncClient, target: dict, body: bytes, *, reverse: bool = False) -> list[dict]:
+    """PUT each part of a multipart upload target (in reverse order if asked); the parts' ETags, for completion."""
+    etags = []
+    for part in reversed(target["parts"]) if reverse else target["parts"]:
+        offset, size = int(part["offset"]), int(part["size"])
+        resp = await http.put(part["url"], content=body[offset:offset + size])
+        assert resp.status_code == 200, resp.text
+        etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+    return etags
+
+
 @pytest.fixture
 async def rt(settings: Settings) -> AsyncIterator[Runtime]:
     """A runtime of the test's own (the server's lives on its own thread and loop)."""
@@ -158,12 +169,7 @@ async def test_multipart_upload(settings_multipart: Settings, dialect: str, stor
             small = next(u for u in created["uploads"] if not u["parts"])
             assert [p["size"] for p in big["parts"]] == [5 * MiB, 5 * MiB, 2 * MiB + 123]
             assert (await put(api, small, b"hi")).status_code in (200, 201)
-            etags = []
-            for part in reversed(big["parts"]):  # any order
-                chunk = body[int(part["offset"]):int(part["offset"] + part["size"])]
-                resp = await http.put(part["url"], content=chunk)
-                assert resp.status_code == 200, resp.text
-                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            etags = await put_parts(http, big, body, reverse=True)  # any order
             done = await api('mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartInput!]!) '
                              '{ completeUpload(sha256: $s, size: $n, uploadId: $u, parts: $p) }',
                              s=big["sha256"], n=len(body), u=big["uploadId"], p=etags)
@@ -200,12 +206,7 @@ async def test_part_arriving_after_completion_cannot_change_the_blob(settings_mu
             await api('mutation { createProject(name: "churn") { id } }')
             created = await create(api, {"big.bin": body})
             big = created["uploads"][0]
-            etags = []
-            for part in big["parts"]:
-                offset, size = int(part["offset"]), int(part["size"])
-                resp = await http.put(part["url"], content=body[offset:offset + size])
-                assert resp.status_code == 200, resp.text
-                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            etags = await put_parts(http, big, body)
             first = big["parts"][0]
             first_size = int(first["size"])
             url = httpx.URL(first["url"])
@@ -239,11 +240,7 @@ async def test_part_sent_again_after_completion_is_refused(settings_multipart: S
             await api('mutation { createProject(name: "churn") { id } }')
             created = await create(api, {"big.bin": body})
             big = created["uploads"][0]
-            etags = []
-            for part in big["parts"]:
-                offset, size = int(part["offset"]), int(part["size"])
-                resp = await http.put(part["url"], content=body[offset:offset + size])
-                etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+            etags = await put_parts(http, big, body)
             await api(COMPLETE, s=big["sha256"], n=len(body), u=big["uploadId"], p=etags)
             late = await http.put(big["parts"][0]["url"], content=b"X" * int(big["parts"][0]["size"]))
             assert late.status_code >= 400
@@ -308,12 +305,7 @@ async def log_multipart(api: Api, http: httpx.AsyncClient, files: dict[str, byte
     created = await create(api, files, artifact=artifact)
     for target in created["uploads"]:
         body = next(b for b in files.values() if hashlib.sha256(b).hexdigest() == target["sha256"])
-        etags = []
-        for part in target["parts"]:
-            offset, size = int(part["offset"]), int(part["size"])
-            resp = await http.put(part["url"], content=body[offset:offset + size])
-            assert resp.status_code == 200, resp.text
-            etags.append({"number": part["number"], "etag": resp.headers["etag"]})
+        etags = await put_parts(http, target, body)
         await api(COMPLETE, s=target["sha256"], n=len(body), u=target["uploadId"], p=etags)
     assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
 
