@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+import sqlalchemy
 
 from conftest import Api, LiveServer, make_bucket, snapshot
 from lineage_reg.app import build_runtime
@@ -402,6 +403,28 @@ async def test_size_contradicting_a_blob_stored_since_create_fails_commit(api: A
     assert err.code == "BAD_INPUT" and "'x.bin'" in err.errors[0]["message"]
     state = await api("query($id: ID!) { node(id: $id) { ... on ArtifactVersion { state } } }", id=created["version"]["id"])
     assert state["node"]["state"] == "PENDING"
+
+
+async def test_create_and_commit_read_the_blob_table_once_each_in_their_transaction(api: Api, dialect: str) -> None:
+    """The size checks ride on reads that were there before them: create's one read of the manifest's stored
+    blobs both checks sizes and says what to upload; commit's transaction finds size conflicts and missing blobs
+    in one statement (plus the read before it that picks blobs to verify in the store). Each extra read was
+    ~0.2 ms of server CPU per request (bench/hot_path.py, docs/performance.md)."""
+    await api('mutation { createProject(name: "churn") { id } }')
+    await log_version(api, {"w.bin": b"weights"})
+    reads: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if " blob " in f" {' '.join(statement.split())} ":
+            reads.append(statement)
+
+    for engine in api.server.runtime.db.sync_engines():
+        sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+    created = await create(api, {"again.bin": b"weights"})
+    assert created["uploads"] == [] and len(reads) == 1
+    reads.clear()
+    assert (await api(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"]["state"] == "COMMITTED"
+    assert len(reads) == 2
 
 
 # --- downloads (local backend) ---
