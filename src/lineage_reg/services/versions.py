@@ -65,7 +65,7 @@ async def create_version(
         check_known_sizes(manifest, stored)
         # What to ask the client to upload, read once here (the same read checks the sizes).
         missing = {f.sha256 for f in manifest} - stored.keys()
-        await project_store.lock_collection(tx.conn, coll.id)
+        await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         # Refused here already so nobody uploads for nothing; commit checks again (protection may change).
         await aliases.check_movable(rt, tx, coll, wanted, may_move_protected=may_move_protected)
         latest = await version_store.latest_committed(tx.conn, coll.id)
@@ -167,8 +167,11 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_mo
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version_by_id(tx.conn, version_id)
-        await project_store.lock_collection(tx.conn, rec.artifact_id)
-        rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
+        if tx.dialect == "postgresql":
+            # The collection's lock first (the order every writer takes), then the row again under its own.
+            # SQLite's write transaction is serialised from its start: the row read above is current already.
+            await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
+            rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
         if rec.state == "COMMITTED":
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
         if rec.state != "PENDING":
@@ -207,7 +210,7 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version(tx.conn, version)
-        await project_store.lock_collection(tx.conn, rec.artifact_id)
+        await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
         rec = await lookup.version_by_id(tx.conn, rec.id, for_update=True)
         if rec.state == "DELETED":
             raise BadInput(f"{rec.ref} is already deleted")
