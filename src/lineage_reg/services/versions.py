@@ -160,9 +160,8 @@ PROTECTED_ON_COMMIT = ("this version asks for it on commit: an admin of the proj
 
 async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_move_protected: bool) -> VersionRec:
     version_id = ids.decode_as(version, "ArtifactVersion")
-    async with rt.db.reader() as r:
-        await lookup.version_by_id(r, version_id)  # NOT_FOUND before any store traffic
-    # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows.
+    # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows. A version that
+    # does not exist has no files, so no store traffic: the transaction's read answers NOT_FOUND.
     await blob_service.verify_missing(rt, version_id)
 
     async def work(tx: Tx) -> VersionRec:
