@@ -26,6 +26,10 @@ def _no_constant(name: str) -> Any:
     raise BadInput(f"{name} is not a JSON value; send numbers as finite decimals")
 
 
+# One decoder for every call: json.loads with an argument builds a new JSONDecoder (and its scanner) each time.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def loads(data: bytes | bytearray | str, *, what: str = "the request body") -> Any:
     """The JSON value of ``data`` (UTF-8, RFC 8259), nested at most ``BODY_DEPTH`` deep."""
     if isinstance(data, (bytes, bytearray)):
@@ -37,7 +41,7 @@ def loads(data: bytes | bytearray | str, *, what: str = "the request body") -> A
     else:
         text = data
     try:
-        value = json.loads(text, parse_constant=_no_constant)
+        value = _DECODER.decode(text)
     except RecursionError:
         raise BadInput(f"{what} nests arrays and objects deeper than {BODY_DEPTH} levels") from None
     except json.JSONDecodeError as exc:

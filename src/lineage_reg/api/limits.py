@@ -103,6 +103,7 @@ def introspects(document: DocumentNode) -> bool:
 
 
 _shapes = lru_cache(maxsize=1000)(measure.shapes)
+_page_variables = lru_cache(maxsize=1000)(measure.page_variables)  # a walk of the document: once per document
 
 
 def _limit(message: str) -> GraphQLError:
@@ -199,7 +200,7 @@ def cost_errors(schema: GraphQLSchema, document: DocumentNode, variables: Mappin
     sizes, budget = sizes_for(context)
     given = variables if isinstance(variables, Mapping) else {}
     pages = tuple(sorted((name, v if isinstance(v, int) and not isinstance(v, bool) else None)
-                         for name in measure.page_variables(document) if (v := given.get(name)) is not None))
+                         for name in _page_variables(document) if (v := given.get(name)) is not None))
     return [GraphQLError(
         f"'{name}' would cost about {cost:,} (each field resolved counts 1, times the page sizes of the lists "
         f"above it); the budget is {budget:,} per request (LINEAGE_REG_MAX_QUERY_COST): ask for smaller pages "

@@ -63,7 +63,7 @@ async def link_version(
             coll = await _insert_model(tx, model_ref.project, model_ref.name, None)
         elif coll.kind != "model":
             raise Conflict(f"{model_ref} is an artifact, not a registered model; link into another name")
-        await project_store.lock_collection(tx.conn, coll.id)
+        await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         link = await link_store.link_for(tx.conn, coll.id, target.id)
         if link is None:
             index = await link_store.next_link_index(tx.conn, coll.id)
@@ -87,7 +87,7 @@ async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
     async def work(tx: Tx) -> bool:
         rec = await lookup.link(tx.conn, link)
         coll = (await project_store.collections_by_id(tx.conn, [rec.model_id]))[rec.model_id]
-        await project_store.lock_collection(tx.conn, coll.id)
+        await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         held = (await link_store.alias_names_of(tx.conn, [(coll.id, rec.version_id)]))[(coll.id, rec.version_id)]
         for alias in held:
             await aliases.drop(tx, coll, alias)

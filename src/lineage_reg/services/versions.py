@@ -55,25 +55,28 @@ async def create_version(
             raise BadInput("'latest' is set by the server on commit; leave it out of aliases")
     version_digest = digest(manifest)
 
-    async def work(tx: Tx) -> tuple[VersionRec, str, dict[str, str]]:
+    async def work(tx: Tx) -> tuple[VersionRec, str, dict[str, str], set[str]]:
         proj = await lookup.project(tx.conn, project)
         producer = await lookup.run(tx.conn, run) if run else None
         if producer is not None and producer.project_id != proj.id:
             raise BadInput(f"run {run} belongs to another project than {project!r}")
         coll = await _artifact(tx, proj.id, project, artifact, type)
-        check_known_sizes(manifest, await version_store.blob_sizes(tx.conn, sorted({f.sha256 for f in manifest})))
-        await project_store.lock_collection(tx.conn, coll.id)
+        stored = await version_store.blob_sizes(tx.conn, sorted({f.sha256 for f in manifest}))
+        check_known_sizes(manifest, stored)
+        # What to ask the client to upload, read once here (the same read checks the sizes).
+        missing = {f.sha256 for f in manifest} - stored.keys()
+        await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         # Refused here already so nobody uploads for nothing; commit checks again (protection may change).
         await aliases.check_movable(rt, tx, coll, wanted, may_move_protected=may_move_protected)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
-            return latest, "deduplicated", {}
+            return latest, "deduplicated", {}, set()
         pending = await version_store.pending_with_digest(tx.conn, coll.id, version_digest)
         if pending is not None:
             # A retried create: same version, what is left of its uploads, the same sessions. The latest create
             # says which aliases its commit applies (how to drop one that became protected meanwhile).
             await version_store.set_pending_aliases(tx.conn, pending.id, wanted)
-            return pending, "resumed", await _bounded_sessions(rt, tx, pending.id, manifest)
+            return pending, "resumed", await _bounded_sessions(rt, tx, pending.id, manifest, stored), missing
         index = await version_store.next_index(tx.conn, coll.id)
         values = dict(
             artifact_id=coll.id, index=index, digest=version_digest, state="PENDING",
@@ -87,14 +90,12 @@ async def create_version(
         rec = await lookup.version_by_id(tx.conn, version_id)
         await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
                        to_version=version_id, ref=rec.ref, digest=version_digest)
-        return rec, "new", await _bounded_sessions(rt, tx, version_id, manifest)
+        return rec, "new", await _bounded_sessions(rt, tx, version_id, manifest, stored), missing
 
-    version, how, sessions = await write(rt, actor, work)
+    version, how, sessions, missing = await write(rt, actor, work)
     uploads: list[UploadTarget] = []
     if how != "deduplicated":
         sizes = {f.sha256: f.size for f in manifest}
-        async with rt.db.reader() as r:
-            missing = await version_store.missing_blobs(r, list(sizes))
         if how == "resumed" and missing:
             # An upload interrupted and run again: blobs the store already holds (S3 objects the database
             # learns of only at commit) are not asked for twice. Commit still verifies every one.
@@ -107,15 +108,16 @@ async def create_version(
     return Created(version=version, uploads=uploads, deduplicated=how == "deduplicated")
 
 
-async def _bounded_sessions(rt: Runtime, tx: Tx, version_id: int, manifest: list[FileRec]) -> dict[str, str]:
+async def _bounded_sessions(rt: Runtime, tx: Tx, version_id: int, manifest: list[FileRec],
+                            stored: dict[str, int]) -> dict[str, str]:
     """The version's live upload sessions (sha256 -> upload id), once the ones this request would open are
-    known to fit the per-version and per-token bounds; raising here rolls the whole create back."""
+    known to fit the per-version and per-token bounds; raising here rolls the whole create back. ``stored``:
+    the manifest's blobs the database holds (read in this transaction)."""
     threshold = rt.blobs.multipart_threshold
     large = sorted({f.sha256 for f in manifest if f.size > threshold})
     if not large:
         return {}
     existing = await upload_store.of_version(tx.conn, version_id)
-    stored = await version_store.blob_sizes(tx.conn, large)
     opening = [sha for sha in large if sha not in existing and sha not in stored]
     if not opening:
         return existing
@@ -158,23 +160,25 @@ PROTECTED_ON_COMMIT = ("this version asks for it on commit: an admin of the proj
 
 async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_move_protected: bool) -> VersionRec:
     version_id = ids.decode_as(version, "ArtifactVersion")
-    async with rt.db.reader() as r:
-        await lookup.version_by_id(r, version_id)  # NOT_FOUND before any store traffic
-    # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows.
+    # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows. A version that
+    # does not exist has no files, so no store traffic: the transaction's read answers NOT_FOUND.
     await blob_service.verify_missing(rt, version_id)
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version_by_id(tx.conn, version_id)
-        await project_store.lock_collection(tx.conn, rec.artifact_id)
-        rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
+        if tx.dialect == "postgresql":
+            # The collection's lock first (the order every writer takes), then the row again under its own.
+            # SQLite's write transaction is serialised from its start: the row read above is current already.
+            await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
+            rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
         if rec.state == "COMMITTED":
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
         if rec.state != "PENDING":
             raise BadInput(f"{rec.ref} is {rec.state} and cannot be committed")
-        if (conflict := await version_store.size_conflict(tx.conn, rec.id)) is not None:
-            raise size_mismatch(*conflict)  # a blob stored since create, by another upload of the same bytes
-        missing = await version_store.missing_blobs_of_version(tx.conn, rec.id)
-        if missing:
+        unsettled = await version_store.unsettled_files(tx.conn, rec.id)
+        if unsettled.size_conflict is not None:  # a blob stored since create, by another upload of the same bytes
+            raise size_mismatch(*unsettled.size_conflict)
+        if missing := unsettled.missing:
             raise BlobUnknown(
                 f"{len(missing)} blob(s) of {rec.ref} were never uploaded (first: {missing[0]}); "
                 "upload every target createArtifactVersion returned, then commit",
@@ -205,7 +209,7 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version(tx.conn, version)
-        await project_store.lock_collection(tx.conn, rec.artifact_id)
+        await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
         rec = await lookup.version_by_id(tx.conn, rec.id, for_update=True)
         if rec.state == "DELETED":
             raise BadInput(f"{rec.ref} is already deleted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,16 @@ _MISSING_OF_VERSION = (
     .group_by(s.version_file.c.sha256)
     .order_by(s.version_file.c.sha256)
 )
-_PRESENT_BLOBS = sa.select(s.blob.c.sha256).where(s.blob.c.sha256.in_(sa.bindparam("shas", expanding=True)))
+_BLOB_SIZES = sa.select(s.blob.c.sha256, s.blob.c.size).where(s.blob.c.sha256.in_(sa.bindparam("shas", expanding=True)))
+# A file is unsettled while its blob has no row (never uploaded) or a row of another size (stored since create by
+# another upload of the same sha256): commit refuses both, and one statement finds both.
+_UNSETTLED_OF_VERSION = (
+    sa.select(s.version_file.c.path, s.version_file.c.size, s.version_file.c.sha256, s.blob.c.size)
+    .outerjoin(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
+    .where(s.version_file.c.version_id == sa.bindparam("version_id"),
+           sa.or_(s.blob.c.sha256.is_(None), s.blob.c.size != s.version_file.c.size))
+    .order_by(s.version_file.c.path)
+)
 
 
 async def versions_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, VersionRec]:
@@ -121,17 +131,6 @@ async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[File
     return out
 
 
-async def missing_blobs(conn: Any, shas: Sequence[str]) -> set[str]:
-    if not shas:
-        return set()
-    present = (await conn.execute(_PRESENT_BLOBS, {"shas": list(shas)})).scalars()
-    return set(shas) - set(present)
-
-
-async def missing_blobs_of_version(conn: Any, version_id: int) -> list[str]:
-    return [sha for sha, _ in await missing_blobs_with_size(conn, version_id)]
-
-
 async def missing_blobs_with_size(conn: Any, version_id: int) -> list[tuple[str, int]]:
     """(sha256, size) of the version's blobs the database has no row for."""
     rows = (await conn.execute(_MISSING_OF_VERSION, {"version_id": version_id})).all()
@@ -142,22 +141,28 @@ async def blob_sizes(conn: Any, shas: Sequence[str]) -> dict[str, int]:
     """sha256 -> size of the stored blobs among ``shas``."""
     found: dict[str, int] = {}
     for start in range(0, len(shas), IN_CHUNK):
-        stmt = sa.select(s.blob.c.sha256, s.blob.c.size).where(s.blob.c.sha256.in_(list(shas[start:start + IN_CHUNK])))
-        found.update((r[0], int(r[1])) for r in (await conn.execute(stmt)).all())
+        rows = (await conn.execute(_BLOB_SIZES, {"shas": list(shas[start:start + IN_CHUNK])})).all()
+        found.update((r[0], int(r[1])) for r in rows)
     return found
 
 
-async def size_conflict(conn: Any, version_id: int) -> tuple[str, int, str, int] | None:
-    """A file of the version whose declared size is not its stored blob's: (path, declared, sha256, stored)."""
-    stmt = (
-        sa.select(s.version_file.c.path, s.version_file.c.size, s.blob.c.sha256, s.blob.c.size)
-        .join(s.blob, s.blob.c.sha256 == s.version_file.c.sha256)
-        .where(s.version_file.c.version_id == version_id, s.version_file.c.size != s.blob.c.size)
-        .order_by(s.version_file.c.path)
-        .limit(1)
-    )
-    row = (await conn.execute(stmt)).first()
-    return None if row is None else (row[0], int(row[1]), row[2], int(row[3]))
+@dataclass
+class Unsettled:
+    """What stops a version's commit: the first file (by path) whose declared size is not its stored blob's
+    (path, declared, sha256, stored), and the sha256s that have no blob row yet (sorted)."""
+
+    size_conflict: tuple[str, int, str, int] | None
+    missing: list[str]
+
+
+async def unsettled_files(conn: Any, version_id: int) -> Unsettled:
+    conflict, missing = None, set()
+    for path, declared, sha256, stored in (await conn.execute(_UNSETTLED_OF_VERSION, {"version_id": version_id})).all():
+        if stored is None:
+            missing.add(sha256)
+        elif conflict is None:
+            conflict = (path, int(declared), sha256, int(stored))
+    return Unsettled(size_conflict=conflict, missing=sorted(missing))
 
 
 async def blob_size(conn: Any, sha256: str) -> int | None:
