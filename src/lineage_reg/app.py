@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -24,7 +23,6 @@ from .events.postgres import PostgresBus
 from .events.sqlite import SqliteBus
 from .http import files
 from .http import openlineage as openlineage_http
-from .http.timeouts import BodyDeadline
 from .services import auth
 from .services import events as event_service
 from .services import gc
@@ -132,9 +130,6 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", http_graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        # Every route: a body that trickles in slower than the minimum rate is cut (slow clients hold no connection).
-        middleware=[Middleware(BodyDeadline, grace_seconds=settings.body_timeout_seconds,
-                               min_rate=settings.body_min_rate)],
         lifespan=lifespan,
     )
     app.state.runtime = rt
