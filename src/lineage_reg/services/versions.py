@@ -166,10 +166,9 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_mo
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version_by_id(tx.conn, version_id)
-        if tx.dialect == "postgresql":
-            # The collection's lock first (the order every writer takes), then the row again under its own.
-            # SQLite's write transaction is serialised from its start: the row read above is current already.
-            await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
+        # The collection's lock first (the order every writer takes), then, if one was taken, the row again
+        # under its own (where none is needed, the transaction is serialised and the row read is current).
+        if await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id):
             rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
         if rec.state == "COMMITTED":
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")

@@ -65,11 +65,14 @@ async def insert_collection(
     return await s.insert_returning_id(conn, s.collection, values)
 
 
-async def lock_collection(conn: Any, dialect: str, collection_id: int) -> None:
+async def lock_collection(conn: Any, dialect: str, collection_id: int) -> bool:
     """Serialise writers of one collection on PostgreSQL. SQLite's write transactions begin IMMEDIATE and so
-    are serialised already: there the statement would lock nothing and cost a read (~0.15 ms), so none is sent."""
-    if dialect == "postgresql":
-        await conn.execute(_LOCK_COLLECTION, {"id": collection_id})
+    are serialised already: there the statement would lock nothing and cost a read (~0.15 ms), so none is sent.
+    True when a lock was taken now: rows of the collection read before it may have changed meanwhile."""
+    if dialect != "postgresql":
+        return False
+    await conn.execute(_LOCK_COLLECTION, {"id": collection_id})
+    return True
 
 
 async def set_collection_tags(conn: Any, collection_id: int, tags: list[str]) -> None:
