@@ -3,9 +3,8 @@
 Roles are ordered viewer < member < admin. Secrets are shown once and stored
 as sha256 hashes; a lookup costs one indexed read. Its answer is cached until
 a revocation or role change is announced (PostgreSQL: the NOTIFY of that
-transaction, at once in the process that made it; SQLite: any change of
-data_version, which costs microseconds to read and moves with every commit
-from any process), so it applies to the next request or event in every
+transaction, at once in the process that made it; SQLite: the access epoch
+that transaction bumps, read again whenever data_version moves), so it applies to the next request or event in every
 process; and for at most ``CACHE_SECONDS`` in any case, which bounds what no
 process announces (a revocation typed into psql by hand).
 """
