@@ -30,7 +30,7 @@ from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
 from lineage_reg.store.schema import api_token
 from lineage_reg.store.tables import metadata
-from lineage_reg.store.tables.types import utcnow
+from lineage_reg.clock import utcnow
 from test_e2e import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
 
 # --------------------------------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from lineage_reg.events import catchup
 from lineage_reg.events.bus import Subscription
 from lineage_reg.events.catchup import GAP_WAIT_SECONDS, CatchUpBus
 from lineage_reg.store.db import Database
-from lineage_reg.store.records import EventRec
-from lineage_reg.store.tables.types import utcnow
+from lineage_reg.records import EventRec
+from lineage_reg.clock import utcnow
 from test_e2e import log_version
 
 SUBSCRIBE = 'subscription { aliasChanged(collection: "churn/prod", alias: "staging") { alias version { ref } } }'

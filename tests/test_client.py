@@ -18,7 +18,7 @@ import pytest
 import lineage_reg.client
 from conftest import LiveServer, free_port
 from lineage_reg.client import (
-    BadInput, Conflict, DigestInvalid, NotFound, Registry, RegistryError, Unauthenticated, Unreachable,
+    BadInput, Conflict, DigestInvalid, NotFound, Registry, Unauthenticated, Unreachable,
 )
 from lineage_reg.client.files import safe_target, write_verified
 from lineage_reg.client.transfers import Transfers

@@ -25,7 +25,7 @@ from lineage_reg.config import Settings
 from lineage_reg.services import auth
 from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
-from lineage_reg.store.tables.types import utcnow
+from lineage_reg.clock import utcnow
 from test_e2e import log_version
 
 TIMEOUT = 5.0

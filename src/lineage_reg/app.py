@@ -26,7 +26,8 @@ from .http import openlineage as openlineage_http
 from .services import auth
 from .services import events as event_service
 from .services import gc
-from .services.runtime import EVENT_CHANNEL, Runtime
+from .event_kinds import EVENT_CHANNEL
+from .services.runtime import Runtime
 from .services.webhooks import Dispatcher
 from .store import migrations
 from .store.db import Database

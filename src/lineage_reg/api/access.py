@@ -14,7 +14,7 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from ..errors import Forbidden
-from ..store.records import ProjectRec
+from ..records import ProjectRec
 from .permissions import actor_of, readable
 
 

@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from ..services import protection, reads
 from ..services.runtime import Runtime
-from ..store.pages import Page
+from ..records import Page
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -19,8 +19,8 @@ from ..events.bus import Overflow
 from ..services import events as event_service
 from ..services import reads, scope
 from ..services.runtime import Runtime
-from ..store.tables.events import EVENT_KINDS
-from ..store.records import EventRec
+from ..event_kinds import EVENT_KINDS
+from ..records import EventRec
 from .context import Info
 from .loaders import Loaders
 from .permissions import can_read, readable, require_readable

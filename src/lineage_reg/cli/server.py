@@ -93,7 +93,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from ..services import auth
     from ..store import migrations
     from ..store import tokens as token_store
-    from ..store.tables.types import utcnow
+    from ..clock import utcnow
 
     async def run() -> int:
         rt = build_runtime(_settings(args))

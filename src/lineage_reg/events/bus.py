@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from ..store.records import EventRec
+from ..records import EventRec
 
 QUEUE_LIMIT = 10_000
 

@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from ..store.records import EventRec
+from ..records import EventRec
 from .bus import InProcessBus
 
 FETCH_BATCH = 1_000

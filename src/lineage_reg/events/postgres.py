@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from ..services.runtime import AUTH_CHANGED, EVENT_CHANNEL
+from ..event_kinds import AUTH_CHANGED, EVENT_CHANNEL
 from .catchup import CatchUpBus
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from .. import refs
 from ..errors import BadInput, Forbidden, NotFound
 from ..store import links as link_store
-from ..store.records import AliasRec, CollectionRec, VersionRec
+from ..records import AliasRec, CollectionRec, VersionRec
 from . import lookup, protection
 from .runtime import Runtime, Tx, write
 

@@ -25,8 +25,9 @@ from typing import Any
 from .. import private
 from ..errors import BadInput
 from ..store import tokens as token_store
-from ..store.tables.types import utcnow
-from .runtime import AUTH_CHANGED, Runtime
+from ..clock import utcnow
+from ..event_kinds import AUTH_CHANGED
+from .runtime import Runtime
 
 ROLES = ("user", "viewer", "member", "admin")  # "user": no global rights, only its projects' roles
 PROJECT_ROLES = ("viewer", "member", "admin")

@@ -10,7 +10,7 @@ from ..blobs.local import LocalBlobStore
 from ..errors import BadInput, BlobUnknown
 from ..store import uploads as upload_store
 from ..store import versions as version_store
-from ..store.tables.types import utcnow
+from ..clock import utcnow
 from .runtime import Runtime
 
 VERIFY_CONCURRENCY = 16  # objects checked at once at commit (each streamed in 1 MiB pieces)

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import BadInput, LimitExceeded
 from ..store import runs as run_store
 from ..store import versions as version_store
-from ..store.records import VersionRec
+from ..records import VersionRec
 from . import lookup
 from .runtime import Runtime
 

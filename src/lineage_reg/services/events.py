@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 from ..store import events as event_store
-from ..store.records import EventRec
+from ..records import EventRec
 from .runtime import Runtime
 
 REPLAY_BATCH = 500

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from ..store import gc as gc_store
 from ..store import projects as project_store
 from ..store import uploads as upload_store
-from ..store.tables.types import utcnow
+from ..clock import utcnow
 from .runtime import Runtime, Tx, write
 
 BATCH = 1000

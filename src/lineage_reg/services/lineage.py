@@ -15,7 +15,7 @@ from ..lineage.engine import (Direction, LineageResult, NodeKey, WalkRow, kind_o
 from ..store import links as link_store
 from ..store import lineage as lineage_store
 from ..store.lineage import Label
-from ..store.records import LinkRec
+from ..records import LinkRec
 from .runtime import Runtime
 
 MAX_DEPTH = 100

@@ -14,7 +14,7 @@ from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import schema as s
 from ..store import versions as version_store
-from ..store.records import CollectionRec, LinkRec, ProjectRec, RunRec, VersionRec
+from ..records import CollectionRec, LinkRec, ProjectRec, RunRec, VersionRec
 
 
 async def project(conn: Any, name: str) -> ProjectRec:

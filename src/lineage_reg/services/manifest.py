@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .. import refs
 from ..errors import BadInput, LimitExceeded
-from ..store.records import FileRec
+from ..records import FileRec
 
 MAX_FILES = 100_000
 MAX_FILE_SIZE = 5 * 1024**4  # 5 TiB, S3's object limit

@@ -8,7 +8,7 @@ from .. import refs
 from ..errors import BadInput, Conflict
 from ..store import links as link_store
 from ..store import projects as project_store
-from ..store.records import CollectionRec, LinkRec
+from ..records import CollectionRec, LinkRec
 from . import aliases, lookup
 from .projects import check_description
 from .runtime import Runtime, Tx, write

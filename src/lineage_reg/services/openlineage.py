@@ -26,7 +26,7 @@ from .. import refs
 from ..errors import BadInput
 from ..store import openlineage as ol_store
 from ..store import projects as project_store
-from ..store.tables.types import utcnow
+from ..clock import utcnow
 from .runtime import Runtime, Tx, write
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")

@@ -12,8 +12,8 @@ from typing import Any
 from .. import ids
 from ..store import versions as version_store
 from ..store import webhooks as webhook_store
-from ..store.records import EventRec, WebhookRec
-from ..store.tables.types import utcnow
+from ..records import EventRec, WebhookRec
+from ..clock import utcnow
 
 MAX_FILES_IN_PAYLOAD = 1000
 

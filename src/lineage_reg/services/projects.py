@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import refs
 from ..errors import BadInput, Conflict
 from ..store import projects as project_store
-from ..store.records import ProjectRec
+from ..records import ProjectRec
 from .runtime import Runtime, Tx, write
 
 MAX_DESCRIPTION = 10_000

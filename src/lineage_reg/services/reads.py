@@ -25,7 +25,7 @@ from ..store import runs as run_store
 from ..store import schema as s
 from ..store import resolve as resolve_store
 from ..store import versions as version_store
-from ..store.records import (
+from ..records import (
     CollectionRec, DatasetRec, DeliveryRec, EventRec, FileRec, LinkRec, ProjectRec, RunRec, VersionRec,
 )
 from . import lookup

@@ -10,7 +10,7 @@ from typing import Any
 from .. import ids
 from ..errors import BadInput, Conflict, LimitExceeded
 from ..store import runs as run_store
-from ..store.records import DatasetRec, RunRec, VersionRec
+from ..records import DatasetRec, RunRec, VersionRec
 from . import lookup
 from .runtime import Runtime, Tx, write
 

@@ -12,13 +12,11 @@ from ..config import Settings
 from ..events.bus import EventBus
 from ..store import events as event_store
 from ..store.db import Database
-from ..store.records import CollectionRec, EventRec
-from ..store.tables.types import utcnow
+from ..records import CollectionRec, EventRec
+from ..clock import utcnow
 from . import outbox
 
 T = TypeVar("T")
-EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
-AUTH_CHANGED = "auth"  # the NOTIFY payload of a transaction that revoked a token or changed a role
 
 
 @dataclass

@@ -20,8 +20,8 @@ from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import uploads as upload_store
 from ..store import versions as version_store
-from ..store.records import CollectionRec, FileRec, VersionRec
-from ..store.tables.types import utcnow
+from ..records import CollectionRec, FileRec, VersionRec
+from ..clock import utcnow
 from . import aliases, lookup
 from . import blobs as blob_service
 from .manifest import FileIn, check_known_sizes, check_manifest, digest, size_mismatch

@@ -28,9 +28,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from .. import refs
 from ..errors import BadInput, NotFound
 from ..store import webhooks as webhook_store
-from ..store.records import DeliveryRec, WebhookRec
-from ..store.tables.events import EVENT_KINDS
-from ..store.tables.types import utcnow
+from ..records import DeliveryRec, WebhookRec
+from ..event_kinds import EVENT_KINDS
+from ..clock import utcnow
 from . import lookup
 from .runtime import Runtime
 from .webhook_targets import AllowList, Pinned, check_url, coarse, pin

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import EventRec
+from ..records import EventRec
 
 
 async def insert_event(conn: Any, values: dict[str, Any]) -> EventRec:

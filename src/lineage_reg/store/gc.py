@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import VersionRec
+from ..records import VersionRec
 
 LIVE_STATES = ("COMMITTED", "PENDING")
 

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import AliasRec, LinkRec
+from ..records import AliasRec, LinkRec
 
 
 async def links_by_id(conn: Any, ids: Sequence[int]) -> dict[int, LinkRec]:

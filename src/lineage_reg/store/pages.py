@@ -10,21 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from ..records import Page
+
 R = TypeVar("R")
-
-
-@dataclass(slots=True)
-class Page(Generic[R]):
-    items: list[R]
-    keys: list[Any]
-    has_next: bool
-    has_previous: bool
 
 
 def _keyset(stmt: sa.Select[Any], key: sa.ColumnElement[Any], with_after: bool, descending: bool) -> sa.Select[Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import CollectionRec, ProjectRec
+from ..records import CollectionRec, ProjectRec
 
 
 _PROJECT_BY_NAME = sa.select(s.project).where(s.project.c.name == sa.bindparam("name"))

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import VersionRec
+from ..records import VersionRec
 
 _coll = s.collection.alias("target")
 _proj = s.project.alias("target_project")

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import DatasetRec, RunRec
+from ..records import DatasetRec, RunRec
 from .tables.lineage import EDGE_KIND
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import FileRec, VersionRec
+from ..records import FileRec, VersionRec
 
 
 IN_CHUNK = 10_000  # values per IN (...): well within SQLite's 32,766 and PostgreSQL's 65,535 parameters

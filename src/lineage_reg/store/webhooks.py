@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
-from .records import DeliveryRec, WebhookRec
+from ..records import DeliveryRec, WebhookRec
 
 PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
 

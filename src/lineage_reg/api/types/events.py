@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from ... import ids
-from ...store.records import EventRec
+from ...records import EventRec
 from ..context import Info
 from ...services import reads
 from ..permissions import can_read, readable

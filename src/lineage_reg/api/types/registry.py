@@ -11,11 +11,11 @@ import strawberry
 from ... import ids, refs
 from ...errors import NotFound
 from ...services import reads
-from ...store.records import AliasRec, CollectionRec, FileRec, LinkRec, ProjectRec, VersionRec
+from ...records import AliasRec, CollectionRec, FileRec, LinkRec, ProjectRec, VersionRec
 from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
-from .common import JSON, LineageDirection, LineageNodeKind, Node, VersionState
+from .common import JSON, Node, VersionState
 from .lineage import LineageField
 from .runs import Run
 

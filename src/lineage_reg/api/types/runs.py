@@ -9,11 +9,11 @@ import strawberry
 
 from ... import ids
 from ...services import reads
-from ...store.records import DatasetRec, RunRec
+from ...records import DatasetRec, RunRec
 from ..context import Info
 from ..permissions import can_read
 from ..relay import Connection, connection
-from .common import JSON, LineageDirection, LineageNodeKind, Node, RunStatus
+from .common import JSON, Node, RunStatus
 from .lineage import LineageField
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from enum import Enum
 import strawberry
 
 from ... import ids
-from ...store.records import DeliveryRec, WebhookRec
+from ...records import DeliveryRec, WebhookRec
 from ..context import Info
 from ..permissions import require
 from ..relay import Connection, connection

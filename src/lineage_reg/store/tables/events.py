@@ -11,12 +11,6 @@ from sqlmodel import Field, SQLModel
 from .types import json_column, time_column
 
 
-EVENT_KINDS = (
-    "project.created", "artifact.created", "model.created",
-    "version.created", "version.committed", "version.linked", "version.unlinked", "version.deleted",
-    "version.abandoned", "alias.set", "alias.removed", "aliases.protected", "tags.changed",
-    "run.started", "run.finished", "run.used_artifact", "run.used_dataset",
-)
 
 
 class Event(SQLModel, table=True):

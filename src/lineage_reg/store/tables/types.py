@@ -37,10 +37,6 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def json_column(nullable: bool = False, default: Any = None) -> Any:
     """``default`` (e.g. ``dict``) applies to inserts that leave the column out, Core ones included."""
     return sa.Column(JSONType, nullable=nullable, default=default)

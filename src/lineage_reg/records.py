@@ -1,10 +1,15 @@
-"""Plain records the store hands to services and services hand to the API."""
+"""Plain records the store hands to services and services hand to the API.
+
+Shared vocabulary: every layer may import this module; it imports none of them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
+
+R = TypeVar("R")
 
 
 class _Record:
@@ -167,3 +172,13 @@ class DeliveryRec(_Record):
     last_status_code: int | None
     last_latency_ms: float | None
     last_error: str | None
+
+
+@dataclass(slots=True)
+class Page(Generic[R]):
+    """One page of a keyset-paginated list: the rows, their keys (the cursors), and whether more lie either side."""
+
+    items: list[R]
+    keys: list[Any]
+    has_next: bool
+    has_previous: bool

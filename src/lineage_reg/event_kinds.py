@@ -1,0 +1,17 @@
+"""The kinds of event the log records, and the names of the change channels between processes.
+
+Shared vocabulary: the store writes these kinds, services emit them, the API
+filters subscriptions and webhooks by them, so they live below every layer.
+"""
+
+from __future__ import annotations
+
+EVENT_KINDS = (
+    "project.created", "artifact.created", "model.created",
+    "version.created", "version.committed", "version.linked", "version.unlinked", "version.deleted",
+    "version.abandoned", "alias.set", "alias.removed", "aliases.protected", "tags.changed",
+    "run.started", "run.finished", "run.used_artifact", "run.used_dataset",
+)
+
+EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
+AUTH_CHANGED = "auth"  # the NOTIFY payload of a transaction that revoked a token or changed a role
