@@ -1,7 +1,7 @@
 """A deploy bot: follows an alias and downloads whatever moves there.
 
     export LINEAGE_REG_URL=http://127.0.0.1:8080 LINEAGE_REG_TOKEN=...
-    python examples/deploy_bot.py quickstart/churn --alias production --dest /srv/model [--once]
+    .venv/bin/python examples/deploy_bot.py quickstart/churn --alias production --dest /srv/model [--after 0] [--once]
 
 Subscribes to `aliasChanged` over WebSocket (graphql-transport-ws, the token in
 `connection_init`). Each version that moves to the alias is resolved and
@@ -10,8 +10,9 @@ its sha256), then "deployed": the symlink ``<dest>/current`` is swapped to it
 atomically, so a server reading ``current/`` sees the old version or the new
 one, never half of one. The bot keeps the sequence of the last event it handled
 in ``<dest>/.sequence`` and passes it as ``after`` when it (re)connects, so a
-restart or a dropped connection replays what it missed. Started before the
-registered model exists, it waits for it.
+restart or a dropped connection replays what it missed (``--after 0``, on a
+first start, replays every move already made). Started before the registered
+model exists, it waits for it.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ def swap_symlink(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-async def follow(reg: Registry, token: str, collection: str, alias: str, dest: Path, once: bool) -> None:
+async def follow(reg: Registry, token: str, collection: str, alias: str, dest: Path, once: bool,
+                 after: float | None = None) -> None:
     state = dest / ".sequence"
-    after = float(state.read_text()) if state.exists() else None
+    if state.exists():
+        after = float(state.read_text())
     ws_url = "ws" + reg.url.removeprefix("http") + "/graphql"  # http -> ws, https -> wss
     async for ws in websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]):
         try:
@@ -94,12 +97,15 @@ def main() -> None:
     parser.add_argument("--alias", default="production")
     parser.add_argument("--dest", type=Path, default=Path("deployed"))
     parser.add_argument("--once", action="store_true", help="exit after the first change")
+    parser.add_argument("--after", type=float, default=None,
+                        help="on a first start (no <dest>/.sequence yet), replay the moves after this event "
+                             "sequence (0: all of them); without it the bot starts with the next move")
     args = parser.parse_args()
     token = os.environ.get("LINEAGE_REG_TOKEN")
     if not token:
         raise SystemExit("set LINEAGE_REG_TOKEN (a token with at least the viewer role)")
     with Registry(token=token) as reg:  # LINEAGE_REG_URL, default http://127.0.0.1:8080
-        asyncio.run(follow(reg, token, args.collection, args.alias, args.dest, args.once))
+        asyncio.run(follow(reg, token, args.collection, args.alias, args.dest, args.once, args.after))
 
 
 if __name__ == "__main__":

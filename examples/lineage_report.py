@@ -1,6 +1,6 @@
 """What produced a model: the runs, datasets and versions upstream of a reference, as an indented report.
 
-    python examples/lineage_report.py cancer/cancer-classifier:production [--depth 6]
+    .venv/bin/python examples/lineage_report.py cancer/cancer-classifier:production [--depth 6]
 
 One ``lineage`` query (direction UPSTREAM) on the resolved version; the report walks the returned edges
 backwards from the version: each version names the run that produced it, each run the versions and datasets

@@ -1,6 +1,6 @@
 """Move an alias from one version to another, but only if the candidate passes a check.
 
-    python examples/promote.py cancer/cancer-classifier --from staging --to canary --require train_accuracy>=0.9
+    .venv/bin/python examples/promote.py cancer/cancer-classifier --from staging --to canary --require train_accuracy>=0.9
 
 The candidate is what ``--from`` points at. ``--require KEY>=VALUE`` (repeatable) checks a number of the
 candidate's metadata or of the metrics of the run that produced it (read with ``compareVersions``). Nothing

@@ -2,7 +2,7 @@
 
     export LINEAGE_REG_URL=http://127.0.0.1:8080
     export LINEAGE_REG_TOKEN=$(cat ~/.local/share/lineage-reg/admin.token)
-    python examples/quickstart.py
+    .venv/bin/python examples/quickstart.py
 
 Promoting to `production` needs an admin token (the alias is protected).
 Running it again logs and promotes a new version.

@@ -3,7 +3,7 @@
     export LINEAGE_REG_URL=http://127.0.0.1:8080
     export LINEAGE_REG_TOKEN=$(cat ~/.local/share/lineage-reg/admin.token)
     pip install scikit-learn
-    python examples/train_and_register.py
+    .venv/bin/python examples/train_and_register.py
 
 The data is scikit-learn's breast-cancer dataset (it ships with the library: no download). Each training run
 records the dataset it read, the train split it used (an artifact: downloaded through the registry, so the run
