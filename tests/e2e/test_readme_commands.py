@@ -147,3 +147,24 @@ def wait_healthy(port: int, proc: subprocess.Popen[str]) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("the server did not answer /healthz within 60 s")
+
+
+# docs/*.md: their commands need a server elsewhere, a PostgreSQL, a bench's MLflow..., so they are not run here;
+# but each must at least be found in a fresh shell after the install: `lineage-reg`, `python`, `pip` via `.venv/bin/`.
+# cli.md, events.md and concepts.md are being edited on other branches (issue 16): add them once those land.
+NOT_YET_CHECKED = {"cli.md", "events.md", "concepts.md"}
+BARE = re.compile(r"^(?:\$ )?(lineage-reg|lineage_reg|python3?|pip3?)\b(?! -m venv)")
+
+
+def test_every_docs_command_names_the_venv() -> None:
+    bare = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if path.name in NOT_YET_CHECKED:
+            continue
+        text = path.read_text()
+        for block in sh_blocks(text):
+            for n, line in enumerate(block.body.splitlines()):
+                if BARE.match(line):
+                    bare.append(f"{path.relative_to(ROOT)}:{block.line + n + 1}: {line}")
+    assert not bare, ("a fresh shell has none of these on PATH (the install puts them in .venv/bin/):\n"
+                      + "\n".join(bare))
