@@ -34,11 +34,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ..app import create_app
     from ..http.timeouts import server_options
+    from ..store.db import shown_url
 
     settings = _settings(args)
     if getattr(args, "no_auth", False):
         settings = no_auth_settings(settings)
-    print(f"lineage-reg: data in {settings.data_dir}, database {settings.effective_database_url.split('@')[-1]}",
+    _database_or_exit(settings.effective_database_url)
+    print(f"lineage-reg: data in {settings.data_dir}, database {shown_url(settings.effective_database_url)}",
           file=sys.stderr)
     print(f"lineage-reg: GraphQL at http://{settings.host}:{settings.port}/graphql "
           f"(admin token, if just created: {settings.data_dir / 'admin.token'})", file=sys.stderr)
@@ -51,6 +53,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 # Event messages are small: compressing each one per subscriber costs more CPU than it saves.
                 ws_per_message_deflate=False)
     return 0
+
+
+def _database_or_exit(url: str) -> None:
+    """Before the server starts: the database reachable, or a one-line reason (not uvicorn's traceback)."""
+    from ..store.db import Database
+
+    async def check() -> None:
+        db = Database(url)
+        try:
+            await db.check()
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(check())
+    except RegistryError as exc:
+        raise SystemExit(exc.message) from None
 
 
 def tune_gc() -> None:
@@ -83,7 +102,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except RegistryError as exc:
+        raise SystemExit(exc.message) from None
     print("database at head", file=sys.stderr)
     return 0
 

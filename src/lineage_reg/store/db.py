@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -31,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .. import private
+from ..errors import RegistryError
 
 T = TypeVar("T")
 
@@ -99,8 +101,76 @@ class Conn:
         return await self._async.execute(stmt, params)
 
 
+class DatabaseUnavailable(RegistryError):
+    """The database URL names nothing lineage-reg can use, or the database behind it can't be reached."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+
+SUPPORTED = "sqlite+aiosqlite:///path/to/registry.db or postgresql+asyncpg://user@host/dbname"
+
+
+def shown_url(url: str) -> str:
+    """The URL for logs and banners: scheme, user, host and database kept, the password replaced by ***."""
+    try:
+        return unquote(sa.engine.make_url(url).render_as_string(hide_password=True))  # ?host=/run/x, not %2F
+    except sa.exc.ArgumentError:
+        return "<a database URL that does not parse>"
+
+
+def check_url(url: str) -> sa.engine.URL:
+    """The parsed URL, or DatabaseUnavailable saying which URL to write instead (before any driver is imported:
+    ``postgresql://`` alone makes SQLAlchemy import psycopg, which lineage-reg does not install)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseUnavailable(f"the database URL {url.split('@')[-1]!r} does not parse; write it as "
+                                  f"{SUPPORTED}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend in ("postgresql", "postgres") and driver != "asyncpg":
+        fixed = shown_url(parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False))
+        asks = (f"names no driver, so SQLAlchemy would load {driver}" if "+" not in parsed.drivername
+                else f"asks for the {driver} driver")
+        raise DatabaseUnavailable(f"the database URL {shown_url(url)} {asks}, which lineage-reg does not use "
+                                  f"(it installs asyncpg): write postgresql+asyncpg://..., e.g. {fixed}")
+    if backend == "sqlite" and driver != "aiosqlite":
+        fixed = shown_url(parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False))
+        raise DatabaseUnavailable(f"the database URL {shown_url(url)} asks for the {driver} driver: write "
+                                  f"sqlite+aiosqlite:///..., e.g. {fixed}")
+    if backend not in ("postgresql", "postgres", "sqlite"):
+        raise DatabaseUnavailable(f"lineage-reg runs on SQLite or PostgreSQL, not {backend} ({shown_url(url)}): "
+                                  f"write {SUPPORTED}")
+    return parsed
+
+
+def _unreachable(url: sa.engine.URL, exc: BaseException) -> DatabaseUnavailable:
+    """A connection failure said in one sentence, with what to do about it."""
+    shown = shown_url(url.render_as_string(hide_password=False))
+    state = _sqlstate(exc) if isinstance(exc, DBAPIError) else None
+    name, user = url.database or "", url.username
+    if state == "3D000":  # invalid_catalog_name
+        host = url.host or url.query.get("host")  # ?host=/var/run/postgresql: a unix socket's directory
+        where = " ".join(filter(None, [f"-h {host}" if isinstance(host, str) else None,
+                                       f"-p {url.port}" if url.port else None, f"-U {user}" if user else None]))
+        return DatabaseUnavailable(f"the database {name!r} does not exist ({shown}): create it with "
+                                   f"`createdb {where + ' ' if where else ''}{name}` (or CREATE DATABASE "
+                                   f"\"{name}\"; in psql), then start again; lineage-reg creates its tables itself")
+    if state in ("28P01", "28000"):  # invalid_password, invalid_authorization_specification
+        return DatabaseUnavailable(f"PostgreSQL refused the login of {user!r} ({shown}): check the user and "
+                                   "password in the URL and pg_hba.conf")
+    if state == "42501":  # insufficient_privilege
+        return DatabaseUnavailable(f"the user {user!r} may not connect to {name!r} ({shown}): "
+                                   f"GRANT CONNECT ON DATABASE \"{name}\" TO \"{user}\" (and its schema's CREATE)")
+    if isinstance(exc, OSError):
+        return DatabaseUnavailable(f"cannot reach the database at {shown} ({exc.strerror or exc}): is PostgreSQL "
+                                   "running, and are the host and port (or ?host=/socket/dir) in the URL right?")
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return DatabaseUnavailable(f"cannot use the database at {shown}: {detail}")
+
+
 class Database:
     def __init__(self, url: str) -> None:
+        self._parsed_url = check_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine: AsyncEngine
@@ -190,6 +260,14 @@ class Database:
 
     async def ping(self) -> None:
         await self.fetch_one(sa.select(sa.literal(1)))
+
+    async def check(self) -> None:
+        """Connect once, or raise DatabaseUnavailable saying in one sentence why not and what to do."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.select(sa.literal(1)))
+        except (DBAPIError, OSError) as exc:
+            raise _unreachable(self._parsed_url, exc) from None
 
     async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]], *,
                           notify_payload: Callable[[], str] | None = None) -> T:

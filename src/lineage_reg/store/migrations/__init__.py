@@ -26,5 +26,6 @@ async def upgrade(db: Database, revision: str = "head") -> None:
     def run(conn: Connection) -> None:
         command.upgrade(alembic_config(conn), revision)
 
+    await db.check()  # a missing database or a wrong password: one sentence, not a traceback from Alembic
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
