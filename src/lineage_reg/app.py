@@ -21,7 +21,7 @@ from .config import Settings
 from .events.bus import InProcessBus
 from .events.postgres import PostgresBus
 from .events.sqlite import SqliteBus
-from .http import files
+from .http import files, graphiql
 from .http import openlineage as openlineage_http
 from .services import auth
 from .services import events as event_service
@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
     counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
     access_changes = rt.db.access_counter if rt.db.is_sqlite else rt.bus.auth_counter
     authenticator = auth.Authenticator(rt, access_changes)
-    graphql = GraphQLView(rt, authenticator)
+    graphql = GraphQLView(rt, authenticator, ide=graphiql.page if settings.dev else None)
     http_graphql: Any = graphql
     if settings.response_cache:
         http_graphql = ResponseCache(graphql, counter, authenticator.actor)
@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             *files.routes(rt),
             *openlineage_http.routes(rt, authenticator),
+            *(graphiql.routes() if settings.dev else []),
             Route("/graphql", http_graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

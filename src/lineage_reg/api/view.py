@@ -11,6 +11,7 @@ clients that send no ``Origin`` (SDKs, bots), or ``LINEAGE_REG_ALLOWED_ORIGINS``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -69,10 +70,12 @@ def _media_type(request: Request) -> str:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, rt: Runtime, auth: Authenticator) -> None:
+    def __init__(self, rt: Runtime, auth: Authenticator, *, ide: Callable[[Request], Response] | None = None) -> None:
+        """``ide``: the page a browser gets at GET /graphql (GraphiQL, served from the package by the http layer);
+        None: no page (strawberry's own would load its scripts from a CDN)."""
         super().__init__(
             schema,
-            graphql_ide="graphiql" if rt.settings.dev else None,
+            graphql_ide="graphiql" if ide is not None else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
             max_subscriptions_per_connection=20,
@@ -80,7 +83,12 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.rt = rt
         self.auth = auth
+        self.ide = ide
         self.mutation_limiter = RateLimiter.from_spec(rt.settings.mutation_rate)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        assert self.ide is not None  # strawberry asks only when graphql_ide is set
+        return self.ide(request)
 
     def _base_url(self, conn: Request | WebSocket) -> str:
         if self.rt.settings.public_url:
