@@ -126,17 +126,23 @@ def check_url(url: str) -> sa.engine.URL:
     except sa.exc.ArgumentError:
         raise DatabaseUnavailable(f"the database URL {url.split('@')[-1]!r} does not parse; write it as "
                                   f"{SUPPORTED}") from None
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    backend = parsed.get_backend_name()
+    try:
+        driver = parsed.get_driver_name()
+    except sa.exc.NoSuchModuleError:  # postgres://, foo://: no dialect of that name
+        driver = parsed.drivername.partition("+")[2] or "default"
+    if "+" not in parsed.drivername:
+        asks = "names no driver" + (f" (SQLAlchemy would load {driver})" if driver != "default" else "")
+    else:
+        asks = f"asks for the {driver} driver"
     if backend in ("postgresql", "postgres") and driver != "asyncpg":
         fixed = shown_url(parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False))
-        asks = (f"names no driver, so SQLAlchemy would load {driver}" if "+" not in parsed.drivername
-                else f"asks for the {driver} driver")
-        raise DatabaseUnavailable(f"the database URL {shown_url(url)} {asks}, which lineage-reg does not use "
-                                  f"(it installs asyncpg): write postgresql+asyncpg://..., e.g. {fixed}")
+        raise DatabaseUnavailable(f"the database URL {shown_url(url)} {asks}; lineage-reg talks to PostgreSQL "
+                                  f"through asyncpg (installed with it): write {fixed}")
     if backend == "sqlite" and driver != "aiosqlite":
         fixed = shown_url(parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False))
-        raise DatabaseUnavailable(f"the database URL {shown_url(url)} asks for the {driver} driver: write "
-                                  f"sqlite+aiosqlite:///..., e.g. {fixed}")
+        raise DatabaseUnavailable(f"the database URL {shown_url(url)} {asks}; lineage-reg talks to SQLite "
+                                  f"through aiosqlite: write {fixed}")
     if backend not in ("postgresql", "postgres", "sqlite"):
         raise DatabaseUnavailable(f"lineage-reg runs on SQLite or PostgreSQL, not {backend} ({shown_url(url)}): "
                                   f"write {SUPPORTED}")
