@@ -11,8 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
-
 from conftest import LiveServer
+
 from lineage_reg.config import Settings
 
 EXPECTED_TYPE = {"script": "text/javascript", "stylesheet": "text/css"}
