@@ -47,12 +47,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _lineage_graph as graph_gen  # noqa: E402
 
-from lineage_reg.app import build_runtime  # noqa: E402
 from lineage_reg.cli.server import tune_gc  # noqa: E402
 from lineage_reg.config import Settings  # noqa: E402
 from lineage_reg.lineage.engine import Direction, node  # noqa: E402
 from lineage_reg.services import lineage as lineage_service  # noqa: E402
-from lineage_reg.store import migrations  # noqa: E402
+from lineage_reg.services.lifecycle import open_runtime, upgrade_database  # noqa: E402
 
 TARGETS = {"upstream": "p50 < 50 ms", "impact": "< 2 s (50,000 nodes)", "downstream": "< 2 s (50,000 nodes)",
            "3-hop": "p50 < 10 ms"}
@@ -165,8 +164,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _settings(url: str) -> Settings:
+    return Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url)
+
+
 async def measure(dialect: str, url: str, bare: Bare, g: graph_gen.Graph, repeat: int) -> list[str]:
-    rt = build_runtime(Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url))
+    async with open_runtime(_settings(url), events=False, migrate=False) as rt:
+        return await _measure(rt, dialect, bare, g, repeat)
+
+
+async def _measure(rt: Any, dialect: str, bare: Bare, g: graph_gen.Graph, repeat: int) -> list[str]:
     bare.db = rt.db
     rnd = random.Random(1)
     rows = []
@@ -210,7 +217,6 @@ async def measure(dialect: str, url: str, bare: Bare, g: graph_gen.Graph, repeat
         impact_ms.append((time.perf_counter() - t) * 1000)
     rows.append(f"| impact (links; none in this graph: {len(hits)}) | {dialect} | 100,000 scanned | "
                 f"{statistics.median(impact_ms):.1f} | {pct(impact_ms, 0.99):.1f} | | | | | | | | {TARGETS['impact']} |")
-    await rt.db.dispose()
     return rows
 
 
@@ -226,14 +232,10 @@ def _mark_loaded(work: Path, dialect: str, g: graph_gen.Graph) -> None:
 async def run_sqlite(g: graph_gen.Graph, repeat: int, work: Path) -> list[str]:
     import sqlite3
 
-    from lineage_reg.store.db import Database
-
     path = work / "lineage.db"
     if not _loaded(work, "sqlite", g):
         path.unlink(missing_ok=True)
-        db = Database(f"sqlite+aiosqlite:///{path}")
-        await migrations.upgrade(db)
-        await db.dispose()
+        await upgrade_database(_settings(f"sqlite+aiosqlite:///{path}"))
         t = time.perf_counter()
         graph_gen.sqlite_load(str(path), g)
         print(f"sqlite: loaded in {time.perf_counter() - t:.1f}s", file=sys.stderr)
@@ -256,15 +258,13 @@ async def run_postgres(g: graph_gen.Graph, repeat: int, work: Path) -> list[str]
     server = pgserver.get_server(work / "pg", cleanup_mode="stop")
     sock = server.get_uri().split("host=")[1]
     url = f"postgresql+asyncpg://postgres@/postgres?host={sock}"
-    db = Database(url)
-    dsn = db.driver_dsn()
+    dsn = Database(url).driver_dsn()  # only the URL: it connects nothing until used
     if not _loaded(work, "postgresql", g):
-        await migrations.upgrade(db)
+        await upgrade_database(_settings(url))
         t = time.perf_counter()
         await graph_gen.postgres_load(dsn, g)
         print(f"postgresql: loaded in {time.perf_counter() - t:.1f}s", file=sys.stderr)
         _mark_loaded(work, "postgresql", g)
-    await db.dispose()
     con = await asyncpg.connect(dsn)
     try:
         return await measure("postgresql", url, Bare("postgresql", con), g, repeat)

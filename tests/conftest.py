@@ -25,10 +25,11 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from lineage_reg.app import build_runtime, create_app
+from lineage_reg.app import create_app
 from lineage_reg.config import Settings
 from lineage_reg.http.timeouts import server_options
 from lineage_reg.services import auth
+from lineage_reg.services.lifecycle import open_runtime
 from lineage_reg.store import migrations
 from lineage_reg.store.db import Database
 from lineage_reg.store.tables import metadata
@@ -244,11 +245,8 @@ class Api:
 
     async def token_for(self, role: str, name: str | None = None) -> str:
         # The server's runtime lives on the server thread's loop: use a runtime of our own.
-        rt = build_runtime(self.server.settings)
-        try:
+        async with open_runtime(self.server.settings, events=False, migrate=False) as rt:
             return await auth.create_token(rt, name=name or f"test-{role}", role=role)
-        finally:
-            await rt.db.dispose()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -115,7 +116,7 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
 
-    def with_overrides(self, **overrides: object) -> Settings:
+    def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     def signing_key(self) -> bytes:

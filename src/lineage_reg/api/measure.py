@@ -248,7 +248,7 @@ class Costing:
 
 def page_variables(document: DocumentNode) -> frozenset[str]:
     """Variables a document passes to a size argument: the cost depends on their values, nothing else does."""
-    names = set()
+    names: set[str] = set()
     stack = [d.selection_set for d in document.definitions
              if isinstance(d, (OperationDefinitionNode, FragmentDefinitionNode))]
     while stack:

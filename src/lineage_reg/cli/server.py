@@ -92,18 +92,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from ..store import migrations
-    from ..store.db import Database
-
-    async def run() -> None:
-        db = Database(_settings(args).effective_database_url)
-        try:
-            await migrations.upgrade(db)
-        finally:
-            await db.dispose()
+    from ..services.lifecycle import upgrade_database
 
     try:
-        asyncio.run(run())
+        asyncio.run(upgrade_database(_settings(args)))
     except RegistryError as exc:
         raise SystemExit(exc.message) from None
     print("database at head", file=sys.stderr)
@@ -111,37 +103,31 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from ..app import build_runtime
-    from ..services import auth
-    from ..store import migrations
-    from ..store import tokens as token_store
     from ..clock import utcnow
+    from ..services import auth
+    from ..services.lifecycle import open_runtime
 
     async def run() -> int:
-        rt = build_runtime(_settings(args))
-        try:
-            await migrations.upgrade(rt.db)
-            if args.token_cmd == "create":
-                lifetime = auth.parse_lifetime(args.expires_in) if args.expires_in else None
-                print(await auth.create_token(rt, name=args.name, role=args.role, expires_in=lifetime))
-            elif args.token_cmd == "list":
-                async with rt.db.reader() as r:
-                    for row in await token_store.list_tokens(r):
-                        now = utcnow()
+        async with open_runtime(_settings(args), events=False) as rt:
+            try:
+                if args.token_cmd == "create":
+                    lifetime = auth.parse_lifetime(args.expires_in) if args.expires_in else None
+                    print(await auth.create_token(rt, name=args.name, role=args.role, expires_in=lifetime))
+                elif args.token_cmd == "list":
+                    now = utcnow()
+                    for row in await auth.list_tokens(rt):
                         state = (f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else
                                  f"expired {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at and row.expires_at <= now
                                  else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
                         print(f"{row.id}\t{row.name}\t{row.role}\t{state}")
-            else:
-                if not await auth.revoke_token(rt, args.id):
-                    print(f"no active token with id {args.id}", file=sys.stderr)
-                    return 1
-            return 0
-        except RegistryError as exc:
-            print(f"error: {exc.code} {exc.message}", file=sys.stderr)
-            return 5
-        finally:
-            await rt.db.dispose()
+                else:
+                    if not await auth.revoke_token(rt, token_id=args.id):
+                        print(f"no active token with id {args.id}", file=sys.stderr)
+                        return 1
+                return 0
+            except RegistryError as exc:
+                print(f"error: {exc.code} {exc.message}", file=sys.stderr)
+                return 5
 
     return asyncio.run(run())
 
@@ -162,15 +148,11 @@ def no_auth_settings(settings: config.Settings) -> config.Settings:
 def cmd_gc(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from ..app import build_runtime
     from ..services import gc
-    from ..store import migrations
+    from ..services.lifecycle import open_runtime
 
     async def run() -> int:
-        rt = build_runtime(_settings(args))
-        await rt.blobs.start()
-        try:
-            await migrations.upgrade(rt.db)
+        async with open_runtime(_settings(args), events=False) as rt:
             now = datetime.fromisoformat(args.now) if args.now else None
             report = await gc.collect(rt, now=now, dry_run=args.dry_run)
             for line in report.lines():
@@ -178,8 +160,5 @@ def cmd_gc(args: argparse.Namespace) -> int:
             verb = "would free" if args.dry_run else "freed"
             print(f"gc: {verb} {report.freed_bytes} bytes", file=sys.stderr)
             return 0
-        finally:
-            await rt.blobs.stop()
-            await rt.db.dispose()
 
     return asyncio.run(run())

@@ -23,7 +23,9 @@ class SqliteBus(CatchUpBus):
 
     async def _connect(self) -> None:
         if self._poller is None:
-            self._poller = asyncio.create_task(self._poll(), name="lineage-reg-bus-poll")
+            # The baseline now, not when the task first runs: a commit in between (start() reads the log's end
+            # next, and on SQLite that need not yield) must move the counter past it, or it waits for the next.
+            self._poller = asyncio.create_task(self._poll(self._change_counter()), name="lineage-reg-bus-poll")
 
     async def _disconnect(self) -> None:
         if self._poller is not None:
@@ -34,8 +36,7 @@ class SqliteBus(CatchUpBus):
     async def _ensure_connected(self) -> None:
         await self._connect()
 
-    async def _poll(self) -> None:
-        seen = self._change_counter()
+    async def _poll(self, seen: int | None) -> None:
         while True:
             await asyncio.sleep(POLL_SECONDS)
             now = self._change_counter()

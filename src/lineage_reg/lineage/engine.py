@@ -27,7 +27,7 @@ from enum import Enum
 
 import networkx as nx
 
-from ..store.tables.lineage import EDGE_KIND, KIND_CODE
+from ..lineage_kinds import EDGE_KIND, KIND_CODE
 
 # A node is one int, row id * 4 + its kind's code (computed by the database as it reads edges): the walk's
 # dicts and sets then hash plain ints, where (kind, id) tuples cost an allocation and a hash on every use.

@@ -168,6 +168,12 @@ async def _changing_access(rt: Runtime, work: Callable[[Any], Any]) -> Any:
     return result
 
 
+async def list_tokens(rt: Runtime) -> list[Any]:
+    """Every API token (id, name, role, created_at, revoked_at, expires_at), oldest first; never a secret."""
+    async with rt.db.reader() as r:
+        return await token_store.list_tokens(r)
+
+
 async def revoke_token(rt: Runtime, token_id: int) -> bool:
     """False when there is no active token with that id."""
     return bool(await _changing_access(rt, lambda conn: token_store.revoke_token(conn, token_id, utcnow())))

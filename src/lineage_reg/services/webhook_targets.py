@@ -105,7 +105,7 @@ def check_url(url: str, allow: AllowList) -> str:
     if parts.scheme not in ("http", "https") or not host or len(url) > 2048:
         raise BadInput(f"webhook url {url!r} must be an absolute http:// or https:// URL of at most 2048 characters")
     try:
-        parts.port
+        _ = parts.port  # reading it parses it: ValueError when it is not a number in range
     except ValueError:
         raise BadInput(f"webhook url {url!r} has an invalid port") from None
     if parts.username is not None or parts.password is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,7 +59,7 @@ def select_links() -> sa.Select[Any]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _insert_returning(table: sa.Table, returning_all: bool) -> Any:
     return sa.insert(table).returning(*(table.c if returning_all else [table.c.id]))
 

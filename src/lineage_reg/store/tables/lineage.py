@@ -7,12 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from ...lineage_kinds import EDGE_KIND, KIND_CODE
 from .types import time_column
 
-# An edge's kind follows from the kinds of its ends (source, target), so walks need not read it.
-EDGE_KIND = {("r", "v"): "produced", ("v", "r"): "used", ("d", "r"): "read", ("r", "d"): "wrote"}
-# Walks name a node by one int, row id * 4 + its kind's code, so their dicts and sets hash plain ints.
-KIND_CODE = {"r": 1, "v": 2, "d": 3}
+__all__ = ["EDGE_KIND", "KIND_CODE", "Edge"]  # the kinds: shared vocabulary (lineage_kinds), re-exported here
 
 
 class Edge(SQLModel, table=True):
