@@ -102,6 +102,9 @@ def emit(data: Any) -> None:
 @contextmanager
 def transfer_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar with bytes and rate on stderr (hidden when stderr is not a terminal)."""
+    if not err.is_terminal:  # piped or logged: no bar, and not the blank line a hidden one leaves
+        yield lambda n: None
+        return
     columns = (TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
@@ -267,25 +270,38 @@ def ls(target: Annotated[Optional[str], typer.Argument(help="PROJECT or PROJECT/
                         for e in model["versions"]["edges"]]
                 columns = ["ref", "version", "aliases", "linkedAt"]
             else:
-                rows = [{"ref": v["ref"], "state": v["state"], "size": v["size"], "aliases": ", ".join(v["aliases"]),
+                rows = [{"ref": v["ref"], "state": v["state"], "size": int(v["size"]), "aliases": ", ".join(v["aliases"]),
                          "digest": v["digest"][:12], "createdAt": v["createdAt"]} for v in reg.versions(target)]
                 columns = ["ref", "state", "size", "aliases", "digest", "createdAt"]
     table(rows, columns, as_json)
 
 
 def show(ref: str, as_json: Json = False, url: Url = None) -> None:
-    """One version: digest, state, aliases, metadata and files."""
+    """One version: digest, state, aliases, metadata and files; through a registered model
+    (project/model:production), also the model's aliases on it and the model's description."""
     with session(url) as reg:
         v = reg.resolve(ref)
+    model = (None if v.registered_model is None else
+             {"ref": v.registered_model, "aliases": v.model_aliases, "description": v.model_description})
     data = {"ref": v.ref, "id": v.id, "digest": v.digest, "state": v.state, "size": v.size, "aliases": v.aliases,
-            "metadata": v.metadata, "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]}
+            "description": v.description, "tags": v.tags, "registeredModel": model, "metadata": v.metadata,
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]}
     if as_json:
         emit(data)
         return
-    for key in ("ref", "id", "digest", "state", "size"):
-        out.print(f"{key:>8}: {data[key]}", highlight=False)
-    out.print(f" aliases: {', '.join(v.aliases) or '-'}", highlight=False)
-    out.print(f"metadata: {json.dumps(v.metadata, sort_keys=True)}", highlight=False, markup=False)
+    lines: list[tuple[str, Any]] = [(key, data[key]) for key in ("ref", "id", "digest", "state", "size")]
+    if v.description:
+        lines.append(("description", v.description))
+    if v.tags:
+        lines.append(("tags", ", ".join(v.tags)))
+    lines.append(("artifact aliases" if model else "aliases", ", ".join(v.aliases) or "-"))
+    if model:
+        lines += [("registered model", model["ref"]), ("model aliases", ", ".join(v.model_aliases) or "-"),
+                  ("model description", v.model_description or "-")]
+    lines.append(("metadata", json.dumps(v.metadata, sort_keys=True)))
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        out.print(f"{label:>{width}}: {value}", highlight=False, markup=False, soft_wrap=True)
     table(data["files"], ["path", "size", "sha256"], False)
 
 
@@ -305,7 +321,8 @@ def history(registered_model: str, as_json: Json = False, url: Url = None) -> No
             if model is None:
                 raise errors.NotFound(f"registered model {registered_model!r} not found")
             page = model["history"]
-            rows += [{**e["node"], "from": (e["node"].pop("fromVersion") or {}).get("ref"),
+            rows += [{**e["node"], "sequence": int(e["node"]["sequence"]),  # a Float in GraphQL, an integer
+                      "from": (e["node"].pop("fromVersion") or {}).get("ref"),
                       "to": (e["node"].pop("toVersion") or {}).get("ref")} for e in page["edges"]]
             if not page["pageInfo"]["hasNextPage"]:
                 break
