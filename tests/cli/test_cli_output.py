@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import LiveServer
+
 from lineage_reg.client import Registry
 
 pytestmark = pytest.mark.dialects("sqlite")  # the output is the subject, not the database

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import Api, LiveServer
 from typer.testing import CliRunner, Result
 
-from conftest import Api, LiveServer
 from lineage_reg.cli import app
 from lineage_reg.client import Registry
 
@@ -81,6 +81,7 @@ def test_webhook_create_ls_update_ping_deliveries_rm(cli: Cli) -> None:
     created = cli.ok("webhook", "create", "churn", "https://hooks.example.com/lineage", "--kind", "alias.set",
                      "--kind", "alias.removed", "--collection", "churn/prod", "--secret", SECRET)
     assert created.startswith("created webhook ") and "-> https://hooks.example.com/lineage" in created
+    assert len(created.splitlines()) == 1, created
     hook_id = created.split()[2]
     [hook] = cli.json("webhook", "ls", "churn")  # type: ignore[misc]
     assert hook["id"] == hook_id and hook["kinds"] == ["alias.removed", "alias.set"]
@@ -130,4 +131,6 @@ def test_member_add_ls_rm_and_what_a_member_may_then_do(cli: Cli, live: LiveServ
 
     assert [m["user"] for m in cli.json("member", "rm", "churn", "alice")] == ["bob"]  # type: ignore[index]
     assert as_alice.run("member", "ls", "churn").exit_code == 4
+    assert cli.ok("member", "rm", "churn", "bob").strip() == "no members in churn (global roles still count)"
+    assert cli.json("member", "ls", "churn") == []
     assert cli.run("member", "add", "churn", "carol", "--role", "owner").exit_code == 2  # not a project role

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import Api, LiveServer
-from lineage_reg.client import AsyncRegistry, BadInput, Forbidden, NotFound, Registry, Version
+
+from lineage_reg.client import (
+    AsyncRegistry,
+    BadInput,
+    Forbidden,
+    NotFound,
+    Registry,
+    Version,
+)
 
 SECRET = "s3cret-for-the-sdk-tests-0123456789"
 pytestmark = pytest.mark.dialects("sqlite")  # the SDK is the subject, not the database

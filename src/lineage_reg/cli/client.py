@@ -283,9 +283,10 @@ def show(ref: str, as_json: Json = False, url: Url = None) -> None:
         v = reg.resolve(ref)
     model = (None if v.registered_model is None else
              {"ref": v.registered_model, "aliases": v.model_aliases, "description": v.model_description})
+    files = [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]
     data = {"ref": v.ref, "id": v.id, "digest": v.digest, "state": v.state, "size": v.size, "aliases": v.aliases,
             "description": v.description, "tags": v.tags, "registeredModel": model, "metadata": v.metadata,
-            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]}
+            "files": files}
     if as_json:
         emit(data)
         return
@@ -302,7 +303,7 @@ def show(ref: str, as_json: Json = False, url: Url = None) -> None:
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
         out.print(f"{label:>{width}}: {value}", highlight=False, markup=False, soft_wrap=True)
-    table(data["files"], ["path", "size", "sha256"], False)
+    table(files, ["path", "size", "sha256"], False)
 
 
 HISTORY = """query($p: String!, $n: String!, $a: String) { registeredModel(project: $p, name: $n) {

@@ -28,7 +28,7 @@ def _tags_line(target: str, tags: list[str], as_json: bool) -> None:
     if as_json:
         emit({"target": target, "tags": tags})
     else:
-        out.print(f"{target}: {', '.join(tags) or '(no tags)'}", highlight=False, markup=False)
+        out.print(f"{target}: {', '.join(tags) or '(no tags)'}", highlight=False, markup=False, soft_wrap=True)
 
 
 @tag_app.command("add")
@@ -79,7 +79,7 @@ def webhook_create(project: str, target_url: Annotated[str, typer.Argument(
         emit(hook)
     else:
         out.print(f"created webhook {hook['id']} -> {hook['url']} ({', '.join(hook['kinds'])})",
-                  highlight=False, markup=False)
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 @webhook_app.command("ls")
@@ -117,7 +117,8 @@ def webhook_ping(id: str, as_json: Json = False, url: Url = None) -> None:
     if as_json:
         emit(delivery)
     else:
-        out.print(f"ping {delivery['id']}: {delivery['status'].lower()}", highlight=False, markup=False)
+        out.print(f"ping {delivery['id']}: {delivery['status'].lower()}", highlight=False, markup=False,
+                  soft_wrap=True)
 
 
 @webhook_app.command("deliveries")
@@ -137,7 +138,7 @@ def webhook_rm(id: str, url: Url = None) -> None:
     """Delete webhook ID and its delivery history."""
     with session(url) as reg:
         reg.delete_webhook(id)
-    out.print(f"deleted webhook {id}", highlight=False, markup=False)
+    out.print(f"deleted webhook {id}", highlight=False, markup=False, soft_wrap=True)
 
 
 class ProjectRole(str, Enum):
@@ -149,6 +150,13 @@ class ProjectRole(str, Enum):
 MEMBER_COLUMNS = ["user", "role", "createdAt", "createdBy"]
 
 
+def _members(project: str, rows: list[dict[str, object]], as_json: bool) -> None:
+    if rows or as_json:
+        table(rows, MEMBER_COLUMNS, as_json)
+    else:
+        out.print(f"no members in {project} (global roles still count)", highlight=False, markup=False)
+
+
 @member_app.command("add")
 def member_add(project: str, user: Annotated[str, typer.Argument(help="the name its tokens were created with")],
                role: Annotated[ProjectRole, typer.Option(help="viewer (reads), member (writes), admin")
@@ -156,21 +164,21 @@ def member_add(project: str, user: Annotated[str, typer.Argument(help="the name 
                as_json: Json = False, url: Url = None) -> None:
     """Give USER a role in PROJECT (replacing the one it had there); print the project's members."""
     with session(url) as reg:
-        table(reg.add_member(project, user, role.value), MEMBER_COLUMNS, as_json)
+        _members(project, reg.add_member(project, user, role.value), as_json)
 
 
 @member_app.command("ls")
 def member_ls(project: str, as_json: Json = False, url: Url = None) -> None:
     """Who has which role in PROJECT."""
     with session(url) as reg:
-        table(reg.members(project), MEMBER_COLUMNS, as_json)
+        _members(project, reg.members(project), as_json)
 
 
 @member_app.command("rm")
 def member_rm(project: str, user: str, as_json: Json = False, url: Url = None) -> None:
     """Take USER's role in PROJECT away (a global role stays); print the members left."""
     with session(url) as reg:
-        table(reg.remove_member(project, user), MEMBER_COLUMNS, as_json)
+        _members(project, reg.remove_member(project, user), as_json)
 
 
 def register(app: typer.Typer) -> None:
