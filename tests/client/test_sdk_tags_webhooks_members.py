@@ -118,3 +118,22 @@ def test_resolving_a_registered_models_reference_tells_the_models_aliases_and_de
     assert (plain.registered_model, plain.model_aliases, plain.model_description) == (None, [], None)
     assert reg.resolve(v.id).id == v.id  # by id: still resolves
     assert isinstance(v, Version)
+
+
+def test_the_new_queries_are_valid_and_within_the_default_budget() -> None:
+    from graphql import parse, validate
+
+    from lineage_reg.api import limits, measure
+    from lineage_reg.api.schema import schema
+    from lineage_reg.client import aio
+    from lineage_reg.config import Settings
+
+    settings = Settings()
+    context = type("Context", (), {"rt": type("Runtime", (), {"settings": settings})()})()
+    for name in ("RESOLVE_IN", "RESOLVE_BY_ALIAS", "TARGET_VERSION", "TARGET_COLLECTION", "ADD_TAGS", "REMOVE_TAGS",
+                 "CREATE_WEBHOOK", "UPDATE_WEBHOOK", "DELETE_WEBHOOK", "PING_WEBHOOK", "WEBHOOKS", "DELIVERIES",
+                 "ADD_MEMBER", "REMOVE_MEMBER", "MEMBERS"):
+        document = parse(getattr(aio, name))
+        assert validate(schema._schema, document) == [], name
+        cost = max(measure.costs(schema._schema, document, {"f": 500}, limits.sizes_for(context)[0]).values())
+        assert cost < settings.max_query_cost / 20, name
