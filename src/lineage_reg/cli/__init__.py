@@ -2,12 +2,11 @@
 
 Server: serve, gc, export-schema, db upgrade, token create/list/revoke.
 Client (talks to a server like the SDK does; see docs/cli.md): login, log, get, link, alias set/rm,
-ls, show, history, lineage, diff.
+ls, show, history, lineage, diff, project create, cache, tag, webhook, member.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from enum import Enum
 from typing import Annotated, Optional
@@ -55,8 +54,8 @@ VerifyOpt = Annotated[Optional[Verify], typer.Option(  # noqa: UP045
     help="how commit checks S3 objects: hash them (full) or trust the store's checksum")]
 
 
-def _ns(**values: object) -> argparse.Namespace:
-    return argparse.Namespace(**{k: (v.value if isinstance(v, Enum) else v) for k, v in values.items()})
+def _value(option: Enum | None) -> str | None:
+    return None if option is None else str(option.value)
 
 
 @app.command(help="Run the API server.")
@@ -70,7 +69,10 @@ def serve(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_ur
           no_auth: Annotated[bool, typer.Option(
               help="local experiments only: every request is an admin (refused unless on a loopback address)")] = False,
           log_level: str = "info") -> None:
-    raise typer.Exit(server.cmd_serve(_ns(**locals())))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify), host=host, port=port,
+                                  dev=dev, anonymous=_value(anonymous))
+    raise typer.Exit(server.cmd_serve(settings, no_auth=no_auth, log_level=log_level))
 
 
 @app.command(help="Collect abandoned uploads and unreferenced blobs.")
@@ -78,18 +80,22 @@ def gc(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: 
        s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None,
        dry_run: Annotated[bool, typer.Option(help="print what would go; change nothing")] = False,
        now: Annotated[Optional[str], typer.Option(hidden=True)] = None) -> None:  # noqa: UP045  (tests: a clock)
-    raise typer.Exit(server.cmd_gc(_ns(**locals())))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify))
+    raise typer.Exit(server.cmd_gc(settings, dry_run=dry_run, now=now))
 
 
 @app.command("export-schema", help="Print the GraphQL schema (SDL).")
 def export_schema(output: Annotated[str, typer.Option("-o", "--output")] = "-") -> None:
-    raise typer.Exit(server.cmd_export_schema(_ns(output=output)))
+    raise typer.Exit(server.cmd_export_schema(output))
 
 
 @db_app.command(help="Apply migrations up to the newest.")
 def upgrade(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: StorageUrl = None,
             s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None) -> None:
-    raise typer.Exit(server.cmd_db_upgrade(_ns(**locals())))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify))
+    raise typer.Exit(server.cmd_db_upgrade(settings))
 
 
 @token_app.command(help="Create a token and print its secret (shown once; only a hash is stored).")
@@ -103,22 +109,26 @@ def create(name: Annotated[Optional[str], typer.Option("--user", "--name", help=
            s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None) -> None:
     if not name:
         raise typer.BadParameter("name who the token is for with --user NAME")
-    values = dict(locals())
-    values["role"] = Role.admin if admin else role
-    del values["admin"]
-    raise typer.Exit(server.cmd_token(_ns(token_cmd="create", **values)))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify))
+    raise typer.Exit(server.cmd_token_create(settings, name=name, role="admin" if admin else role.value,
+                                             expires_in=expires_in))
 
 
 @token_app.command("list", help="List tokens (never their secrets).")
 def list_tokens(data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: StorageUrl = None,
                 s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None) -> None:
-    raise typer.Exit(server.cmd_token(_ns(token_cmd="list", **locals())))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify))
+    raise typer.Exit(server.cmd_token_list(settings))
 
 
 @token_app.command(help="Revoke a token by id.")
 def revoke(id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None, storage_url: StorageUrl = None,
            s3_endpoint_url: S3Endpoint = None, verify: VerifyOpt = None) -> None:
-    raise typer.Exit(server.cmd_token(_ns(token_cmd="revoke", **locals())))
+    settings = server.settings_of(data_dir=data_dir, database_url=database_url, storage_url=storage_url,
+                                  s3_endpoint_url=s3_endpoint_url, verify=_value(verify))
+    raise typer.Exit(server.cmd_token_revoke(settings, id))
 
 
 def main(argv: list[str] | None = None) -> int:

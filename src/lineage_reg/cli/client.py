@@ -7,6 +7,7 @@ scripts can rely on (see ``EXIT_CODES``); no traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -34,6 +36,43 @@ HINTS = {
     "FORBIDDEN": "ask an admin for a token with that role",
 }
 
+# The server's messages speak its API ("create it with createProject"): a terminal user hears this program's
+# commands instead. Mutation name -> the command that does it; {detail} is filled from the error's details
+# (extensions), else left as the placeholder in capitals.
+COMMANDS = {
+    "createProject": "`lineage-reg project create {project}`",
+    "linkVersion": "`lineage-reg link REF {collection}`",
+    "setAlias": "`lineage-reg alias set {collection} ALIAS REF`",
+    "removeAlias": "`lineage-reg alias rm {collection} ALIAS`",
+    "createArtifactVersion": "`lineage-reg log`",
+    "addMember": "`lineage-reg member add {project} USER --role ROLE`",
+    "removeMember": "`lineage-reg member rm {project} USER`",
+    "addTags": "`lineage-reg tag add`",
+    "removeTags": "`lineage-reg tag rm`",
+    "createWebhook": "`lineage-reg webhook create`",
+    "updateWebhook": "`lineage-reg webhook update ID`",
+    "deleteWebhook": "`lineage-reg webhook rm ID`",
+    "pingWebhook": "`lineage-reg webhook ping ID`",
+}
+_MUTATION = re.compile(r"\b(" + "|".join(COMMANDS) + r")\b")
+
+
+class _Placeholder(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return key.upper()
+
+
+def in_cli_terms(message: str, details: dict[str, Any] | None = None) -> str:
+    """``message`` with each mutation it names replaced by the CLI command that does the same."""
+    values = _Placeholder({k: str(v) for k, v in (details or {}).items() if isinstance(v, (str, int))})
+    return _MUTATION.sub(lambda m: COMMANDS[m.group(1)].format_map(values), message)
+
+
+def say_error(exc: errors.RegistryError, hint: str | None = None) -> None:
+    err.print(f"error: {exc.code} {in_cli_terms(exc.message, exc.details)}" + (f" ({hint})" if hint else ""),
+              markup=False, highlight=False, soft_wrap=True)
+
+
 out = Console()
 err = Console(stderr=True)
 
@@ -49,9 +88,7 @@ def session(url: str | None = None, *, token: str | None = None,
         with Registry(url, token, progress=progress) as reg:
             yield reg
     except errors.RegistryError as exc:
-        hint = HINTS.get(exc.code)
-        err.print(f"error: {exc.code} {exc.message}" + (f" ({hint})" if hint else ""), markup=False,
-                  highlight=False, soft_wrap=True)
+        say_error(exc, HINTS.get(exc.code))
         raise typer.Exit(EXIT_CODES.get(exc.code, 1)) from None
     except OSError as exc:  # disk full, permission denied, a path that vanished
         err.print(f"error: {exc.strerror or exc} ({exc.filename or ''})", markup=False, highlight=False)
@@ -65,6 +102,9 @@ def emit(data: Any) -> None:
 @contextmanager
 def transfer_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar with bytes and rate on stderr (hidden when stderr is not a terminal)."""
+    if not err.is_terminal:  # piped or logged: no bar, and not the blank line a hidden one leaves
+        yield lambda n: None
+        return
     columns = (TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
@@ -126,7 +166,7 @@ cache_app = typer.Typer(help="The download cache on this machine (LINEAGE_REG_CA
 
 
 def _fail(exc: errors.RegistryError) -> typer.Exit:
-    err.print(f"error: {exc.code} {exc.message}", markup=False, highlight=False, soft_wrap=True)
+    say_error(exc)
     return typer.Exit(EXIT_CODES.get(exc.code, 1))
 
 
@@ -230,26 +270,40 @@ def ls(target: Annotated[Optional[str], typer.Argument(help="PROJECT or PROJECT/
                         for e in model["versions"]["edges"]]
                 columns = ["ref", "version", "aliases", "linkedAt"]
             else:
-                rows = [{"ref": v["ref"], "state": v["state"], "size": v["size"], "aliases": ", ".join(v["aliases"]),
+                rows = [{"ref": v["ref"], "state": v["state"], "size": int(v["size"]), "aliases": ", ".join(v["aliases"]),
                          "digest": v["digest"][:12], "createdAt": v["createdAt"]} for v in reg.versions(target)]
                 columns = ["ref", "state", "size", "aliases", "digest", "createdAt"]
-    _table(rows, columns, as_json)
+    table(rows, columns, as_json)
 
 
 def show(ref: str, as_json: Json = False, url: Url = None) -> None:
-    """One version: digest, state, aliases, metadata and files."""
+    """One version: digest, state, aliases, metadata and files; through a registered model
+    (project/model:production), also the model's aliases on it and the model's description."""
     with session(url) as reg:
         v = reg.resolve(ref)
+    model = (None if v.registered_model is None else
+             {"ref": v.registered_model, "aliases": v.model_aliases, "description": v.model_description})
+    files = [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]
     data = {"ref": v.ref, "id": v.id, "digest": v.digest, "state": v.state, "size": v.size, "aliases": v.aliases,
-            "metadata": v.metadata, "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in v.files]}
+            "description": v.description, "tags": v.tags, "registeredModel": model, "metadata": v.metadata,
+            "files": files}
     if as_json:
         emit(data)
         return
-    for key in ("ref", "id", "digest", "state", "size"):
-        out.print(f"{key:>8}: {data[key]}", highlight=False)
-    out.print(f" aliases: {', '.join(v.aliases) or '-'}", highlight=False)
-    out.print(f"metadata: {json.dumps(v.metadata, sort_keys=True)}", highlight=False, markup=False)
-    _table(data["files"], ["path", "size", "sha256"], False)
+    lines: list[tuple[str, Any]] = [(key, data[key]) for key in ("ref", "id", "digest", "state", "size")]
+    if v.description:
+        lines.append(("description", v.description))
+    if v.tags:
+        lines.append(("tags", ", ".join(v.tags)))
+    lines.append(("artifact aliases" if model else "aliases", ", ".join(v.aliases) or "-"))
+    if model:
+        lines += [("registered model", model["ref"]), ("model aliases", ", ".join(v.model_aliases) or "-"),
+                  ("model description", v.model_description or "-")]
+    lines.append(("metadata", json.dumps(v.metadata, sort_keys=True)))
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        out.print(f"{label:>{width}}: {value}", highlight=False, markup=False, soft_wrap=True)
+    table(files, ["path", "size", "sha256"], False)
 
 
 HISTORY = """query($p: String!, $n: String!, $a: String) { registeredModel(project: $p, name: $n) {
@@ -268,12 +322,13 @@ def history(registered_model: str, as_json: Json = False, url: Url = None) -> No
             if model is None:
                 raise errors.NotFound(f"registered model {registered_model!r} not found")
             page = model["history"]
-            rows += [{**e["node"], "from": (e["node"].pop("fromVersion") or {}).get("ref"),
+            rows += [{**e["node"], "sequence": int(e["node"]["sequence"]),  # a Float in GraphQL, an integer
+                      "from": (e["node"].pop("fromVersion") or {}).get("ref"),
                       "to": (e["node"].pop("toVersion") or {}).get("ref")} for e in page["edges"]]
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
-    _table(rows, ["sequence", "at", "kind", "actor", "alias", "from", "to"], as_json)
+    table(rows, ["sequence", "at", "kind", "actor", "alias", "from", "to"], as_json)
 
 
 LINEAGE = """query($r: String!, $d: LineageDirection!, $depth: Int!) { resolve(ref: $r) {
@@ -326,10 +381,10 @@ def diff(ref_a: str, ref_b: str, as_json: Json = False, url: Url = None) -> None
                  "": "≠" if r["differs"] else ""} for r in c[section]]
         if rows:
             out.print(f"[bold]{section}[/bold]")
-            _table(rows, ["key", a, b, ""], False)
+            table(rows, ["key", a, b, ""], False)
     changed = [f for f in c["files"] if f["change"] != "UNCHANGED"]
     out.print(f"[bold]files[/bold]: {len(c['files']) - len(changed)} unchanged")
-    _table([{"change": f["change"].lower(), "path": f["path"],
+    table([{"change": f["change"].lower(), "path": f["path"],
              "size": " -> ".join("-" if s is None else str(int(s)) for s in f["size"])} for f in changed],
            ["change", "path", "size"], False)
 
@@ -350,15 +405,29 @@ def _cell(value: Any) -> str:
     return "-" if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
-def _table(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
+def table(rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
     if as_json:
         emit(rows)
         return
     shown = [c for c in columns if any(r.get(c) not in (None, "") for r in rows)] or columns[:1]
-    table = Table(*shown, box=None, header_style="bold", pad_edge=False)
+    grid = Table(box=None, header_style="bold", pad_edge=False)
+    for c in shown:  # a value too long for the terminal wraps inside its column; none is cut off
+        grid.add_column(c, overflow="fold")
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in shown))
-    out.print(table)
+        grid.add_row(*(_cell(r.get(c)) for c in shown))
+    print_unwrapped(grid)
+
+
+def print_unwrapped(renderable: Any) -> None:
+    """On a terminal, as wide as the terminal; piped into a file or grep, as wide as it is: a row stays one line."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    width = max(Measurement.get(out, out.options.update_width(UNBOUNDED), renderable).maximum, 1)
+    Console(file=out.file, width=width, color_system=None, highlight=False).print(renderable)
+
+
+UNBOUNDED = 1_000_000
 
 
 def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
@@ -375,11 +444,14 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 
 
 def register(app: typer.Typer) -> None:
+    from . import manage
+
     for command in (login, log, get, link, ls, show, history, lineage, diff):
         app.command()(command)
     app.add_typer(alias_app, name="alias")
     app.add_typer(project_app, name="project")
     app.add_typer(cache_app, name="cache")
+    manage.register(app)
 
 
 __all__ = ["EXIT_CODES", "Unreachable", "register"]

@@ -1,43 +1,45 @@
 """The server's own commands: serve, gc, export-schema, db upgrade, token create/list/revoke.
 
-Each is a function of an options namespace; ``cli/__init__.py`` declares the flags (typer).
+Each is a plain function of the settings and its own options; ``cli/__init__.py`` declares the flags (typer)
+and builds the settings with ``settings_of``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import sys
 from pathlib import Path
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
 from .. import config
 from ..errors import RegistryError
 
+if TYPE_CHECKING:
+    from ..services.runtime import Runtime
 
-def _settings(args: argparse.Namespace) -> config.Settings:
+
+def settings_of(*, data_dir: str | None = None, database_url: str | None = None, storage_url: str | None = None,
+                s3_endpoint_url: str | None = None, verify: str | None = None, host: str | None = None,
+                port: int | None = None, dev: bool = False, anonymous: str | None = None) -> config.Settings:
+    """The environment's settings, with what the command line says on top (None: not said)."""
     return config.from_env().with_overrides(
-        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
-        database_url=getattr(args, "database_url", None),
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        dev=True if getattr(args, "dev", False) else None,
-        anonymous=getattr(args, "anonymous", None),
-        storage_url=getattr(args, "storage_url", None),
-        s3_endpoint_url=getattr(args, "s3_endpoint_url", None),
-        verify=getattr(args, "verify", None),
+        data_dir=Path(data_dir) if data_dir else None, database_url=database_url, host=host, port=port,
+        dev=True if dev else None, anonymous=anonymous, storage_url=storage_url, s3_endpoint_url=s3_endpoint_url,
+        verify=verify,
     )
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(settings: config.Settings, *, no_auth: bool = False, log_level: str = "info") -> int:
     import uvicorn
 
     from ..app import create_app
     from ..http.timeouts import server_options
     from ..store.db import shown_url
 
-    settings = _settings(args)
-    if getattr(args, "no_auth", False):
+    if no_auth:
         settings = no_auth_settings(settings)
     _database_or_exit(settings.effective_database_url)
     print(f"lineage-reg: data in {settings.data_dir}, database {shown_url(settings.effective_database_url)}",
@@ -48,7 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # scale by running more processes behind a load balancer.
     app = create_app(settings)
     tune_gc()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level,
                 loop="uvloop", access_log=False, **server_options(settings),
                 # Event messages are small: compressing each one per subscriber costs more CPU than it saves.
                 ws_per_message_deflate=False)
@@ -80,54 +82,78 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def cmd_export_schema(args: argparse.Namespace) -> int:
+def cmd_export_schema(output: str = "-") -> int:
     from ..api.schema import schema
 
     text = schema.as_str() + "\n"
-    if args.output == "-":
+    if output == "-":
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text)
+        Path(output).write_text(text)
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
+def cmd_db_upgrade(settings: config.Settings) -> int:
     from ..services.lifecycle import upgrade_database
 
     try:
-        asyncio.run(upgrade_database(_settings(args)))
+        asyncio.run(upgrade_database(settings))
     except RegistryError as exc:
         raise SystemExit(exc.message) from None
     print("database at head", file=sys.stderr)
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
+def cmd_token_create(settings: config.Settings, *, name: str, role: str, expires_in: str | None = None) -> int:
+    from ..services import auth
+
+    async def create(rt: Runtime) -> int:
+        lifetime = auth.parse_lifetime(expires_in) if expires_in else None
+        print(await auth.create_token(rt, name=name, role=role, expires_in=lifetime))
+        return 0
+
+    return _on_database(settings, create)
+
+
+def cmd_token_list(settings: config.Settings) -> int:
     from ..clock import utcnow
     from ..services import auth
+
+    async def show(rt: Runtime) -> int:
+        now = utcnow()
+        for row in await auth.list_tokens(rt):
+            state = (f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else
+                     f"expired {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at and row.expires_at <= now
+                     else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
+            print(f"{row.id}\t{row.name}\t{row.role}\t{state}")
+        return 0
+
+    return _on_database(settings, show)
+
+
+def cmd_token_revoke(settings: config.Settings, id: int) -> int:
+    from ..services import auth
+
+    async def revoke(rt: Runtime) -> int:
+        if not await auth.revoke_token(rt, token_id=id):
+            print(f"no active token with id {id}", file=sys.stderr)
+            return 1
+        return 0
+
+    return _on_database(settings, revoke)
+
+
+def _on_database(settings: config.Settings, work: Callable[[Runtime], Awaitable[int]]) -> int:
+    """``work`` on a runtime of the server's database (migrated to head first); a refusal is one line, exit 5."""
     from ..services.lifecycle import open_runtime
 
     async def run() -> int:
-        async with open_runtime(_settings(args), events=False) as rt:
-            try:
-                if args.token_cmd == "create":
-                    lifetime = auth.parse_lifetime(args.expires_in) if args.expires_in else None
-                    print(await auth.create_token(rt, name=args.name, role=args.role, expires_in=lifetime))
-                elif args.token_cmd == "list":
-                    now = utcnow()
-                    for row in await auth.list_tokens(rt):
-                        state = (f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else
-                                 f"expired {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at and row.expires_at <= now
-                                 else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
-                        print(f"{row.id}\t{row.name}\t{row.role}\t{state}")
-                else:
-                    if not await auth.revoke_token(rt, token_id=args.id):
-                        print(f"no active token with id {args.id}", file=sys.stderr)
-                        return 1
-                return 0
-            except RegistryError as exc:
-                print(f"error: {exc.code} {exc.message}", file=sys.stderr)
-                return 5
+        try:
+            async with open_runtime(settings, events=False) as rt:
+                return await work(rt)
+        except RegistryError as exc:
+            print(f"error: {exc.code} {exc.message}", file=sys.stderr)
+            return 5
 
     return asyncio.run(run())
 
@@ -145,19 +171,18 @@ def no_auth_settings(settings: config.Settings) -> config.Settings:
     return settings.with_overrides(anonymous="admin")
 
 
-def cmd_gc(args: argparse.Namespace) -> int:
+def cmd_gc(settings: config.Settings, *, dry_run: bool = False, now: str | None = None) -> int:
     from datetime import datetime
 
     from ..services import gc
     from ..services.lifecycle import open_runtime
 
     async def run() -> int:
-        async with open_runtime(_settings(args), events=False) as rt:
-            now = datetime.fromisoformat(args.now) if args.now else None
-            report = await gc.collect(rt, now=now, dry_run=args.dry_run)
+        async with open_runtime(settings, events=False) as rt:
+            report = await gc.collect(rt, now=datetime.fromisoformat(now) if now else None, dry_run=dry_run)
             for line in report.lines():
-                print(("would remove " if args.dry_run else "removed ") + line)
-            verb = "would free" if args.dry_run else "freed"
+                print(("would remove " if dry_run else "removed ") + line)
+            verb = "would free" if dry_run else "freed"
             print(f"gc: {verb} {report.freed_bytes} bytes", file=sys.stderr)
             return 0
 

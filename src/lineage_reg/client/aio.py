@@ -59,6 +59,30 @@ LINK = "mutation($i: LinkVersionInput!) { linkVersion(input: $i) { ref } }"
 SET_ALIAS = "mutation($i: SetAliasInput!) { setAlias(input: $i) { name } }"
 REMOVE_ALIAS = "mutation($c: String!, $a: String!) { removeAlias(collection: $c, alias: $a) }"
 RESOLVE = f"query($r: String!) {{ resolve(ref: $r) {{ {VERSION_FIELDS} }} }}"
+# A reference into a collection: the version, and the registered model when that is what the collection is.
+# By an alias: that link's aliases; by v3 or a digest: the model's aliases whose version is this one.
+RESOLVE_BY_ALIAS = f"""query($r: String!, $p: String!, $n: String!, $a: String!) {{ resolve(ref: $r) {{ {VERSION_FIELDS} }}
+  registeredModel(project: $p, name: $n) {{ description alias(name: $a) {{ aliases }} }} }}"""
+RESOLVE_IN = f"""query($r: String!, $p: String!, $n: String!) {{ resolve(ref: $r) {{ {VERSION_FIELDS} }}
+  registeredModel(project: $p, name: $n) {{ description aliases {{ name version {{ id }} }} }} }}"""
+TARGET_VERSION = "query($r: String!) { resolve(ref: $r) { id } }"
+TARGET_COLLECTION = ("query($p: String!, $n: String!) { artifact(project: $p, name: $n) { id } "
+                     "registeredModel(project: $p, name: $n) { id } }")
+ADD_TAGS = "mutation($t: ID!, $tags: [String!]!) { addTags(target: $t, tags: $tags) }"
+REMOVE_TAGS = "mutation($t: ID!, $tags: [String!]!) { removeTags(target: $t, tags: $tags) }"
+WEBHOOK_FIELDS = "id project url kinds collection aliasPattern active createdAt createdBy"
+CREATE_WEBHOOK = f"mutation($i: CreateWebhookInput!) {{ createWebhook(input: $i) {{ {WEBHOOK_FIELDS} }} }}"
+UPDATE_WEBHOOK = f"mutation($i: UpdateWebhookInput!) {{ updateWebhook(input: $i) {{ {WEBHOOK_FIELDS} }} }}"
+DELETE_WEBHOOK = "mutation($id: ID!) { deleteWebhook(id: $id) }"
+DELIVERY_FIELDS = "id kind status attempts createdAt nextAttemptAt deliveredAt lastStatusCode lastLatencyMs lastError"
+PING_WEBHOOK = f"mutation($id: ID!) {{ pingWebhook(id: $id) {{ {DELIVERY_FIELDS} }} }}"
+WEBHOOKS = f"query($p: String!) {{ webhooks(project: $p) {{ {WEBHOOK_FIELDS} }} }}"
+DELIVERIES = f"""query($w: ID!, $f: Int, $a: String) {{ deliveries(webhook: $w, first: $f, after: $a) {{
+  edges {{ node {{ {DELIVERY_FIELDS} event {{ sequence }} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+MEMBER_FIELDS = "user role createdAt createdBy"
+ADD_MEMBER = f"mutation($p: String!, $u: String!, $r: String!) {{ addMember(project: $p, user: $u, role: $r) {{ {MEMBER_FIELDS} }} }}"
+REMOVE_MEMBER = f"mutation($p: String!, $u: String!) {{ removeMember(project: $p, user: $u) {{ {MEMBER_FIELDS} }} }}"
+MEMBERS = f"query($p: String!) {{ members(project: $p) {{ {MEMBER_FIELDS} }} }}"
 VERSIONS = """query($p: String!, $n: String!, $f: Int, $a: String) { artifact(project: $p, name: $n) {
   versions(first: $f, after: $a) { edges { node { id ref index digest state size metadata aliases createdAt } }
   pageInfo { hasNextPage endCursor } } } }"""
@@ -215,15 +239,116 @@ class AsyncRegistry:
     # --- reading ---
 
     async def resolve(self, ref: str) -> Version:
-        """The version a reference names (``p/name:v3``, ``:alias``, ``@digest``), with every file."""
-        data = (await self.query(RESOLVE, r=ref))["resolve"]
-        version = Version.of(data)
+        """The version a reference names (``p/name:v3``, ``:alias``, ``@digest``, or a version id), with every
+        file. Through a registered model (``p/model:production``) it also carries the model's name, its aliases
+        that point at this version (``model_aliases``) and its description (``model_description``)."""
+        parsed = _parse_ref(ref)
+        if parsed is None:
+            data = (await self.query(RESOLVE, r=ref))["resolve"]
+            version = Version.of(data)
+        else:
+            coll = parsed.collection
+            if parsed.alias is not None:
+                both = await self.query(RESOLVE_BY_ALIAS, r=ref, p=coll.project, n=coll.name, a=parsed.alias)
+            else:
+                both = await self.query(RESOLVE_IN, r=ref, p=coll.project, n=coll.name)
+            data, model = both["resolve"], both["registeredModel"]
+            version = Version.of(data)
+            if model is not None:
+                held = ((model["alias"] or {}).get("aliases", []) if parsed.alias is not None else
+                        [a["name"] for a in model["aliases"] if a["version"]["id"] == version.id])
+                version = replace(version, registered_model=str(coll), model_description=model["description"],
+                                  model_aliases=sorted(held))
         page = data["files"]["pageInfo"]
         while page["hasNextPage"]:
             files = (await self.query(MORE_FILES, id=version.id, after=page["endCursor"]))["node"]["files"]
             version.files.extend(File.of(e["node"]) for e in files["edges"])
             page = files["pageInfo"]
         return version
+
+    # --- tags ---
+
+    async def add_tags(self, target: Version | str, tags: Sequence[str]) -> list[str]:
+        """Tag a version (a ``Version``, a ref such as ``p/name:v3`` or ``p/model:production``: the version it
+        names) or a whole artifact or registered model (``p/name``). Returns the target's tags afterwards;
+        tags it has already stay once."""
+        data = await self.query(ADD_TAGS, t=await self._tag_target(target), tags=list(tags))
+        return list(data["addTags"])
+
+    async def remove_tags(self, target: Version | str, tags: Sequence[str]) -> list[str]:
+        """Take tags off a version or a collection (as ``add_tags``); tags it doesn't have are ignored.
+        Returns the target's tags afterwards."""
+        data = await self.query(REMOVE_TAGS, t=await self._tag_target(target), tags=list(tags))
+        return list(data["removeTags"])
+
+    async def _tag_target(self, target: Version | str) -> str:
+        """The node id of what a tag command names."""
+        if isinstance(target, Version):
+            return target.id
+        if ":" in target or "@" in target:
+            return str((await self.query(TARGET_VERSION, r=target))["resolve"]["id"])
+        coll = refs.parse_collection(target)
+        data = await self.query(TARGET_COLLECTION, p=coll.project, n=coll.name)
+        found = data["artifact"] or data["registeredModel"]
+        if found is None:
+            raise errors.NotFound(f"no artifact or registered model {coll}: check the name (`p/name`), or "
+                                  "name a version with `p/name:v3`", collection=str(coll))
+        return str(found["id"])
+
+    # --- webhooks (project admins) ---
+
+    async def create_webhook(self, project: str, url: str, *, kinds: Sequence[str], secret: str,
+                             collection: str | None = None, alias_pattern: str | None = None) -> dict[str, Any]:
+        """POST every event of ``kinds`` in ``project`` (only ``collection``'s, only aliases matching
+        ``alias_pattern``, when given) to ``url``, signed with ``secret`` (16-256 characters; see docs/events.md).
+        Returns the webhook: ``id project url kinds collection aliasPattern active createdAt createdBy``."""
+        data = await self.query(CREATE_WEBHOOK, i={"project": project, "url": url, "kinds": list(kinds),
+                                                   "secret": secret, "collection": collection,
+                                                   "aliasPattern": alias_pattern})
+        return data["createWebhook"]  # type: ignore[no-any-return]
+
+    async def update_webhook(self, webhook: str, *, url: str | None = None, kinds: Sequence[str] | None = None,
+                             secret: str | None = None, collection: str | None = None,
+                             alias_pattern: str | None = None, active: bool | None = None) -> dict[str, Any]:
+        """Change a webhook by id; what is left None stays as it is (``""`` removes the collection or alias
+        filter)."""
+        data = await self.query(UPDATE_WEBHOOK, i={"id": webhook, "url": url,
+                                                   "kinds": None if kinds is None else list(kinds),
+                                                   "secret": secret, "collection": collection,
+                                                   "aliasPattern": alias_pattern, "active": active})
+        return data["updateWebhook"]  # type: ignore[no-any-return]
+
+    async def delete_webhook(self, webhook: str) -> None:
+        """Delete a webhook by id, and its delivery history."""
+        await self.query(DELETE_WEBHOOK, id=webhook)
+
+    async def ping_webhook(self, webhook: str) -> dict[str, Any]:
+        """Send a ``ping`` delivery to test the receiver; returns the delivery (``id kind status ...``)."""
+        return (await self.query(PING_WEBHOOK, id=webhook))["pingWebhook"]  # type: ignore[no-any-return]
+
+    async def webhooks(self, project: str) -> list[dict[str, Any]]:
+        """A project's webhooks (never their secrets)."""
+        return list((await self.query(WEBHOOKS, p=project))["webhooks"])
+
+    async def deliveries(self, webhook: str, *, first: int = 20) -> list[dict[str, Any]]:
+        """A webhook's ``first`` most recent deliveries, newest first."""
+        conn = (await self.query(DELIVERIES, w=webhook, f=first, a=None))["deliveries"]
+        return [e["node"] for e in conn["edges"]]
+
+    # --- members (project admins) ---
+
+    async def add_member(self, project: str, user: str, role: str = "viewer") -> list[dict[str, Any]]:
+        """Give ``user`` (the name its tokens were created with) ``role`` in ``project``: viewer, member or
+        admin, replacing the role it had there. Returns the project's members: ``user role createdAt createdBy``."""
+        return list((await self.query(ADD_MEMBER, p=project, u=user, r=role))["addMember"])
+
+    async def remove_member(self, project: str, user: str) -> list[dict[str, Any]]:
+        """Take ``user``'s role in ``project`` away (a global role stays). Returns the members left."""
+        return list((await self.query(REMOVE_MEMBER, p=project, u=user))["removeMember"])
+
+    async def members(self, project: str) -> list[dict[str, Any]]:
+        """Who has which role in ``project``."""
+        return list((await self.query(MEMBERS, p=project))["members"])
 
     async def versions(self, collection: str, *, page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
         """Every version of artifact ``project/name``, newest first, fetched a page at a time (keyset).
@@ -281,3 +406,11 @@ class AsyncRegistry:
 
 def _ref(version: Version | str) -> str:
     return version.ref if isinstance(version, Version) else version
+
+
+def _parse_ref(ref: str) -> refs.VersionRef | None:
+    """A reference, parsed; None for an id (or a reference the server will refuse, in its own words)."""
+    try:
+        return refs.parse_version_ref(ref)
+    except errors.BadInput:
+        return None

@@ -98,6 +98,17 @@ class Registry:
     compare = blocking(AsyncRegistry.compare)
     download = blocking(AsyncRegistry.download)
     download_version = blocking(AsyncRegistry.download_version)
+    add_tags = blocking(AsyncRegistry.add_tags)
+    remove_tags = blocking(AsyncRegistry.remove_tags)
+    create_webhook = blocking(AsyncRegistry.create_webhook)
+    update_webhook = blocking(AsyncRegistry.update_webhook)
+    delete_webhook = blocking(AsyncRegistry.delete_webhook)
+    ping_webhook = blocking(AsyncRegistry.ping_webhook)
+    webhooks = blocking(AsyncRegistry.webhooks)
+    deliveries = blocking(AsyncRegistry.deliveries)
+    add_member = blocking(AsyncRegistry.add_member)
+    remove_member = blocking(AsyncRegistry.remove_member)
+    members = blocking(AsyncRegistry.members)
 
     def versions(self, collection: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """``AsyncRegistry.versions`` as a blocking iterator: every version of artifact ``project/name``."""
