@@ -27,7 +27,8 @@ from ..errors import BadInput
 from ..store import tokens as token_store
 from ..clock import utcnow
 from ..event_kinds import AUTH_CHANGED
-from .runtime import Runtime
+from . import lookup
+from .runtime import Runtime, Tx, write
 
 ROLES = ("user", "viewer", "member", "admin")  # "user": no global rights, only its projects' roles
 PROJECT_ROLES = ("viewer", "member", "admin")
@@ -174,16 +175,43 @@ async def revoke_token(rt: Runtime, token_id: int) -> bool:
 
 
 async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
+    """Give ``user`` ``role`` in the project; the event (``member.added`` or ``member.changed``) records who did."""
     if role not in PROJECT_ROLES:
         raise BadInput(f"a project role is one of {', '.join(PROJECT_ROLES)}, not {role!r}")
     if not (0 < len(user) <= 128):
         raise BadInput("user name must be 1-128 characters (the name its tokens were created with)")
-    values = dict(project_id=project_id, user=user, role=role, created_at=utcnow(), created_by=actor)
-    await _changing_access(rt, lambda conn: token_store.upsert_member(conn, rt.db.dialect, values))
+
+    async def work(tx: Tx) -> None:
+        project = await lookup.project_by_id(tx.conn, project_id)
+        previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
+        if previous == role:
+            return  # nothing changes: no event
+        values = dict(project_id=project_id, user=user, role=role, created_at=tx.at, created_by=actor)
+        await token_store.upsert_member(tx.conn, tx.dialect, values)
+        await tx.change_access()
+        if previous is None:
+            await tx.event("member.added", project_id=project_id, project=project.name, user=user, role=role)
+        else:
+            await tx.event("member.changed", project_id=project_id, project=project.name, user=user, role=role,
+                           previousRole=previous)
+
+    await write(rt, actor, work)
 
 
-async def remove_member(rt: Runtime, *, project_id: int, user: str) -> bool:
-    return bool(await _changing_access(rt, lambda conn: token_store.delete_member(conn, project_id, user)))
+async def remove_member(rt: Runtime, *, actor: str | None, project_id: int, user: str) -> bool:
+    """False when ``user`` has no role in the project; otherwise ``member.removed`` records who took it."""
+
+    async def work(tx: Tx) -> bool:
+        project = await lookup.project_by_id(tx.conn, project_id)
+        previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
+        if previous is None or not await token_store.delete_member(tx.conn, project_id, user):
+            return False
+        await tx.change_access()
+        await tx.event("member.removed", project_id=project_id, project=project.name, user=user,
+                       previousRole=previous)
+        return True
+
+    return await write(rt, actor, work)
 
 
 async def members_of(rt: Runtime, project_id: int) -> list[Any]:

@@ -25,14 +25,16 @@ from typing import Any
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 
-from .. import refs
+from urllib.parse import urlsplit
+
+from .. import ids, refs
 from ..errors import BadInput, NotFound
 from ..store import webhooks as webhook_store
 from ..records import DeliveryRec, WebhookRec
 from ..event_kinds import EVENT_KINDS
 from ..clock import utcnow
 from . import lookup
-from .runtime import Runtime
+from .runtime import Runtime, Tx, write
 from .webhook_targets import AllowList, Pinned, check_url, coarse, pin
 
 log = logging.getLogger("lineage_reg.webhooks")
@@ -105,25 +107,44 @@ async def _collection_id(conn: Any, project: str, collection: str | None) -> int
     return (await lookup.collection(conn, ref)).id
 
 
+def _described(hook: WebhookRec) -> dict[str, Any]:
+    """What a webhook event says about the webhook: never its secret, nor the URL's path or query (receivers
+    such as chat services put their credentials there), only where it points."""
+    parts = urlsplit(hook.url)
+    return dict(webhook=ids.encode("Webhook", hook.id), target=f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}",
+                kinds=list(hook.kinds), aliasPattern=hook.alias_pattern, active=hook.active)
+
+
+async def _event(tx: Tx, kind: str, hook: WebhookRec, **payload: Any) -> None:
+    """The webhook's collection filter, if it has one, is the event's collection."""
+    coll = None
+    if hook.collection is not None:
+        coll = await lookup.collection(tx.conn, refs.CollectionRef(hook.project, hook.collection))
+    await tx.event(kind, project_id=hook.project_id, project=hook.project, collection=coll, **payload,
+                   **_described(hook))
+
+
 async def create_webhook(rt: Runtime, *, actor: str | None, project: str, url: str, kinds: list[str], secret: str,
                          collection: str | None = None, alias_pattern: str | None = None) -> WebhookRec:
     values = dict(url=check_url(url, allow_list(rt)), kinds=check_kinds(kinds), secret_sealed=seal(rt, check_secret(secret)),
-                  alias_pattern=check_alias_pattern(alias_pattern), active=True, created_at=utcnow(),
-                  created_by=actor)
+                  alias_pattern=check_alias_pattern(alias_pattern), active=True, created_by=actor)
 
-    async def work(conn: Any) -> WebhookRec:
-        proj = await lookup.project(conn, project)
-        hook_id = await webhook_store.insert_webhook(
-            conn, dict(values, project_id=proj.id, collection_id=await _collection_id(conn, project, collection)))
-        return await _get(conn, hook_id)
+    async def work(tx: Tx) -> WebhookRec:
+        proj = await lookup.project(tx.conn, project)
+        hook_id = await webhook_store.insert_webhook(tx.conn, dict(
+            values, created_at=tx.at, project_id=proj.id,
+            collection_id=await _collection_id(tx.conn, project, collection)))
+        hook = await _get(tx.conn, hook_id)
+        await _event(tx, "webhook.created", hook)
+        return hook
 
-    return await rt.db.transaction(work)
+    return await write(rt, actor, work)
 
 
-async def update_webhook(rt: Runtime, webhook_id: int, *, url: str | None = None, kinds: list[str] | None = None,
-                         secret: str | None = None, collection: str | None = None, clear_collection: bool = False,
-                         alias_pattern: str | None = None, clear_alias_pattern: bool = False,
-                         active: bool | None = None) -> WebhookRec:
+async def update_webhook(rt: Runtime, *, actor: str | None, webhook_id: int, url: str | None = None,
+                         kinds: list[str] | None = None, secret: str | None = None, collection: str | None = None,
+                         clear_collection: bool = False, alias_pattern: str | None = None,
+                         clear_alias_pattern: bool = False, active: bool | None = None) -> WebhookRec:
     values: dict[str, Any] = {}
     if url is not None:
         values["url"] = check_url(url, allow_list(rt))
@@ -136,25 +157,38 @@ async def update_webhook(rt: Runtime, webhook_id: int, *, url: str | None = None
     if active is not None:
         values["active"] = active
 
-    async def work(conn: Any) -> WebhookRec:
-        hook = await _get(conn, webhook_id)
+    async def work(tx: Tx) -> WebhookRec:
+        hook = await _get(tx.conn, webhook_id)
+        changes = dict(values)
         if collection is not None or clear_collection:
-            values["collection_id"] = await _collection_id(conn, hook.project, collection)
-        if values:
-            await webhook_store.update_webhook(conn, webhook_id, values)
-        return await _get(conn, webhook_id)
+            changes["collection_id"] = await _collection_id(tx.conn, hook.project, collection)
+        if not changes:
+            return hook
+        await webhook_store.update_webhook(tx.conn, webhook_id, changes)
+        after = await _get(tx.conn, webhook_id)
+        before, now = _described(hook), _described(after)
+        changed = [k for k in now if now[k] != before[k]]
+        if after.collection != hook.collection:
+            changed.append("collection")
+        if url is not None and after.url != hook.url and "target" not in changed:
+            changed.append("url")  # same host, another path: said, not shown
+        if secret is not None:
+            changed.append("secret")  # that it changed, never what it is
+        await _event(tx, "webhook.updated", after, changed=sorted(changed))
+        return after
 
-    return await rt.db.transaction(work)
+    return await write(rt, actor, work)
 
 
-async def delete_webhook(rt: Runtime, webhook_id: int) -> None:
+async def delete_webhook(rt: Runtime, *, actor: str | None, webhook_id: int) -> None:
     """Deletes the webhook and its delivery history; nothing more is sent to it."""
 
-    async def work(conn: Any) -> None:
-        if not await webhook_store.delete_webhook(conn, webhook_id):
-            raise NotFound("webhook not found; list them with `webhooks(project:)`")
+    async def work(tx: Tx) -> None:
+        hook = await _get(tx.conn, webhook_id)
+        await webhook_store.delete_webhook(tx.conn, webhook_id)
+        await _event(tx, "webhook.deleted", hook)
 
-    await rt.db.transaction(work)
+    await write(rt, actor, work)
 
 
 async def ping(rt: Runtime, webhook_id: int) -> DeliveryRec:
