@@ -185,12 +185,13 @@ class Mutation:
         rt = info.context.rt
         granted = await grant(info, "member", lambda: scope.collection(rt, input.collection))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
-        rec, _, _ = await aliases.set_alias(
+        done = await aliases.set_alias(
             info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
             may_move_protected=granted.may_move_protected,
         )
-        protected = rec.name in await protection.protected_for(rt, input.collection)
-        return Alias(name=rec.name, protected=protected, _version_id=rec.version_id)
+        protected = done.alias.name in await protection.protected_for(rt, input.collection)
+        return Alias(name=done.alias.name, protected=protected, _version_id=done.alias.version_id,
+                     created=done.created, note=done.note)
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
