@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import Api, LiveServer
+
 from lineage_reg.config import Settings
 from lineage_reg.event_kinds import EVENT_KINDS
 
