@@ -28,7 +28,7 @@ from .services import events as event_service
 from .services import gc
 from .event_kinds import EVENT_CHANNEL
 from .services.runtime import Runtime
-from .services.webhooks import Dispatcher
+from .services.webhook_delivery import Dispatcher
 from .store import migrations
 from .store.db import Database
 
