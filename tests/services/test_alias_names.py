@@ -79,4 +79,5 @@ async def test_a_member_stopped_at_a_protected_alias_is_told_whose_it_is(api: Ap
     message = err.errors[0]["message"]
     assert err.code == "FORBIDDEN" and "some project" not in message, message
     assert "'production' is a protected alias of p/model" in message, message
-    assert "admins of project 'p'" in message and "LINEAGE_REG_PROTECTED_ALIASES" in message, message
+    assert "the admin role in project 'p' (its admins, or a global admin)" in message, message
+    assert "LINEAGE_REG_PROTECTED_ALIASES" in message, message  # the rule that protects it: the server's default

@@ -51,9 +51,9 @@ async def check_movable(rt: Runtime, tx: Tx, coll: CollectionRec, names: Sequenc
     hit = sorted(set(names) & set(protected))
     if hit:
         rule = await protection.rule_in(tx, coll.project_id, coll.id)
-        raise Forbidden(f"{hit[0]!r} is a protected alias of {coll.ref}: only admins of project {coll.project!r} "
-                        f"(and global admins) may move it; ask one of them to, or to change which aliases are "
-                        f"protected, set by {rule}" + (f"; {advice}" if advice else ""),
+        raise Forbidden(f"{hit[0]!r} is a protected alias of {coll.ref}: moving it needs the admin role in project "
+                        f"{coll.project!r} (its admins, or a global admin); ask one of them to move it, or to "
+                        f"change which aliases are protected, set by {rule}" + (f"; {advice}" if advice else ""),
                         alias=hit[0], collection=coll.ref, project=coll.project)
 
 
