@@ -26,7 +26,6 @@ from .. import private
 from ..errors import BadInput
 from ..store import tokens as token_store
 from ..clock import utcnow
-from ..event_kinds import AUTH_CHANGED
 from . import lookup
 from .runtime import Runtime, Tx, write
 
@@ -155,23 +154,17 @@ class Authenticator:
         return actor
 
 
-async def _changing_access(rt: Runtime, work: Callable[[Any], Any]) -> Any:
-    """A transaction that takes rights away (or may): every process's token cache forgets what it knew, this
-    one's at commit, the others' at the NOTIFY (PostgreSQL) or when they see the access epoch move (SQLite)."""
-
-    async def changing(conn: Any) -> Any:
-        result = await work(conn)
-        await token_store.bump_access_epoch(conn)
-        return result
-
-    result = await rt.db.transaction(changing, notify_payload=lambda: AUTH_CHANGED)
-    rt.bus.auth_changed()
-    return result
-
-
 async def revoke_token(rt: Runtime, token_id: int) -> bool:
-    """False when there is no active token with that id."""
-    return bool(await _changing_access(rt, lambda conn: token_store.revoke_token(conn, token_id, utcnow())))
+    """False when there is no active token with that id. Every process stops accepting it at once (the
+    transaction changes access: ``Tx.change_access``)."""
+
+    async def work(tx: Tx) -> bool:
+        if not await token_store.revoke_token(tx.conn, token_id, tx.at):
+            return False
+        await tx.change_access()
+        return True
+
+    return await write(rt, None, work)
 
 
 async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
