@@ -370,7 +370,7 @@ async def test_every_alias_path_checks_protection_in_its_transaction(api: Api, s
                 may_move_protected=ok),
         }
         for path, attempt in attempts.items():
-            with pytest.raises(Forbidden, match="is protected on churn/"):
+            with pytest.raises(Forbidden, match="is a protected alias of churn/"):
                 await attempt(False)
             assert await snapshot(api.server) == before, path
         for path, attempt in attempts.items():  # the same calls as an admin of the project go through

@@ -273,6 +273,8 @@ async def test_access_taken_away_in_other_processes_applies_to_the_next_event(
                 await member.quiet()
                 with pytest.raises(websockets.ConnectionClosed) as closed:
                     message = await revoked.receive()  # the move must not arrive: the socket closes instead
+                    if message["payload"]["data"]["events"]["kind"] == "member.removed":
+                        message = await revoked.receive()  # committed before the revocation: the bot may see it
                     raise AssertionError(f"unexpected message {message}")
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 

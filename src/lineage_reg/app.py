@@ -20,7 +20,7 @@ from .services import auth
 from .services import gc
 from .services.lifecycle import build_blob_store, build_runtime, running
 from .services.runtime import Runtime
-from .services.webhooks import Dispatcher
+from .services.webhook_delivery import Dispatcher
 
 __all__ = ["build_blob_store", "build_runtime", "create_app"]  # the first two: kept importable from here
 

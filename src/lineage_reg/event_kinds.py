@@ -11,6 +11,8 @@ EVENT_KINDS = (
     "version.created", "version.committed", "version.linked", "version.unlinked", "version.deleted",
     "version.abandoned", "alias.set", "alias.removed", "aliases.protected", "tags.changed",
     "run.started", "run.finished", "run.used_artifact", "run.used_dataset",
+    "member.added", "member.changed", "member.removed",
+    "webhook.created", "webhook.updated", "webhook.deleted",
 )
 
 EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus

@@ -185,12 +185,13 @@ class Mutation:
         rt = info.context.rt
         granted = await grant(info, "member", lambda: scope.collection(rt, input.collection))
         await authorize(info, "viewer", lambda: scope.version(rt, input.version))
-        rec, _, _ = await aliases.set_alias(
+        done = await aliases.set_alias(
             info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
             may_move_protected=granted.may_move_protected,
         )
-        protected = rec.name in await protection.protected_for(rt, input.collection)
-        return Alias(name=rec.name, protected=protected, _version_id=rec.version_id)
+        protected = done.alias.name in await protection.protected_for(rt, input.collection)
+        return Alias(name=done.alias.name, protected=protected, _version_id=done.alias.version_id,
+                     created=done.created, note=done.note)
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
@@ -221,9 +222,9 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: change a webhook; fields left out stay as they are.")
     async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> Webhook:
-        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
+        actor = await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
         rec = await webhooks.update_webhook(
-            info.context.rt, ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
+            info.context.rt, actor=actor, webhook_id=ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection or None, clear_collection=input.collection == "",
             alias_pattern=input.alias_pattern or None, clear_alias_pattern=input.alias_pattern == "",
             active=input.active,
@@ -232,8 +233,8 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: delete a webhook and its delivery history.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
-        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
-        await webhooks.delete_webhook(info.context.rt, ids.decode_as(id, "Webhook"))
+        actor = await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
+        await webhooks.delete_webhook(info.context.rt, actor=actor, webhook_id=ids.decode_as(id, "Webhook"))
         return True
 
     @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
@@ -253,8 +254,9 @@ class Mutation:
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
-        project_id = (await grant(info, "admin", lambda: scope.project(rt, project))).project_id
-        if not await auth.remove_member(rt, project_id=project_id, user=user):
+        granted = await grant(info, "admin", lambda: scope.project(rt, project))
+        project_id = granted.project_id
+        if not await auth.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]
 

@@ -36,8 +36,9 @@ class PostgresBus(CatchUpBus):
         """A write committed (payload: its last event's sequence, "auth" when it revoked a token or changed a
         role, "" when it wrote no events)."""
         self.changed()
-        if payload == AUTH_CHANGED:
+        if payload == AUTH_CHANGED:  # the transaction may also have written events (a member's role changed)
             self.auth_changed()
+            self.wake()
             return
         if payload.isdigit() and self.seen(int(payload)):
             return  # our own write (published at commit) or already caught up: no read needed

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import jsontext
+from .. import openlineage_events as ol_events
 from ..errors import BadInput, RegistryError
 from ..services import openlineage as ol
 from ..services.auth import Authenticator
@@ -93,8 +94,8 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
         except BadInput as exc:
             return _error(400, "BAD_INPUT", exc.message, field="$")
         try:
-            event = ol.parse(decoded)
-        except ol.BadEvent as exc:
+            event = ol_events.parse(decoded)
+        except ol_events.BadEvent as exc:
             return _error(400, "BAD_INPUT", exc.message, field=exc.field)
         try:
             await ol.ingest(rt, actor=actor, events=[event])
@@ -115,9 +116,9 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
         for index, (item, not_json) in enumerate(items):
             try:
                 if not_json:
-                    raise ol.BadEvent("$", not_json)
-                events.append(ol.parse(item))
-            except ol.BadEvent as exc:
+                    raise ol_events.BadEvent("$", not_json)
+                events.append(ol_events.parse(item))
+            except ol_events.BadEvent as exc:
                 errors.append({"index": index, "field": exc.field, "message": exc.message})
         try:
             await ol.ingest(rt, actor=actor, events=events)

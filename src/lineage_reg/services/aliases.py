@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .. import refs
 from ..errors import BadInput, Forbidden, NotFound
@@ -49,8 +50,11 @@ async def check_movable(rt: Runtime, tx: Tx, coll: CollectionRec, names: Sequenc
     protected = await protection.protected_in(tx, rt.settings.protected_aliases, coll.project_id, coll.id)
     hit = sorted(set(names) & set(protected))
     if hit:
-        raise Forbidden(f"alias {hit[0]!r} is protected on {coll.ref}: moving it needs the admin role in project "
-                        f"{coll.project!r}" + (f"; {advice}" if advice else ""), alias=hit[0])
+        rule = await protection.rule_in(tx, coll.project_id, coll.id)
+        raise Forbidden(f"{hit[0]!r} is a protected alias of {coll.ref}: moving it needs the admin role in project "
+                        f"{coll.project!r} (its admins, or a global admin); ask one of them to move it, or to "
+                        f"change which aliases are protected, set by {rule}" + (f"; {advice}" if advice else ""),
+                        alias=hit[0], collection=coll.ref, project=coll.project)
 
 
 async def drop(tx: Tx, coll: CollectionRec, alias: str) -> bool:
@@ -82,17 +86,37 @@ def check_settable(alias: str, coll: CollectionRec) -> str:
     return alias
 
 
+@dataclass(frozen=True)
+class AliasSet:
+    """What ``set_alias`` did. ``created``: the collection had no alias of that name before (a typo makes a
+    new alias rather than moving the intended one: ``note`` says so, naming the aliases it has)."""
+
+    alias: AliasRec
+    collection: CollectionRec
+    version: VersionRec
+    created: bool
+    note: str | None
+
+
 async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str, version: str,
-                    may_move_protected: bool) -> tuple[AliasRec, CollectionRec, VersionRec]:
+                    may_move_protected: bool) -> AliasSet:
     coll_ref = refs.parse_collection(collection)
 
-    async def work(tx: Tx) -> tuple[AliasRec, CollectionRec, VersionRec]:
+    async def work(tx: Tx) -> AliasSet:
         coll = await lookup.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
         target = await lookup.version(tx.conn, version)
         await check_target(tx, coll, target)
+        existing = [a.name for a in (await link_store.aliases_of_collections(tx.conn, [coll.id])).get(coll.id, [])]
         await apply(rt, tx, coll, alias, target, may_move_protected=may_move_protected)
-        return AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target
+        created = alias not in existing
+        note = None
+        if created:
+            others = lookup.closest_first(alias, existing)
+            note = (f"created a new alias {alias!r} on {coll.ref}"
+                    + (f"; its other aliases: {', '.join(others)}" if others else "")
+                    + f"; if that was a typo, remove it with removeAlias(collection: {coll.ref!r}, alias: {alias!r})")
+        return AliasSet(AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target, created, note)
 
     return await write(rt, actor, work)
 

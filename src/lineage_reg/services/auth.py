@@ -26,8 +26,8 @@ from .. import private
 from ..errors import BadInput
 from ..store import tokens as token_store
 from ..clock import utcnow
-from ..event_kinds import AUTH_CHANGED
-from .runtime import Runtime
+from . import lookup
+from .runtime import Runtime, Tx, write
 
 ROLES = ("user", "viewer", "member", "admin")  # "user": no global rights, only its projects' roles
 PROJECT_ROLES = ("viewer", "member", "admin")
@@ -154,20 +154,6 @@ class Authenticator:
         return actor
 
 
-async def _changing_access(rt: Runtime, work: Callable[[Any], Any]) -> Any:
-    """A transaction that takes rights away (or may): every process's token cache forgets what it knew, this
-    one's at commit, the others' at the NOTIFY (PostgreSQL) or when they see the access epoch move (SQLite)."""
-
-    async def changing(conn: Any) -> Any:
-        result = await work(conn)
-        await token_store.bump_access_epoch(conn)
-        return result
-
-    result = await rt.db.transaction(changing, notify_payload=lambda: AUTH_CHANGED)
-    rt.bus.auth_changed()
-    return result
-
-
 async def list_tokens(rt: Runtime) -> list[Any]:
     """Every API token (id, name, role, created_at, revoked_at, expires_at), oldest first; never a secret."""
     async with rt.db.reader() as r:
@@ -175,21 +161,56 @@ async def list_tokens(rt: Runtime) -> list[Any]:
 
 
 async def revoke_token(rt: Runtime, token_id: int) -> bool:
-    """False when there is no active token with that id."""
-    return bool(await _changing_access(rt, lambda conn: token_store.revoke_token(conn, token_id, utcnow())))
+    """False when there is no active token with that id. Every process stops accepting it at once (the
+    transaction changes access: ``Tx.change_access``)."""
+
+    async def work(tx: Tx) -> bool:
+        if not await token_store.revoke_token(tx.conn, token_id, tx.at):
+            return False
+        await tx.change_access()
+        return True
+
+    return await write(rt, None, work)
 
 
 async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
+    """Give ``user`` ``role`` in the project; the event (``member.added`` or ``member.changed``) records who did."""
     if role not in PROJECT_ROLES:
         raise BadInput(f"a project role is one of {', '.join(PROJECT_ROLES)}, not {role!r}")
     if not (0 < len(user) <= 128):
         raise BadInput("user name must be 1-128 characters (the name its tokens were created with)")
-    values = dict(project_id=project_id, user=user, role=role, created_at=utcnow(), created_by=actor)
-    await _changing_access(rt, lambda conn: token_store.upsert_member(conn, rt.db.dialect, values))
+
+    async def work(tx: Tx) -> None:
+        project = await lookup.project_by_id(tx.conn, project_id)
+        previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
+        if previous == role:
+            return  # nothing changes: no event
+        values = dict(project_id=project_id, user=user, role=role, created_at=tx.at, created_by=actor)
+        await token_store.upsert_member(tx.conn, tx.dialect, values)
+        await tx.change_access()
+        if previous is None:
+            await tx.event("member.added", project_id=project_id, project=project.name, user=user, role=role)
+        else:
+            await tx.event("member.changed", project_id=project_id, project=project.name, user=user, role=role,
+                           previousRole=previous)
+
+    await write(rt, actor, work)
 
 
-async def remove_member(rt: Runtime, *, project_id: int, user: str) -> bool:
-    return bool(await _changing_access(rt, lambda conn: token_store.delete_member(conn, project_id, user)))
+async def remove_member(rt: Runtime, *, actor: str | None, project_id: int, user: str) -> bool:
+    """False when ``user`` has no role in the project; otherwise ``member.removed`` records who took it."""
+
+    async def work(tx: Tx) -> bool:
+        project = await lookup.project_by_id(tx.conn, project_id)
+        previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
+        if previous is None or not await token_store.delete_member(tx.conn, project_id, user):
+            return False
+        await tx.change_access()
+        await tx.event("member.removed", project_id=project_id, project=project.name, user=user,
+                       previousRole=previous)
+        return True
+
+    return await write(rt, actor, work)
 
 
 async def members_of(rt: Runtime, project_id: int) -> list[Any]:

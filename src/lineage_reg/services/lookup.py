@@ -5,6 +5,8 @@ Works on a write transaction's connection and on a reader alike.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 from .. import ids, refs
@@ -42,7 +44,9 @@ async def version_in(conn: Any, coll: CollectionRec, ref: refs.VersionRef) -> Ve
     found: VersionRec | None = None
     if ref.alias is not None:
         target = await link_store.alias_target(conn, coll.id, ref.alias)
-        found = await version_store.version_by_id(conn, target) if target is not None else None
+        if target is None:
+            raise await unknown_alias(conn, coll, ref.alias, str(ref))
+        found = await version_store.version_by_id(conn, target)
     elif ref.index is not None:
         if coll.kind == "artifact":
             found = await version_store.version_by_index(conn, coll.id, ref.index)
@@ -62,6 +66,26 @@ async def version_in(conn: Any, coll: CollectionRec, ref: refs.VersionRef) -> Ve
     if found is None:
         raise NotFound(f"version {str(ref)!r} not found", ref=str(ref))
     return found
+
+
+def closest_first(name: str, names: Sequence[str]) -> list[str]:
+    """``names`` with those most like ``name`` first (a typo's intended name leads), the rest in order."""
+    close = difflib.get_close_matches(name, names, n=len(names), cutoff=0.6)
+    return close + sorted(n for n in names if n not in close)
+
+
+async def unknown_alias(conn: Any, coll: CollectionRec, alias: str, ref: str) -> NotFound:
+    """NOT_FOUND for an alias the collection doesn't have, listing the ones it has, closest first."""
+    names = [a.name for a in (await link_store.aliases_of_collections(conn, [coll.id])).get(coll.id, [])]
+    if not names:
+        return NotFound(f"version {ref!r} not found: {coll.ref} has no alias {alias!r}, nor any other alias yet; "
+                        f"name a version by index "
+                        f"({coll.ref}:v0) or set an alias with setAlias", ref=ref, alias=alias, aliases=[])
+    ordered = closest_first(alias, names)
+    hint = f"did you mean {ordered[0]!r}? " if ordered[0] in difflib.get_close_matches(alias, names, n=1) else ""
+    return NotFound(f"version {ref!r} not found: {coll.ref} has no alias {alias!r}; {hint}its aliases: "
+                    f"{', '.join(ordered)}",
+                    ref=ref, alias=alias, aliases=ordered)
 
 
 async def version_by_ref(conn: Any, text: str) -> VersionRec:

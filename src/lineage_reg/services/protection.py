@@ -37,6 +37,18 @@ async def protected_in(tx: Tx, default: tuple[str, ...], project_id: int, collec
     return (await _effective(tx.conn, default, [(project_id, collection_id)]))[(project_id, collection_id)]
 
 
+async def rule_in(tx: Tx, project_id: int, collection_id: int) -> str:
+    """Where the effective list of a collection comes from, as a sentence fragment for people."""
+    scopes = [store.scope_key(project_id, collection_id), store.scope_key(project_id, None)]
+    found = await store.settings_many(tx.conn, scopes)
+    if scopes[0] in found:
+        return "the collection's own list (setProtectedAliases(collection:))"
+    if scopes[1] in found:
+        return "the project's list (setProtectedAliases(project:))"
+    return "the server's default (LINEAGE_REG_PROTECTED_ALIASES); a project admin can override it with " \
+        "setProtectedAliases"
+
+
 async def _effective(conn: Any, default: tuple[str, ...], keys: Sequence[tuple[int, int | None]]
                      ) -> dict[tuple[int, int | None], tuple[str, ...]]:
     scopes = sorted({store.scope_key(p, None) for p, _ in keys} | {store.scope_key(p, c) for p, c in keys if c})

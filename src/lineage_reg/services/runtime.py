@@ -11,9 +11,11 @@ from ..blobs.base import BlobStore
 from ..config import Settings
 from ..events.bus import EventBus
 from ..store import events as event_store
+from ..store import tokens as token_store
 from ..store.db import Database
 from ..records import CollectionRec, EventRec
 from ..clock import utcnow
+from ..event_kinds import AUTH_CHANGED
 from . import outbox
 
 T = TypeVar("T")
@@ -41,6 +43,14 @@ class Tx:
     at: datetime
     events: list[EventRec] = field(default_factory=list)
     deliveries: int = 0
+    access_changed: bool = False
+
+    async def change_access(self) -> None:
+        """This transaction takes rights away (or may): every process's token cache forgets what it knew, this
+        one's at commit, the others' at the NOTIFY (PostgreSQL) or when they see the access epoch move (SQLite)."""
+        if not self.access_changed:
+            await token_store.bump_access_epoch(self.conn)
+            self.access_changed = True
 
     async def event(
         self,
@@ -73,7 +83,10 @@ class Tx:
 
 
 async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run ``work`` in one retried transaction; publish its events once it has committed."""
+    """Run ``work`` in one retried transaction; publish its events once it has committed.
+
+    Every change goes through here, so every change can write events (``tx.event``) and the audit log misses
+    none: who created a version, moved an alias, added a member or changed a webhook."""
     attempt: list[Tx] = []
 
     async def run(conn: Any) -> T:
@@ -85,9 +98,13 @@ async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T
         return result
 
     def last_sequence() -> str:  # the NOTIFY payload: lets other processes skip events they already have
+        if attempt[0].access_changed:
+            return AUTH_CHANGED  # the listeners forget their cached tokens and read the log
         return str(max(e.id for e in attempt[0].events)) if attempt[0].events else ""
 
     result = await rt.db.transaction(run, notify_payload=last_sequence)
+    if attempt[0].access_changed:
+        rt.bus.auth_changed()
     rt.bus.publish(attempt[0].events)
     if attempt[0].deliveries:
         rt.deliveries_queued()

@@ -62,6 +62,13 @@ async def upsert_member(conn: Any, dialect: str, values: dict[str, Any]) -> None
                                                     set_={"role": insert.excluded.role}))
 
 
+async def member_role(conn: Any, project_id: int, user: str, *, for_update: bool = False) -> str | None:
+    m = s.member.c
+    stmt = sa.select(m.role).where(m.project_id == project_id, m.user == user)
+    row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+    return row[0] if row else None
+
+
 async def delete_member(conn: Any, project_id: int, user: str) -> bool:
     m = s.member.c
     return bool((await conn.execute(sa.delete(s.member).where(m.project_id == project_id, m.user == user))).rowcount)

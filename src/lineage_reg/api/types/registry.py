@@ -265,6 +265,11 @@ class Alias:
     name: str
     protected: bool = strawberry.field(description="Only admins may move a protected alias.")
     _version_id: strawberry.Private[int]
+    created: bool | None = strawberry.field(default=None, description=(
+        "setAlias only (null elsewhere): true when the collection had no alias of this name before, so a new one "
+        "was created rather than an existing one moved (a typo'd name does that: see `note`)."))
+    note: str | None = strawberry.field(default=None, description=(
+        "setAlias only: a sentence for people when `created`, naming the collection's other aliases."))
 
     @strawberry.field(description="The artifact version the alias points at.")
     async def version(self, info: Info) -> ArtifactVersion:
