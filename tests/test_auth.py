@@ -545,15 +545,23 @@ def _resolver_fields() -> list[tuple[str, str, type, Any]]:
 ])
 async def test_every_resolver_checks_access(actor: Actor | None, error: type[Exception]) -> None:
     """Fail closed, field by field: called with no valid actor, every resolver of every type refuses before it
-    does anything else. (Its parent object and arguments are mocks: touching them first would blow up instead.)"""
+    does anything else: a root field by itself, a nested one through the schema's ProjectAccess extension (which
+    authenticates every nested field). (Its parent object and arguments are mocks: touching them first would blow
+    up instead.)"""
+    from lineage_reg.api.access import ProjectAccess
+    from lineage_reg.api.schema import schema
+
+    assert ProjectAccess in schema.extensions
     fields = _resolver_fields()
     assert {"ArtifactVersion.created_by", "Run.outputs", "File.download_url", "Query.resolve", "Mutation.set_alias",
             "Subscription.alias_changed", "AliasChange.version"} <= {f"{t}.{f}" for t, f, _, _ in fields}
     unchecked = []
     for type_name, field_name, origin, func in fields:
         settings = Settings(data_dir=mock.MagicMock())
+        root = type_name in ("Query", "Mutation", "Subscription")
         info = SimpleNamespace(context=SimpleNamespace(actor=actor, rt=mock.MagicMock(settings=settings),
-                                                       loaders=mock.MagicMock(), base_url="http://x"))
+                                                       loaders=mock.MagicMock(), base_url="http://x"),
+                               path=SimpleNamespace(prev=None if root else "parent"))
         params = inspect.signature(func).parameters
         kwargs = {n: (info if n == "info" else mock.MagicMock()) for n, p in params.items()
                   if n != "self" and p.default is inspect.Parameter.empty}
@@ -561,7 +569,8 @@ async def test_every_resolver_checks_access(actor: Actor | None, error: type[Exc
         if "self" in params:
             kwargs["self"] = parent_of(origin)
         try:
-            result = func(**kwargs)
+            result = (func(**kwargs) if root else
+                      ProjectAccess().resolve(lambda *_, **__: func(**kwargs), kwargs.get("self"), info))
             if inspect.isasyncgen(result):
                 await result.__anext__()
             elif inspect.isawaitable(result):

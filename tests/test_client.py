@@ -214,7 +214,7 @@ def test_errors_map_to_classes(live: LiveServer, tmp_path: Path, dialect: str) -
         assert missing.value.code == "NOT_FOUND" and missing.value.details == {"ref": "churn/m:v7"}
         with pytest.raises(BadInput, match="invalid reference"):
             reg.resolve("not a ref")
-        with pytest.raises(BadInput, match="Syntax Error"):  # the request itself is invalid: no code, no path
+        with pytest.raises(BadInput, match="Syntax Error"):  # the request itself is invalid (GRAPHQL_PARSE_FAILED)
             reg.query("query { resolve(ref: ")
         with pytest.raises(BadInput, match="invalid collection"):
             list(reg.versions("no-slash"))

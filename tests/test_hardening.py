@@ -170,8 +170,9 @@ async def test_graphql_response_json_is_served_when_asked_for(api: Api, dialect:
     big = "mutation { createProject(name: \"sneaky\") { id " + "__typename " * MAX_TOKENS + "} }"
     viewer = await api.token_for("viewer")
     before = await snapshot(api.server)
-    for query, code in (("{ projects { totalCount ", None), (TYPO, None), (deep, "LIMIT_EXCEEDED"),
-                        (big, "LIMIT_EXCEEDED"), ('mutation { createProject(nme: "sneaky") { id } }', None)):
+    for query, code in (("{ projects { totalCount ", "GRAPHQL_PARSE_FAILED"), (TYPO, "GRAPHQL_VALIDATION_FAILED"),
+                        (deep, "LIMIT_EXCEEDED"), (big, "LIMIT_EXCEEDED"),
+                        ('mutation { createProject(nme: "sneaky") { id } }', "GRAPHQL_VALIDATION_FAILED")):
         # A request that fails before execution: 4xx and no data entry with the new media type ...
         resp = await post(GRAPHQL_RESPONSE, query)
         assert resp.status_code == 400, (query, resp.status_code, resp.text)
@@ -368,7 +369,8 @@ async def test_mutations_per_token_are_rate_limited(settings: Settings, dialect:
         # Another token has its own bucket; documents that never run spend nothing.
         member = api.as_token(await api.token_for("member", "ci-bot"))
         for _ in range(4):
-            assert (await member.error('mutation { startRun(input: {project: "p0", nme: "x"}) { id } }')).code is None
+            assert (await member.error('mutation { startRun(input: {project: "p0", nme: "x"}) { id } }')).code == \
+                "GRAPHQL_VALIDATION_FAILED"
         for i in range(3):
             await member(f'mutation {{ startRun(input: {{project: "p0", name: "r{i}"}}) {{ id }} }}')
         await refused(member, "LIMIT_EXCEEDED", 'mutation { startRun(input: {project: "p0", name: "r3"}) { id } }')

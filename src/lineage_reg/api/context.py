@@ -29,6 +29,8 @@ class Context:
     # A WebSocket's actor again, from the token it connected with (through the token cache): a long-lived
     # subscription asks before each event, so revocation, expiry and role changes reach it. None over HTTP.
     reauthenticate: Callable[[], Awaitable[Actor | None]] | None = None
+    # What was wrong with the Authorization header, when it is not even shaped like one (no `Bearer `).
+    auth_problem: str | None = None
 
 
 def build_context(*, rt: Runtime, actor: Actor | None, base_url: str,

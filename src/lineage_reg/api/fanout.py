@@ -13,8 +13,11 @@ what the actor may see (``Actor.access_key``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections import OrderedDict
+from collections.abc import Coroutine
+from types import CoroutineType
 from typing import Any
 
 from graphql.execution import Executor
@@ -23,7 +26,64 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 KEEP = 256  # recent (event, subscription) answers; subscribers reach an event within moments of each other
 
 
-class FanoutExecutor(StrawberryGraphQLCoreExecutionContext):
+class SettlingExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Closes the coroutines an execution abandoned, once its work has settled.
+
+    graphql-core creates a field's coroutine as soon as it reaches the field (its resolver's, its list items',
+    its sub-selection's) and gathers siblings with cancellation: when one fails - a refused non-null field, which
+    nulls its parent - the others' tasks are cancelled, some before their first step, and the coroutines those
+    held were never started. Left alone, the cyclic GC finalises them at some later, random moment ("coroutine
+    ... was never awaited", or KeyError '__import__' when that moment falls inside a namedtuple's ``__new__``).
+    Every coroutine the executor hands on passes through ``is_awaitable`` (or is a list item's wrapper); once
+    the answer is built and the background settling is over, those never started are closed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        made: list[Coroutine[Any, Any, Any]] = []
+        plain = self.is_awaitable
+
+        def is_awaitable(value: Any) -> bool:
+            if type(value) is CoroutineType:
+                made.append(value)
+                return True
+            return plain(value)
+
+        self._made = made
+        self.is_awaitable = is_awaitable  # type: ignore[method-assign, assignment]
+
+    def complete_list_item_value(self, item: Any, complete_results: list[Any], *args: Any) -> bool:
+        if super().complete_list_item_value(item, complete_results, *args):
+            self._made.append(complete_results[-1])  # its own wrapper, not seen by is_awaitable
+            return True
+        return False
+
+    def complete_awaitable_list_item_value(self, *args: Any) -> Any:
+        coroutine = super().complete_awaitable_list_item_value(*args)
+        self._made.append(coroutine)
+        return coroutine
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        result = super().execute_operation(serially)
+        if not inspect.isawaitable(result):
+            self._close_abandoned()
+            return result
+        return self._settled(result)
+
+    async def _settled(self, result: Any) -> Any:
+        answer = await result
+        while self.background_futures:  # siblings of a failed field, settled in the background
+            await asyncio.wait(list(self.background_futures))
+        self._close_abandoned()
+        return answer
+
+    def _close_abandoned(self) -> None:
+        made, self._made[:] = list(self._made), []
+        for coroutine in made:
+            if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()
+
+
+class FanoutExecutor(SettlingExecutor):
     _fanout_key: tuple[Any, ...] | None = None
 
     def build_per_event_executor(self, payload: Any) -> Executor:

@@ -25,6 +25,7 @@ from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Lexer, OperationDefinitionNode,
     Source, TokenKind, parse,
 )
+from graphql.error import GraphQLSyntaxError
 from graphql.validation.validate import ValidationAbortedError
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
@@ -156,13 +157,23 @@ class TokenLimit(SchemaExtension):
 
 
 class CheckedParserCache(ParserCache):
-    """ParserCache that leaves a document TokenLimit refused unparsed."""
+    """ParserCache that leaves a document TokenLimit refused unparsed, and answers one that doesn't parse as
+    TokenLimit answers its refusals (pre-execution errors: a syntax error raised from here would skip the
+    other extensions, the error policy that gives it its GRAPHQL_PARSE_FAILED code among them)."""
 
     def on_parse(self) -> Iterator[None]:
-        if self.execution_context.pre_execution_errors:
+        ctx = self.execution_context
+        if ctx.pre_execution_errors:
             yield
             return
-        yield from super().on_parse()
+        try:
+            ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+        except GraphQLSyntaxError as error:
+            from .errors import coded  # errors.py reads is_dev from here
+
+            ctx.pre_execution_errors = [coded(error)]
+            ctx.graphql_document = UNPARSED
+        yield
 
 
 class AmbiguousOperation(CannotGetOperationTypeError):

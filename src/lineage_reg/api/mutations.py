@@ -17,7 +17,7 @@ from .inputs import (
     UpdateWebhookInput,
 )
 from ..services import scope
-from .permissions import authorize, grant, require, require_somewhere
+from .permissions import global_role, project_role, role_somewhere
 from .types.common import JSON, RunStatus
 from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, ProtectedAliases, RegisteredModel
 from .types.runs import Dataset, Run
@@ -71,13 +71,14 @@ class CreateVersionPayload:
 class Mutation:
     @strawberry.mutation
     async def create_project(self, info: Info, name: str, description: str | None = None) -> Project:
-        actor = require(info, "admin").name
+        actor = global_role(info, "admin").name
         return Project.of(await projects.create_project(info.context.rt, actor=actor, name=name, description=description))
 
     @strawberry.mutation
     async def start_run(self, info: Info, input: StartRunInput) -> Run:
         rec = await runs.start_run(
-            info.context.rt, actor=await authorize(info, "member", lambda: scope.project(info.context.rt, input.project)),
+            info.context.rt,
+            actor=(await project_role(info, "member", lambda: scope.project(info.context.rt, input.project))).name,
             project=input.project, name=input.name, config=input.config, git_commit=input.git_commit,
         )
         return Run.of(rec)
@@ -86,25 +87,25 @@ class Mutation:
     async def finish_run(
         self, info: Info, run: strawberry.ID, status: RunStatus = RunStatus.FINISHED, summary: JSON | None = None
     ) -> Run:
-        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
         rec = await runs.finish_run(info.context.rt, actor=actor, run=run, status=status.value, summary=summary)
         return Run.of(rec)
 
     @strawberry.mutation
     async def log_metrics(self, info: Info, run: strawberry.ID, step: int, metrics: JSON) -> bool:
-        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
         return await runs.log_metrics(info.context.rt, actor=actor, run=run, step=step, metrics=metrics)
 
     @strawberry.mutation
     async def use_artifact(self, info: Info, run: strawberry.ID, version: str) -> ArtifactVersion:
-        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
-        await authorize(info, "viewer", lambda: scope.version(info.context.rt, version))
+        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
+        await project_role(info, "viewer", lambda: scope.version(info.context.rt, version))
         rec = await runs.use_artifact(info.context.rt, actor=actor, run=run, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation
     async def use_dataset(self, info: Info, run: strawberry.ID, dataset: DatasetInput, mode: str = "read") -> Dataset:
-        actor = await authorize(info, "member", lambda: scope.run(info.context.rt, run))
+        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
         rec = await runs.use_dataset(
             info.context.rt, actor=actor, run=run, namespace=dataset.namespace, name=dataset.name, mode=mode
         )
@@ -113,9 +114,9 @@ class Mutation:
     @strawberry.mutation
     async def create_artifact_version(self, info: Info, input: CreateArtifactVersionInput) -> CreateVersionPayload:
         rt = info.context.rt
-        granted = await grant(info, "member", lambda: scope.project(rt, input.project))
+        granted = await project_role(info, "member", lambda: scope.project(rt, input.project))
         if input.run is not None:
-            await authorize(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
+            await project_role(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
         created = await versions.create_version(
             info.context.rt, actor=granted.name, base_url=info.context.base_url, project=input.project,
             artifact=input.artifact, type=input.type,
@@ -130,7 +131,7 @@ class Mutation:
 
     @strawberry.mutation
     async def commit_artifact_version(self, info: Info, version: strawberry.ID) -> ArtifactVersion:
-        granted = await grant(info, "member", lambda: scope.version(info.context.rt, version))
+        granted = await project_role(info, "member", lambda: scope.version(info.context.rt, version))
         rec = await versions.commit_version(info.context.rt, actor=granted.name, version=version,
                                             may_move_protected=granted.may_move_protected)
         return ArtifactVersion.of(rec)
@@ -140,7 +141,7 @@ class Mutation:
         self, info: Info, sha256: str, size: float, upload_id: str, parts: list[CompletedPartInput]
     ) -> bool:
         # A blob belongs to no project until a version commits it: any member of any project may finish one.
-        require_somewhere(info, "member")
+        role_somewhere(info, "member")
         etags = {p.number: p.etag for p in parts}
         await blob_service.complete_upload(info.context.rt, sha256=sha256, size=size, upload_id=upload_id, etags=etags)
         return True
@@ -150,7 +151,7 @@ class Mutation:
         "Garbage collection later frees blobs no other version uses."
     )
     async def delete_artifact_version(self, info: Info, version: str) -> ArtifactVersion:
-        actor = await authorize(info, "admin", lambda: scope.version(info.context.rt, version))
+        actor = (await project_role(info, "admin", lambda: scope.version(info.context.rt, version))).name
         rec = await versions.delete_version(info.context.rt, actor=actor, version=version)
         return ArtifactVersion.of(rec)
 
@@ -158,7 +159,7 @@ class Mutation:
     async def create_registered_model(
         self, info: Info, project: str, name: str, description: str | None = None
     ) -> RegisteredModel:
-        actor = await authorize(info, "member", lambda: scope.project(info.context.rt, project))
+        actor = (await project_role(info, "member", lambda: scope.project(info.context.rt, project))).name
         rec = await models.create_registered_model(
             info.context.rt, actor=actor, project=project, name=name, description=description
         )
@@ -167,8 +168,8 @@ class Mutation:
     @strawberry.mutation
     async def link_version(self, info: Info, input: LinkVersionInput) -> ModelLink:
         rt = info.context.rt
-        granted = await grant(info, "member", lambda: scope.collection(rt, input.registered_model))
-        await authorize(info, "viewer", lambda: scope.version(rt, input.version))
+        granted = await project_role(info, "member", lambda: scope.collection(rt, input.registered_model))
+        await project_role(info, "viewer", lambda: scope.version(rt, input.version))
         rec = await models.link_version(
             info.context.rt, actor=granted.name, version=input.version, registered_model=input.registered_model,
             aliases_to_set=input.aliases or (), may_move_protected=granted.may_move_protected,
@@ -177,14 +178,14 @@ class Mutation:
 
     @strawberry.mutation
     async def unlink_version(self, info: Info, link: strawberry.ID) -> bool:
-        actor = await authorize(info, "admin", lambda: scope.link(info.context.rt, link))
+        actor = (await project_role(info, "admin", lambda: scope.link(info.context.rt, link))).name
         return await models.unlink_version(info.context.rt, actor=actor, link=link)
 
     @strawberry.mutation
     async def set_alias(self, info: Info, input: SetAliasInput) -> Alias:
         rt = info.context.rt
-        granted = await grant(info, "member", lambda: scope.collection(rt, input.collection))
-        await authorize(info, "viewer", lambda: scope.version(rt, input.version))
+        granted = await project_role(info, "member", lambda: scope.collection(rt, input.collection))
+        await project_role(info, "viewer", lambda: scope.version(rt, input.version))
         done = await aliases.set_alias(
             info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
             may_move_protected=granted.may_move_protected,
@@ -195,25 +196,25 @@ class Mutation:
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
-        granted = await grant(info, "member", lambda: scope.collection(info.context.rt, collection))
+        granted = await project_role(info, "member", lambda: scope.collection(info.context.rt, collection))
         return await aliases.remove_alias(info.context.rt, actor=granted.name, collection=collection, alias=alias,
                                           may_move_protected=granted.may_move_protected)
 
     @strawberry.mutation
     async def add_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        actor = await authorize(info, "member", lambda: scope.tag_target(info.context.rt, target))
+        actor = (await project_role(info, "member", lambda: scope.tag_target(info.context.rt, target))).name
         return await tags_service.change_tags(info.context.rt, actor=actor, target=target, add=tags)
 
     @strawberry.mutation
     async def remove_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        actor = await authorize(info, "member", lambda: scope.tag_target(info.context.rt, target))
+        actor = (await project_role(info, "member", lambda: scope.tag_target(info.context.rt, target))).name
         return await tags_service.change_tags(info.context.rt, actor=actor, target=target, remove=tags)
 
 
 
     @strawberry.mutation(description="Admin: POST matching events to a URL, signed with `secret`. See docs/events.md.")
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> Webhook:
-        actor = await authorize(info, "admin", lambda: scope.project(info.context.rt, input.project))
+        actor = (await project_role(info, "admin", lambda: scope.project(info.context.rt, input.project))).name
         rec = await webhooks.create_webhook(
             info.context.rt, actor=actor, project=input.project, url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection, alias_pattern=input.alias_pattern,
@@ -222,7 +223,8 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: change a webhook; fields left out stay as they are.")
     async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> Webhook:
-        actor = await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
+        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
+        actor = granted.name
         rec = await webhooks.update_webhook(
             info.context.rt, actor=actor, webhook_id=ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection or None, clear_collection=input.collection == "",
@@ -233,20 +235,21 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: delete a webhook and its delivery history.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
-        actor = await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
-        await webhooks.delete_webhook(info.context.rt, actor=actor, webhook_id=ids.decode_as(id, "Webhook"))
+        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
+        await webhooks.delete_webhook(info.context.rt, actor=granted.name, webhook_id=ids.decode_as(id, "Webhook"))
         return True
 
     @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
     async def ping_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
-        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
-        return WebhookDelivery.of(await webhooks.ping(info.context.rt, ids.decode_as(id, "Webhook")))
+        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
+        return WebhookDelivery.of(await webhooks.ping(info.context.rt, ids.decode_as(id, "Webhook")),
+                                  project_id=granted.project_id)
 
     @strawberry.mutation(description="Project admin: give USER (the name its tokens were created with) a role in "
                          "the project: viewer, member or admin. Replaces the user's previous role there.")
     async def add_member(self, info: Info, project: str, user: str, role: str = "viewer") -> list[Member]:
         rt = info.context.rt
-        granted = await grant(info, "admin", lambda: scope.project(rt, project))
+        granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
         await auth.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]
@@ -254,7 +257,7 @@ class Mutation:
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
-        granted = await grant(info, "admin", lambda: scope.project(rt, project))
+        granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
         if not await auth.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
@@ -265,12 +268,12 @@ class Mutation:
     async def set_protected_aliases(self, info: Info, names: list[str], project: str | None = None,
                                     collection: str | None = None) -> ProtectedAliases:
         rt = info.context.rt
-        require_somewhere(info, "admin")
+        role_somewhere(info, "admin")
         target = collection if collection is not None else project
         if target is None:
             raise BadInput("give exactly one of project or collection")
-        actor = await authorize(info, "admin", lambda: scope.collection(rt, target) if collection is not None
-                                else scope.project(rt, target))
+        actor = (await project_role(info, "admin", lambda: scope.collection(rt, target) if collection is not None
+                                else scope.project(rt, target))).name
         shown, protected = await protection.set_protected(rt, actor=actor, project=project, collection=collection,
                                                           names=names)
         return ProtectedAliases(scope=shown, names=list(protected))

@@ -13,7 +13,7 @@ from ..services import auth, compare, reads, scope, webhooks
 from .context import Info
 from .access import project_scope
 from ..services.auth import Actor
-from .permissions import actor_of, authorize, can_read, check_in, grant, readable_by, require_readable
+from .permissions import actor_of, in_project, may_read, project_reader, project_role
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
@@ -39,7 +39,7 @@ _NODE_LOADERS = {
 
 def visible(actor: Actor, rec: object) -> bool:
     project_id = project_scope(rec)
-    return project_id is None or readable_by(actor, project_id)
+    return project_id is None or may_read(actor, project_id)
 
 
 def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
@@ -96,9 +96,9 @@ class Query:
 
     @strawberry.field(description="Resolve any reference string to the artifact version it names.")
     async def resolve(self, info: Info, ref: str) -> ArtifactVersion | None:
-        actor = await require_readable(info, lambda: scope.version(info.context.rt, ref))
+        actor = await project_reader(info, lambda: scope.version(info.context.rt, ref))
         rec = await reads.resolve(info.context.rt, ref)
-        check_in(actor, rec.project_id)  # a registered model's link may point into a project it can't read
+        in_project(actor, rec.project_id)  # a registered model's link may point into a project it can't read
         return ArtifactVersion.of(rec)
 
     @strawberry.field(description=LINEAGE_DOC)
@@ -142,7 +142,7 @@ class Query:
         cursor = ids.encode_cursor(ids.sequence(after)) if after is not None else None
         if project is not None:
             refs.check_project_name(project)
-            await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
+            await project_reader(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
         elif not actor.reads_everything:
             return await connection(info, "events.in", None, Event.of, first=first, after=cursor,
                                     arg=actor.readable_projects())
@@ -154,10 +154,10 @@ class Query:
         actor = actor_of(info)
         compare.check_count(refs)
         for ref in refs:  # each one's project first: nothing is looked up below one it can't read
-            await require_readable(info, partial(scope.version, info.context.rt, ref))
+            await project_reader(info, partial(scope.version, info.context.rt, ref))
         c = await compare.compare(info.context.rt, refs)
         for version in c.versions:
-            check_in(actor, version.project_id)
+            in_project(actor, version.project_id)
         return VersionComparison(
             versions=[ArtifactVersion.of(v) for v in c.versions], config=_compared(c.config),
             metrics=_compared(c.metrics), metadata=_compared(c.metadata),
@@ -167,24 +167,25 @@ class Query:
 
     @strawberry.field(description="A dataset by namespace and name (or by one of its OpenLineage symlinks).")
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
-        can_read(info)
+        actor_of(info)  # datasets belong to no project: any reader may see them
         rec = await reads.dataset_by_name(info.context.rt, namespace, name)
         return Dataset.of(rec) if rec else None
 
     @strawberry.field(description="Admin: a project's webhooks.")
     async def webhooks(self, info: Info, project: str) -> list[Webhook]:
-        await authorize(info, "admin", lambda: scope.project(info.context.rt, project))
+        await project_role(info, "admin", lambda: scope.project(info.context.rt, project))
         return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project)]
 
     @strawberry.field(description="Admin: one webhook's deliveries, newest first.")
     async def deliveries(self, info: Info, webhook: strawberry.ID, first: int | None = None,
                          after: str | None = None) -> Connection[WebhookDelivery]:
-        await authorize(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(webhook, "Webhook")))
+        await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(webhook, "Webhook")))
         hook = await webhooks.get_webhook(info.context.rt, ids.decode_as(webhook, "Webhook"))
-        return await connection(info, "webhook.deliveries", hook.id, WebhookDelivery.of, first=first, after=after)
+        convert = partial(WebhookDelivery.of, project_id=hook.project_id)
+        return await connection(info, "webhook.deliveries", hook.id, convert, first=first, after=after)
 
     @strawberry.field(description="Who has which role in a project (its viewers may see this).")
     async def members(self, info: Info, project: str) -> list[Member]:
         rt = info.context.rt
-        project_id = (await grant(info, "viewer", lambda: scope.project(rt, project))).project_id
+        project_id = (await project_role(info, "viewer", lambda: scope.project(rt, project))).project_id
         return [Member.of(row) for row in await auth.members_of(rt, project_id)]

@@ -23,7 +23,7 @@ from ..event_kinds import EVENT_KINDS
 from ..records import EventRec
 from .context import Info
 from .loaders import Loaders
-from .permissions import can_read, readable, require_readable
+from .permissions import actor_of, may_read, project_reader
 from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
@@ -53,7 +53,6 @@ def loaders_for_event(rt: Runtime, event_id: int) -> Loaders:
 
 async def _stream(info: Info, after: float | None, keep: Callable[[EventRec], bool],
                   **filters: object) -> AsyncGenerator[EventRec, None]:
-    can_read(info)
     first = ids.sequence(after) if after is not None else None
     rt = info.context.rt
     sub = rt.bus.subscribe(rt.settings.subscriber_queue)
@@ -115,12 +114,12 @@ class Subscription:
     async def alias_changed(
         self, info: Info, collection: str | None = None, alias: str | None = None, after: float | None = None
     ) -> AsyncGenerator[AliasChange, None]:
-        can_read(info)
+        actor_of(info)  # a subscription's root field is no resolver: ProjectAccess does not see it
         project = name = None
         if collection is not None:
             c = refs.parse_collection(collection)
             project, name = c.project, c.name
-            await require_readable(info, lambda: scope.collection(info.context.rt, collection))  # type: ignore[arg-type]
+            await project_reader(info, lambda: scope.collection(info.context.rt, collection))  # type: ignore[arg-type]
             if await reads.collection_by_name(info.context.rt, project, name) is None:
                 raise NotFound(f"collection {collection!r} not found; subscribe to an existing project/name",
                                collection=collection)
@@ -129,7 +128,7 @@ class Subscription:
 
         def keep(e: EventRec) -> bool:
             return (e.kind in ALIAS_KINDS and (project is None or (e.project == project and e.collection == name))
-                    and (alias is None or e.alias == alias) and readable(info, e.project_id))
+                    and (alias is None or e.alias == alias) and may_read(info.context.actor, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, collection=name, alias=alias, kinds=ALIAS_KINDS):
             yield AliasChange.of(rec)
@@ -138,9 +137,9 @@ class Subscription:
     async def events(
         self, info: Info, project: str | None = None, kinds: list[str] | None = None, after: float | None = None
     ) -> AsyncGenerator[Event, None]:
-        can_read(info)
+        actor_of(info)  # a subscription's root field is no resolver: ProjectAccess does not see it
         if project is not None:
-            await require_readable(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
+            await project_reader(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
             if await reads.project_by_name(info.context.rt, refs.check_project_name(project)) is None:
                 raise NotFound(f"project {project!r} not found", project=project)
         unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
@@ -149,7 +148,7 @@ class Subscription:
 
         def keep(e: EventRec) -> bool:
             return ((project is None or e.project == project) and (not kinds or e.kind in kinds)
-                    and readable(info, e.project_id))
+                    and may_read(info.context.actor, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, kinds=kinds):
             yield Event.of(rec)

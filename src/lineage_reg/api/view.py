@@ -31,7 +31,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from .. import jsontext
 from ..errors import BadInput, Unauthenticated
-from ..services.auth import Authenticator
+from ..services.auth import Authenticator, header_problem
 from ..services.runtime import Runtime
 from .context import Context, build_context
 from .permissions import authenticated
@@ -101,6 +101,7 @@ class GraphQLView(GraphQL[Context, None]):
         actor = await self.auth.actor(header)
         context = build_context(rt=self.rt, actor=actor, base_url=self._base_url(request),
                                 mutation_limiter=self.mutation_limiter)
+        context.auth_problem = header_problem(header)
         if isinstance(request, WebSocket):
             context.websocket = request
         return context
@@ -184,7 +185,7 @@ class GraphQLView(GraphQL[Context, None]):
         is answered UNAUTHENTICATED here, before its document is parsed or validated: whatever it sends, it
         costs the server no GraphQL work."""
         try:
-            authenticated(context.actor)
+            authenticated(context.actor, context.auth_problem)
         except Unauthenticated as exc:
             return ExecutionResult(data=None, errors=[GraphQLError(exc.message, extensions=exc.extensions)])
         get = request_adapter.method == "GET"
@@ -212,7 +213,8 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         actor = await self.auth.actor(header)
         if actor is None or actor.role is None:
-            raise ConnectionRejectionError({"message": "a valid token with at least the viewer role is required"})
+            problem = header_problem(header) or "a valid token with at least the viewer role is required"
+            raise ConnectionRejectionError({"message": problem})
         context.actor = actor
         context.reauthenticate = lambda: self.auth.actor(header)
         return None

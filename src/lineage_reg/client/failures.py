@@ -17,12 +17,15 @@ class Unreachable(errors.RegistryError):
     code = "UNREACHABLE"
 
 
+REQUEST_ERRORS = ("GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED")  # GraphQL's own codes: the request is wrong
+
+
 def graphql_error(errs: list[dict[str, Any]]) -> errors.RegistryError:
     first = errs[0]
     details = dict(first.get("extensions") or {})
     code = details.pop("code", None)
     details.pop("message", None)
-    if code is None and "path" not in first:
+    if code in REQUEST_ERRORS or (code is None and "path" not in first):
         cls: type[errors.RegistryError] = errors.BadInput  # a syntax, validation or variable error in the request
     else:
         cls = _ERRORS.get(str(code), errors.RegistryError)

@@ -21,7 +21,7 @@ from .. import jsontext
 from .. import openlineage_events as ol_events
 from ..errors import BadInput, RegistryError
 from ..services import openlineage as ol
-from ..services.auth import Authenticator
+from ..services.auth import Authenticator, header_problem
 from ..services.runtime import Runtime
 
 log = logging.getLogger("lineage_reg.openlineage")
@@ -61,9 +61,11 @@ def routes(rt: Runtime, auth: Authenticator) -> list[Route]:
     limit = rt.settings.openlineage_max_body_bytes
 
     async def authorise(request: Request) -> tuple[str | None, JSONResponse | None]:
-        actor = await auth.actor(request.headers.get("authorization"))
+        header = request.headers.get("authorization")
+        actor = await auth.actor(header)
         if actor is None or actor.role is None:
-            return None, _error(401, "UNAUTHENTICATED", "send 'Authorization: Bearer <token>' (OPENLINEAGE_API_KEY)")
+            problem = header_problem(header) or "send 'Authorization: Bearer <token>' (OPENLINEAGE_API_KEY)"
+            return None, _error(401, "UNAUTHENTICATED", problem)
         if not actor.has("member"):
             return None, _error(403, "FORBIDDEN", f"ingesting lineage needs the member role; your token has {actor.role}")
         return actor.name, None

@@ -104,6 +104,22 @@ def parse_lifetime(text: str) -> timedelta:
     return timedelta(**{unit: int(m.group(1))})
 
 
+BEARER = "send 'Authorization: Bearer <token>' (the word Bearer, a space, then the token)"
+
+
+def header_problem(authorization: str | None) -> str | None:
+    """What is wrong with an Authorization header that is not shaped ``Bearer <token>``; None if it is (whether
+    its token is valid is the token store's question) or if there is none (anonymous)."""
+    if not authorization:
+        return None
+    scheme, _, secret = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return None if secret.strip() else f"the Authorization header has no token after Bearer: {BEARER}"
+    if not secret:
+        return f"the Authorization header has no scheme, only a token: {BEARER}"
+    return f"the Authorization header uses the {scheme[:20]!r} scheme, which this server does not take: {BEARER}"
+
+
 class Authenticator:
     def __init__(self, rt: Runtime, changes: Callable[[], int | None]) -> None:
         """``changes()``: a number that moves whenever a token may have been revoked or a role changed, in any
@@ -120,10 +136,9 @@ class Authenticator:
         """The actor a header names; None when a token was given but is not valid."""
         if not authorization:
             return self.anonymous
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secret:
+        if header_problem(authorization) is not None:
             return None
-        key = hash_secret(secret.strip())
+        key = hash_secret(authorization.strip().partition(" ")[2].strip())
         generation = self._changes()
         hit = self._cache.get(key)
         if hit is not None and hit[0] > time.monotonic() and generation is not None and hit[1] == generation:

@@ -10,7 +10,7 @@ import strawberry
 from ...lineage.engine import Direction, NodeKey, edge_kind, kind_of
 from ...services import lineage as lineage_service
 from ..context import Info
-from ..permissions import can_read, readable
+from ..permissions import actor_of, may_read
 from ..selection import selects
 from .common import LineageDirection, LineageNodeKind
 
@@ -67,7 +67,7 @@ def _node(info: Info, key: NodeKey, label: lineage_service.Label | None, layer: 
           gid: strawberry.ID | None = None) -> LineageNode:
     """A node; one of a project the actor can't read keeps its place in the graph but not its name."""
     text = "" if label is None else label.text
-    if label is not None and label.project_id is not None and not readable(info, label.project_id):
+    if label is not None and label.project_id is not None and not may_read(info.context.actor, label.project_id):
         text = HIDDEN
     return LineageNode(id=gid or strawberry.ID(lineage_service.node_id(key)), kind=KIND[kind_of(key)], label=text,
                        layer=layer, distance=distance)
@@ -75,10 +75,10 @@ def _node(info: Info, key: NodeKey, label: lineage_service.Label | None, layer: 
 
 def _root_check(info: Info) -> lineage_service.RootCheck:
     """A start node must be readable (datasets are: they belong to no project)."""
-    can_read(info)
+    actor_of(info)  # `lineage` is a root field too: nobody unauthenticated gets as far as the lookup
 
     def check(label: lineage_service.Label) -> bool:
-        return label.project_id is None or readable(info, label.project_id)
+        return label.project_id is None or may_read(info.context.actor, label.project_id)
 
     return check
 
@@ -127,7 +127,7 @@ async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime 
     return [  # links into registered models the actor can't read are left out
         ImpactHit(link=ModelLink.of(h.link), distance=h.distance,
                   path=[_node(info, n, h.labels.get(n), i, i) for i, n in enumerate(h.path)])
-        for h in hits if readable(info, h.link.project_id)
+        for h in hits if may_read(info.context.actor, h.link.project_id)
     ]
 
 

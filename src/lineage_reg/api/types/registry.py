@@ -13,7 +13,6 @@ from ...errors import NotFound
 from ...services import reads
 from ...records import AliasRec, CollectionRec, FileRec, LinkRec, ProjectRec, VersionRec
 from ..context import Info
-from ..permissions import can_read
 from ..relay import Connection, connection
 from .common import JSON, Node, VersionState
 from .lineage import LineageField
@@ -38,24 +37,20 @@ class Project(Node):
 
     @strawberry.field(description="Runs, newest first.")
     async def runs(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        can_read(info)
         return await connection(info, "project.runs", self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field
     async def artifacts(
         self, info: Info, type: str | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[Artifact]:
-        can_read(info)
         return await connection(info, "project.artifacts", self._rec.id, Artifact.of, first=first, after=after, arg=type)
 
     @strawberry.field
     async def registered_models(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[RegisteredModel]:
-        can_read(info)
         return await connection(info, "project.models", self._rec.id, RegisteredModel.of, first=first, after=after)
 
 
 async def _aliases(info: Info, coll: CollectionRec) -> list[Alias]:
-    can_read(info)
     found: list[AliasRec] = await info.context.loaders.aliases_of_collection.load(coll.id)
     protected = await info.context.loaders.protected_aliases.load((coll.project_id, coll.id)) if found else ()
     return [Alias(name=a.name, protected=a.name in protected, _version_id=a.version_id) for a in found]
@@ -78,12 +73,10 @@ class Artifact(Node):
 
     @strawberry.field
     async def project(self, info: Info) -> Project:
-        can_read(info)
         return Project.of(await info.context.loaders.project.load(self._rec.project_id))
 
     @strawberry.field(description="Versions, newest first; deleted versions are left out.")
     async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ArtifactVersion]:
-        can_read(info)
         return await connection(info, "artifact.versions", self._rec.id, ArtifactVersion.of, first=first, after=after)
 
     @strawberry.field(description="A version by `v3`, an alias such as `latest`, or a digest prefix.")
@@ -96,7 +89,6 @@ class Artifact(Node):
 
 
 async def _version_in(info: Info, coll: CollectionRec, selector: str) -> ArtifactVersion | None:
-    can_read(info)
     text = f"{coll.ref}{selector}" if selector.startswith("@") else f"{coll.ref}:{selector}"
     refs.parse_selector(refs.CollectionRef(coll.project, coll.name), selector)
     try:
@@ -113,7 +105,6 @@ class File:
 
     @strawberry.field(description="A URL the caller may GET the content from (expires; fetch a fresh one when it does).")
     async def download_url(self, info: Info) -> str:
-        can_read(info)
         return await info.context.rt.blobs.download_url(self.sha256, info.context.base_url)
 
 
@@ -144,12 +135,10 @@ class ArtifactVersion(LineageField, Node):
 
     @strawberry.field
     async def artifact(self, info: Info) -> Artifact:
-        can_read(info)
         return Artifact.of(await info.context.loaders.collection.load(self._rec.artifact_id))
 
     @strawberry.field
     async def files(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[File]:
-        can_read(info)
 
         def convert(f: FileRec) -> File:
             return File(path=f.path, size=f.size, sha256=f.sha256)
@@ -158,12 +147,10 @@ class ArtifactVersion(LineageField, Node):
 
     @strawberry.field(description="Aliases held in the artifact's own sequence (latest, …).")
     async def aliases(self, info: Info) -> list[str]:
-        can_read(info)
         return await info.context.loaders.alias_names.load((self._rec.artifact_id, self._rec.id))
 
     @strawberry.field(description="The run that produced this version, if one was named.")
     async def created_by(self, info: Info) -> Run | None:
-        can_read(info)
         if self._rec.run_id is None:
             return None
         rec = await info.context.loaders.run.load(self._rec.run_id)
@@ -171,12 +158,10 @@ class ArtifactVersion(LineageField, Node):
 
     @strawberry.field(description="Runs that used this version, newest first.")
     async def used_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        can_read(info)
         return await connection(info, "version.usedBy", self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field(description="Registered models this version is linked into.")
     async def links(self, info: Info) -> list[ModelLink]:
-        can_read(info)
         return [ModelLink.of(link) for link in await info.context.loaders.links_of_version.load(self._rec.id)]
 
 
@@ -196,17 +181,14 @@ class RegisteredModel(Node):
 
     @strawberry.field
     async def project(self, info: Info) -> Project:
-        can_read(info)
         return Project.of(await info.context.loaders.project.load(self._rec.project_id))
 
     @strawberry.field(description="Links, newest first.")
     async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ModelLink]:
-        can_read(info)
         return await connection(info, "model.versions", self._rec.id, ModelLink.of, first=first, after=after)
 
     @strawberry.field(description="The link that holds this alias, or null.")
     async def alias(self, info: Info, name: str) -> ModelLink | None:
-        can_read(info)
         refs.check_alias(name)
         version = await _version_in(info, self._rec, name)
         if version is None:
@@ -226,7 +208,6 @@ class RegisteredModel(Node):
     ) -> Connection[Annotated[Event, strawberry.lazy(".events")]]:
         from .events import Event
 
-        can_read(info)
         return await connection(info, "model.history", self._rec.id, Event.of, first=first, after=after)
 
 
@@ -246,17 +227,14 @@ class ModelLink(Node):
 
     @strawberry.field
     async def registered_model(self, info: Info) -> RegisteredModel:
-        can_read(info)
         return RegisteredModel.of(await info.context.loaders.collection.load(self._rec.model_id))
 
     @strawberry.field
     async def version(self, info: Info) -> ArtifactVersion:
-        can_read(info)
         return ArtifactVersion.of(await info.context.loaders.version.load(self._rec.version_id))
 
     @strawberry.field(description="Aliases this link holds in its registered model.")
     async def aliases(self, info: Info) -> list[str]:
-        can_read(info)
         return await info.context.loaders.alias_names.load((self._rec.model_id, self._rec.version_id))
 
 
@@ -273,7 +251,6 @@ class Alias:
 
     @strawberry.field(description="The artifact version the alias points at.")
     async def version(self, info: Info) -> ArtifactVersion:
-        can_read(info)
         return ArtifactVersion.of(await info.context.loaders.version.load(self._version_id))
 
 

@@ -11,7 +11,6 @@ from ... import ids
 from ...services import reads
 from ...records import DatasetRec, RunRec
 from ..context import Info
-from ..permissions import can_read
 from ..relay import Connection, connection
 from .common import JSON, Node, RunStatus
 from .lineage import LineageField
@@ -56,7 +55,6 @@ class Run(LineageField, Node):
 
     @strawberry.field(description="The run that started this one (OpenLineage ParentRunFacet).")
     async def parent(self, info: Info) -> Run | None:
-        can_read(info)
         if self._rec.parent_id is None:
             return None
         rec = await info.context.loaders.run.load(self._rec.parent_id)
@@ -66,20 +64,17 @@ class Run(LineageField, Node):
     async def project(self, info: Info) -> Annotated[Project, strawberry.lazy(".registry")]:
         from .registry import Project
 
-        can_read(info)
         return Project.of(await info.context.loaders.project.load(self._rec.project_id))
 
     async def _versions(self, info: Info, downstream: bool, via: str) -> list[ArtifactVersion]:
         from .registry import ArtifactVersion
 
-        can_read(info)
         loaders = info.context.loaders
         edges = await loaders.neighbours("r", self._rec.id, downstream=downstream, via=via)
         found = await loaders.version.load_many([i for k, i, _ in edges if k == "v"])
         return [ArtifactVersion.of(v) for v in found if v is not None]
 
     async def _datasets(self, info: Info, downstream: bool, via: str) -> list[Dataset]:
-        can_read(info)
         loaders = info.context.loaders
         edges = await loaders.neighbours("r", self._rec.id, downstream=downstream, via=via)
         found = await loaders.dataset.load_many([i for k, i, _ in edges if k == "d"])
@@ -103,7 +98,6 @@ class Run(LineageField, Node):
 
     @strawberry.field(description="Metric history logged with logMetrics, ordered by key then step.")
     async def metrics(self, info: Info, key: str | None = None, limit: int = 1000) -> list[MetricPoint]:
-        can_read(info)
         limit = max(1, min(limit, MAX_METRIC_POINTS))
         points = await reads.metric_history(info.context.rt, self._rec.id, key, limit)
         return [MetricPoint(key=k, step=s, value=v) for k, s, v in points]
@@ -125,10 +119,8 @@ class Dataset(LineageField, Node):
 
     @strawberry.field
     async def read_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        can_read(info)
         return await connection(info, "dataset.readBy", self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field
     async def written_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        can_read(info)
         return await connection(info, "dataset.writtenBy", self._rec.id, Run.of, first=first, after=after)

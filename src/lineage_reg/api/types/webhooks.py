@@ -1,16 +1,17 @@
-"""Webhook and WebhookDelivery types (admin only)."""
+"""Webhook and WebhookDelivery types: for the admins of the webhook's project (a global admin is one)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from functools import partial
 
 import strawberry
 
 from ... import ids
 from ...records import DeliveryRec, WebhookRec
 from ..context import Info
-from ..permissions import require
+from ..permissions import actor_of, in_project
 from ..relay import Connection, connection
 from .events import Event
 
@@ -35,20 +36,21 @@ class WebhookDelivery:
     last_latency_ms: float | None
     last_error: str | None
     _rec: strawberry.Private[DeliveryRec]
+    _project_id: strawberry.Private[int]  # the webhook's project: its admins may read what was delivered
 
     @classmethod
-    def of(cls, rec: DeliveryRec) -> WebhookDelivery:
+    def of(cls, rec: DeliveryRec, *, project_id: int) -> WebhookDelivery:
         return cls(
             id=strawberry.ID(ids.encode("WebhookDelivery", rec.id)), kind=rec.kind, status=DeliveryStatus(rec.status),
             attempts=rec.attempts, created_at=rec.created_at,
             next_attempt_at=rec.next_attempt_at if rec.status == "PENDING" else None, delivered_at=rec.delivered_at,
             last_status_code=rec.last_status_code, last_latency_ms=rec.last_latency_ms, last_error=rec.last_error,
-            _rec=rec,
+            _rec=rec, _project_id=project_id,
         )
 
     @strawberry.field(description="The event delivered; null for a ping.")
     async def event(self, info: Info) -> Event | None:
-        require(info, "admin")
+        in_project(actor_of(info), self._project_id, "admin")
         if self._rec.event_id is None:
             return None
         rec = await info.context.loaders.event.load(self._rec.event_id)
@@ -80,5 +82,6 @@ class Webhook:
     @strawberry.field(description="Deliveries, newest first.")
     async def deliveries(self, info: Info, first: int | None = None,
                          after: str | None = None) -> Connection[WebhookDelivery]:
-        require(info, "admin")
-        return await connection(info, "webhook.deliveries", self._rec.id, WebhookDelivery.of, first=first, after=after)
+        in_project(actor_of(info), self._rec.project_id, "admin")
+        convert = partial(WebhookDelivery.of, project_id=self._rec.project_id)
+        return await connection(info, "webhook.deliveries", self._rec.id, convert, first=first, after=after)
