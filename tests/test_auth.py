@@ -570,7 +570,7 @@ async def test_every_resolver_checks_access(actor: Actor | None, error: type[Exc
             kwargs["self"] = parent_of(origin)
         try:
             result = (func(**kwargs) if root else
-                      ProjectAccess().resolve(lambda *_, **__: func(**kwargs), kwargs.get("self"), info))
+                      ProjectAccess().resolve(lambda *_, f=func, kw=kwargs, **__: f(**kw), kwargs.get("self"), info))
             if inspect.isasyncgen(result):
                 await result.__anext__()
             elif inspect.isawaitable(result):
