@@ -152,7 +152,7 @@ def wait_healthy(port: int, proc: subprocess.Popen[str]) -> None:
 # docs/*.md: their commands need a server elsewhere, a PostgreSQL, a bench's MLflow..., so they are not run here;
 # but each must at least be found in a fresh shell after the install: `lineage-reg`, `python`, `pip` via `.venv/bin/`.
 # cli.md, events.md and concepts.md are being edited on other branches (issue 16): add them once those land.
-NOT_YET_CHECKED = {"cli.md", "events.md", "concepts.md"}
+NOT_YET_CHECKED: set[str] = set()
 BARE = re.compile(r"^(?:\$ )?(lineage-reg|lineage_reg|python3?|pip3?)\b(?! -m venv)")
 
 
