@@ -22,7 +22,7 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from conftest import Api, snapshot
-from test_e2e import log_version
+from support.versions import log_version
 
 PRODUCER = "https://github.com/example/pipelines"
 NS = "warehouse-etl"

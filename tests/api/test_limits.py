@@ -24,7 +24,7 @@ from lineage_reg.api import limits, measure
 from lineage_reg.api.schema import schema
 from lineage_reg.client import aio, version
 from lineage_reg.config import Settings, from_env
-from test_subscriptions import connected
+from support.ws import connected
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 NESTED = ('{artifact(project:"p",name:"a"){versions(first:500){edges{node{artifact{versions(first:500){edges{node{'

@@ -17,7 +17,7 @@ from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
 
 from conftest import Api, snapshot
 from lineage_reg.services import auth
-from test_e2e import log_version
+from support.versions import log_version
 
 MARKERS = ("secret-weights", "secret-train", "s3cr3t-meta", "secret-model", "hush.bin", "secret/")
 
@@ -217,7 +217,7 @@ async def test_nothing_of_a_project_leaks_to_someone_without_a_role_in_it(api: A
 
 
 async def test_subscriptions_only_stream_readable_projects(api: Api, dialect: str) -> None:
-    from test_subscriptions import connected, subscribe
+    from support.ws import connected, subscribe
 
     await seed(api)
     eve = await user(api, "eve", "open", "viewer")
@@ -390,7 +390,7 @@ async def test_no_existence_oracle(api: Api, dialect: str) -> None:
     answered the same way: the same data, the same error code and message, over HTTP and over WebSocket, for a
     token with no role anywhere, a viewer of another project, and an admin of another project."""
     from lineage_reg.api.schema import schema
-    from test_subscriptions import connected
+    from support.ws import connected
 
     ids = await seed(api)
     ids["secret_webhook"] = (await api('mutation { createWebhook(input: {project: "secret", url: '

@@ -23,9 +23,9 @@ import websockets
 from conftest import Api, LiveServer, snapshot
 from lineage_reg.api.limits import MAX_ALIASES, MAX_TOKENS, token_count
 from lineage_reg.config import Settings
-from test_auth import refused, seed
-from test_e2e import log_version
-from test_subscriptions import PROTOCOL, TIMEOUT, Socket, connected, raw_socket, ws_url
+from support.seed import refused, seed
+from support.versions import log_version
+from support.ws import PROTOCOL, TIMEOUT, Socket, connected, raw_socket, ws_url
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CREATE = 'mutation { createProject(name: "sneaky") { id } }'
@@ -379,7 +379,7 @@ async def test_mutations_per_token_are_rate_limited(settings: Settings, dialect:
 # --------------------------------------------------------------------------------------------------------------
 # Fuzz: schemathesis generates operations from schema.graphql and sends them to the running server.
 
-# Examples per role: 500 in the suite; `LINEAGE_REG_FUZZ_EXAMPLES=5000 pytest tests/test_hardening.py -k fuzz` is
+# Examples per role: 500 in the suite; `LINEAGE_REG_FUZZ_EXAMPLES=5000 pytest tests/api/test_hardening.py -k fuzz` is
 # the long run (docs/security.md gives its last result).
 FUZZ_EXAMPLES = int(os.environ.get("LINEAGE_REG_FUZZ_EXAMPLES", "500"))
 
@@ -454,7 +454,7 @@ async def test_bootstrap_token_is_never_logged_and_what_the_server_writes_is_own
     import logging
     import os
 
-    from test_e2e import CREATE_VERSION, manifest
+    from support.versions import CREATE_VERSION, manifest
 
     settings = dataclasses.replace(settings, multipart_threshold=1024,  # SQLite: the default file in the data dir
                                    database_url=None if settings.is_sqlite else settings.database_url)
