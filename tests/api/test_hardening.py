@@ -287,6 +287,7 @@ async def handshake(api: Api, origin: str | None, protocol: str = PROTOCOL) -> i
         return exc.response.status_code
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_websockets_from_other_sites_are_refused(api: Api, settings: Settings, dialect: str) -> None:
     own = api.url  # http://127.0.0.1:<port>
@@ -303,6 +304,7 @@ async def test_websockets_from_other_sites_are_refused(api: Api, settings: Setti
         assert await handshake(allowing, "http://app.example") == 403  # another scheme is another origin
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_only_graphql_transport_ws_is_spoken(api: Api, dialect: str) -> None:
     async with websockets.connect(ws_url(api), subprotocols=["graphql-ws"],  # type: ignore[list-item]
@@ -311,6 +313,7 @@ async def test_only_graphql_transport_ws_is_spoken(api: Api, dialect: str) -> No
         assert await Socket(ws).closed_with() == 4406
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_at_most_20_operations_per_connection(api: Api, dialect: str) -> None:
     async with connected(api, api.token) as sock:
@@ -323,6 +326,7 @@ async def test_at_most_20_operations_per_connection(api: Api, dialect: str) -> N
         await sock.quiet(0.3)  # the 20 others stay open and quiet
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_a_connection_that_never_initialises_is_closed(api: Api, dialect: str) -> None:
     async with raw_socket(api) as sock:
@@ -384,6 +388,7 @@ async def test_mutations_per_token_are_rate_limited(settings: Settings, dialect:
 FUZZ_EXAMPLES = int(os.environ.get("LINEAGE_REG_FUZZ_EXAMPLES", "500"))
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 @pytest.mark.parametrize("role", ["admin", "viewer"])
 async def test_fuzz_never_answers_5xx_nor_leaks_a_stack_trace(api: Api, dialect: str, role: str) -> None:

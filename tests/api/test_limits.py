@@ -293,6 +293,7 @@ async def test_several_operations_need_an_operation_name(api: Api, dialect: str)
     assert resp.json() == {"data": {"projects": {"totalCount": 0}}}
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_document_limits_answer_over_the_websocket_too(api: Api, dialect: str) -> None:
     """Each refusal before execution reaches a WebSocket client as an ``error`` message with its code."""

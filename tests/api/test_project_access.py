@@ -216,6 +216,7 @@ async def test_nothing_of_a_project_leaks_to_someone_without_a_role_in_it(api: A
     assert "(hidden: a project you have no role in)" in [n["label"] for n in graph["nodes"]]
 
 
+@pytest.mark.network
 async def test_subscriptions_only_stream_readable_projects(api: Api, dialect: str) -> None:
     from support.ws import connected, subscribe
 
@@ -385,6 +386,7 @@ def unnamed(answer: dict[str, Any] | list[Any], secret: str, missing: str) -> st
     return text.replace("'nope'", "'secret'").replace("nonexist", "secret-model")
 
 
+@pytest.mark.network
 async def test_no_existence_oracle(api: Api, dialect: str) -> None:
     """Whether something exists in a project the caller may not read, and whether the project exists at all, is
     answered the same way: the same data, the same error code and message, over HTTP and over WebSocket, for a

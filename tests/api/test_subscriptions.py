@@ -26,6 +26,8 @@ from lineage_reg.clock import utcnow
 from support.versions import log_version
 from support.ws import connected, raw_socket, subscribe
 
+pytestmark = pytest.mark.network  # WebSockets and server processes: the real server
+
 SET = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, version: $v}) '
        "{ name } }")
 REMOVE = "mutation($c: String!, $a: String!) { removeAlias(collection: $c, alias: $a) }"

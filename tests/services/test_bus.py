@@ -31,6 +31,8 @@ from lineage_reg.clock import utcnow
 from support.versions import log_version
 from support.processes import server_process
 
+pytestmark = pytest.mark.network  # WebSockets and server processes: the real server
+
 SUBSCRIBE = 'subscription { aliasChanged(collection: "churn/prod", alias: "staging") { alias version { ref } } }'
 SET = ('mutation($v: String!) { setAlias(input: {collection: "churn/prod", alias: "staging", version: $v}) '
        "{ name } }")
