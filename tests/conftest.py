@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from lineage_reg.app import build_runtime, create_app
+from lineage_reg.app import create_app
 from lineage_reg.config import Settings
 from lineage_reg.http.timeouts import server_options
 from lineage_reg.services import auth
@@ -299,8 +299,10 @@ class Api:
         return GraphQLError(body["errors"])
 
     async def token_for(self, role: str, name: str | None = None) -> str:
-        # The server's runtime lives on the server thread's loop: use a runtime of our own.
-        rt = build_runtime(self.server.settings)
+        # The server's runtime may live on a server thread's loop: use a runtime of our own (a token, no blobs).
+        from support.blobs import memory_runtime
+
+        rt = memory_runtime(self.server.settings)
         try:
             return await auth.create_token(rt, name=name or f"test-{role}", role=role)
         finally:

@@ -32,6 +32,7 @@ from lineage_reg.store.schema import api_token
 from lineage_reg.store.tables import metadata
 from lineage_reg.clock import utcnow
 from support.versions import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
+from support.blobs import memory_runtime
 from support.seed import refused, seed
 
 # --------------------------------------------------------------------------------------------------------------
@@ -653,7 +654,7 @@ async def test_internal_errors_are_masked(api: Api, dialect: str) -> None:
 async def test_an_expired_token_is_unauthenticated(api: Api, settings: Settings, dialect: str) -> None:
     from datetime import timedelta
 
-    rt = build_runtime(settings)
+    rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
         short = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(seconds=1.5))
         long = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(hours=1))
@@ -735,7 +736,7 @@ async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, d
     (on PostgreSQL each would otherwise wait for a pooled connection), and a change of access starts a new one."""
     from lineage_reg.store import migrations
 
-    rt = build_runtime(settings)
+    rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
         await migrations.upgrade(rt.db)
         secret = await auth.create_token(rt, name="bot", role="viewer")
