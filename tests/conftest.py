@@ -1,4 +1,9 @@
-"""Real services for every test: SQLite and PostgreSQL, a real uvicorn server, real HTTP.
+"""Real services for every test: SQLite and PostgreSQL, the real app, real HTTP where a test crosses the network.
+
+``api`` runs the app in the test's own event loop and reaches it through ``httpx.ASGITransport`` (no socket,
+no thread): the same routes, middleware, lifespan and databases, without a server to start. Tests that need
+a socket (WebSocket, other processes, the SDK's own network stack, TLS, timeouts) ask for ``live`` (a real
+uvicorn server) or carry ``@pytest.mark.network``, and then ``api`` talks to a ``LiveServer`` over real HTTP.
 
 ``dialect`` parametrises tests over both databases. PostgreSQL comes from
 ``LINEAGE_REG_TEST_PG_URL`` when set, otherwise from ``pgserver`` (a real
@@ -12,6 +17,7 @@ import asyncio
 import dataclasses
 import itertools
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -84,8 +90,6 @@ def pg_admin_url() -> Iterator[str]:
     if url:
         yield url
         return
-    import shutil
-
     import pgserver
 
     # Not under pytest's own temp root: every pytest session that starts resets that root to mode 0700,
@@ -95,6 +99,11 @@ def pg_admin_url() -> Iterator[str]:
     server = pgserver.get_server(data, cleanup_mode="stop")
     sock_dir = server.get_uri().split("host=")[1]
     yield f"postgresql+asyncpg://postgres@/postgres?host={sock_dir}"
+    # Its data is thrown away: stop without the shutdown checkpoint, which flushes every database the tests
+    # cloned (it took ~2 minutes at the end of a full run). pgserver then finds it stopped.
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
     server.cleanup()
     shutil.rmtree(data, ignore_errors=True)
 
@@ -122,10 +131,27 @@ def pg_template(pg_admin_url: str) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy (migrating from nothing takes ~0.25 s, a copy ~1 ms)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "registry.db"
+
+    async def make() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await migrations.upgrade(db)
+        await db.dispose()
+
+    asyncio.run(make())
+    assert not path.with_name(path.name + "-wal").exists(), "the template must be checkpointed into one file"
+    return path
+
+
 @pytest.fixture
 def database_url(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if dialect == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}"
+        target = tmp_path / "registry.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite+aiosqlite:///{target}"
     admin_url = request.getfixturevalue("pg_admin_url")
     template = request.getfixturevalue("pg_template")
     name = f"lr_test_{os.getpid()}_{next(_db_counter)}"
@@ -199,6 +225,41 @@ class LiveServer:
         return (self.settings.data_dir / auth.BOOTSTRAP_FILE).read_text().strip()
 
 
+class InProcessServer:
+    """The app in the caller's event loop, its lifespan run by hand, reached through ``httpx.ASGITransport``.
+
+    Everything but the socket is real: routes, middleware, lifespan (migrations, event bus, webhook
+    dispatcher, blob store), the databases. URLs the app hands out (upload and download links) name
+    ``http://testserver``, which ``client()`` routes back into the app; any other host (S3, a webhook
+    receiver) goes over the network as usual. Use as ``async with InProcessServer(settings) as server``.
+    """
+
+    url = "http://testserver"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.runtime = self.app.state.runtime
+        self._lifespan: Any = None
+
+    async def __aenter__(self) -> InProcessServer:
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._lifespan.__aexit__(*exc)
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An httpx client whose requests to ``self.url`` go into the app (``raise_app_exceptions=False``: an
+        error the app answers with a 500 is seen as the 500 a client over HTTP would see)."""
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        return httpx.AsyncClient(mounts={"all://testserver": transport}, timeout=30, **kwargs)
+
+    def admin_token(self) -> str:
+        return (self.settings.data_dir / auth.BOOTSTRAP_FILE).read_text().strip()
+
+
 @pytest.fixture
 def live(settings: Settings) -> Iterator[LiveServer]:
     with LiveServer(settings) as server:
@@ -213,9 +274,9 @@ class GraphQLError(AssertionError):
 
 
 class Api:
-    """A GraphQL client over real HTTP (httpx, keep-alive)."""
+    """A GraphQL client over httpx: into the app in-process, or over real HTTP (keep-alive) to a LiveServer."""
 
-    def __init__(self, server: LiveServer, http: httpx.AsyncClient, token: str | None) -> None:
+    def __init__(self, server: LiveServer | InProcessServer, http: httpx.AsyncClient, token: str | None) -> None:
         self.server = server
         self.http = http
         self.token = token
@@ -250,12 +311,18 @@ class Api:
 
 
 @pytest.fixture
-async def api(live: LiveServer) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(timeout=30) as http:
-        yield Api(live, http, live.admin_token())
+async def api(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    """The admin's client: in-process (``InProcessServer``) unless the test needs a socket (see the module doc)."""
+    if "live" in request.fixturenames or request.node.get_closest_marker("network"):
+        live: LiveServer = request.getfixturevalue("live")
+        async with httpx.AsyncClient(timeout=30) as http:
+            yield Api(live, http, live.admin_token())
+        return
+    async with InProcessServer(settings) as server, server.client() as http:
+        yield Api(server, http, server.admin_token())
 
 
-async def snapshot(server: LiveServer) -> dict[str, Any]:
+async def snapshot(server: LiveServer | InProcessServer) -> dict[str, Any]:
     """Row counts of every table and the blob files on disk: to prove a failure changed nothing."""
     db = Database(server.settings.effective_database_url)
     try:

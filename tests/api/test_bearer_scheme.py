@@ -22,6 +22,7 @@ def test_the_header_is_read_before_the_token_is_looked_up() -> None:
         assert "Authorization: Bearer <token>" in (header_problem(header) or "")
 
 
+@pytest.mark.network  # its own HTTP client, headers as sent over the wire
 async def test_a_token_without_bearer_is_told_the_scheme_is_missing(api: Api, dialect: str) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         bare = {"Authorization": api.token or ""}

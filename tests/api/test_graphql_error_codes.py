@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Api
-from test_subscriptions import connected
+from support.ws import connected
 
 pytestmark = pytest.mark.dialects("sqlite")  # decided before any database is asked
 
@@ -30,6 +30,7 @@ async def test_validation_and_parse_errors_have_a_code_over_http(api: Api, diale
         assert message in error["message"]
 
 
+@pytest.mark.network
 async def test_validation_and_parse_errors_have_a_code_over_a_websocket(api: Api, dialect: str) -> None:
     async with connected(api, api.token) as sock:
         for n, (query, code, message) in enumerate(SUBSCRIPTION_CASES):

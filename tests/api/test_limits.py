@@ -24,7 +24,7 @@ from lineage_reg.api import limits, measure
 from lineage_reg.api.schema import schema
 from lineage_reg.client import aio, version
 from lineage_reg.config import Settings, from_env
-from test_subscriptions import connected
+from support.ws import connected
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 NESTED = ('{artifact(project:"p",name:"a"){versions(first:500){edges{node{artifact{versions(first:500){edges{node{'
@@ -293,6 +293,7 @@ async def test_several_operations_need_an_operation_name(api: Api, dialect: str)
     assert resp.json() == {"data": {"projects": {"totalCount": 0}}}
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_document_limits_answer_over_the_websocket_too(api: Api, dialect: str) -> None:
     """Each refusal before execution reaches a WebSocket client as an ``error`` message with its code."""

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import LiveServer
 from lineage_reg.client import DigestInvalid, Registry, Version
-from test_client import read_tree, write_tree
-from test_client_transfers import QUICK, Faulty
+from support.trees import read_tree, write_tree
+from support.faults import QUICK, Faulty
 
 pytestmark = pytest.mark.dialects("sqlite")
 

@@ -22,7 +22,7 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 
 from conftest import Api, snapshot
-from test_e2e import log_version
+from support.versions import log_version
 
 PRODUCER = "https://github.com/example/pipelines"
 NS = "warehouse-etl"
@@ -81,6 +81,7 @@ async def graph_state(api: Api) -> dict[str, Any]:
     }
 
 
+@pytest.mark.network
 async def test_pipeline_through_the_real_client_reaches_the_production_model(api: Api, dialect: str) -> None:
     client = client_for(api)
     for event in pipeline():
@@ -213,6 +214,7 @@ async def test_auth_and_size_limits(api: Api, dialect: str) -> None:
     assert await snapshot(api.server) == before
 
 
+@pytest.mark.network
 async def test_a_member_token_ingests_and_projects_follow_the_namespace(api: Api, dialect: str) -> None:
     member = await api.token_for("member", "airflow")
     resp = httpx.post(f"{api.url}/api/v1/lineage", json=good_event(), headers={"Authorization": f"Bearer {member}"})

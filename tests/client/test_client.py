@@ -24,19 +24,9 @@ from lineage_reg.client.files import safe_target, write_verified
 from lineage_reg.client.transfers import Transfers
 from lineage_reg.app import build_runtime
 from lineage_reg.config import Settings
+from support.trees import read_tree, write_tree
 
 MiB = 1024 * 1024
-
-
-def write_tree(root: Path, files: dict[str, bytes]) -> Path:
-    for rel, body in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(body)
-    return root
-
-
-def read_tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def test_exported_members() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Api
 from lineage_reg.services import lineage as lineage_service
-from test_e2e import log_version
+from support.versions import log_version
 
 GRAPH = """query($node: ID!, $dir: LineageDirection!, $depth: Int, $limit: Int, $skip: Boolean!,
                  $kinds: [LineageNodeKind!], $asOf: DateTime) {

@@ -23,7 +23,7 @@ from lineage_reg.errors import NotFound
 from lineage_reg.services import gc, versions
 from lineage_reg.services.runtime import Runtime
 from lineage_reg.clock import utcnow
-from test_e2e import COMMIT, log_version, manifest
+from support.versions import COMMIT, log_version, manifest
 
 MiB = 1024 * 1024
 CREATE = """mutation($input: CreateArtifactVersionInput!) { createArtifactVersion(input: $input) {

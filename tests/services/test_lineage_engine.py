@@ -13,7 +13,7 @@ import networkx as nx
 import pytest
 import sqlalchemy as sa
 
-from lineage_reg.app import build_runtime
+from support.blobs import memory_runtime
 from lineage_reg.config import Settings
 from lineage_reg.lineage.engine import (Direction, LineageResult, NodeKey, edge_kind, kind_of, layers, node, row_of,
                                         shortest_path, traverse)
@@ -63,7 +63,7 @@ def oracle(edges: set[Edge], root: NodeKey, downstream: bool, depth: int) -> tup
 @asynccontextmanager
 async def stored(settings: Settings, edges: set[Edge]) -> AsyncIterator[tuple[Any, list[NodeKey]]]:
     """A runtime on a database holding ``edges`` (and nothing else: walks never read node rows), and the nodes."""
-    rt = build_runtime(settings)
+    rt = memory_runtime(settings)  # edges only: no blob is stored
     await migrations.upgrade(rt.db)
     at = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [dict(src_kind=kind_of(a), src_id=row_of(a), dst_kind=kind_of(b), dst_id=row_of(b),

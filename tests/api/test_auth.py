@@ -31,7 +31,9 @@ from lineage_reg.store.db import Database
 from lineage_reg.store.schema import api_token
 from lineage_reg.store.tables import metadata
 from lineage_reg.clock import utcnow
-from test_e2e import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
+from support.versions import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
+from support.blobs import memory_runtime
+from support.seed import refused, seed
 
 # --------------------------------------------------------------------------------------------------------------
 # A registry with something of every kind in it, and every write the API has.
@@ -90,46 +92,8 @@ SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: 
              'version: $v}) { name protected version { ref } } }')
 
 
-async def seed(api: Api) -> dict[str, Any]:
-    """As the bootstrap admin: a project, a run that produced v0, a pending v1, a registered model with
-    `staging` and `production` on its one link, and a tagged artifact. Returns the ids the writes need."""
-    await api('mutation { createProject(name: "churn") { id } }')
-    run = (await api('mutation { startRun(input: {project: "churn", name: "train"}) { id } }'))["startRun"]["id"]
-    v0 = await log_version(api, {"m.bin": b"weights-0"}, run=run)
-    pending = (await api(CREATE_VERSION, input={"project": "churn", "artifact": "classifier", "type": "model",
-                                                "files": manifest({"m.bin": b"weights-1"})}))
-    link = (await api('mutation { linkVersion(input: {version: "churn/classifier:v0", '
-                      'registeredModel: "churn/churn-model", aliases: ["staging", "production"]}) { id } }'))
-    artifact = (await api('{ artifact(project: "churn", name: "classifier") { id } }'))["artifact"]["id"]
-    await api('mutation($a: ID!) { addTags(target: $a, tags: ["keep"]) }', a=artifact)
-    webhook = (await api('mutation { createWebhook(input: {project: "churn", url: "https://hooks.example.com/a", '
-                         'kinds: ["version.deleted"], secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
-    return {
-        "webhook": webhook,
-        "run": run,
-        "version": (await api('{ resolve(ref: "churn/classifier:v0") { id } }'))["resolve"]["id"],
-        "pending": pending["createArtifactVersion"]["version"]["id"],
-        "link": link["linkVersion"]["id"],
-        "artifact": artifact,
-        "input": {"project": "churn", "artifact": "classifier", "type": "model",
-                  "files": manifest({"other.bin": b"never stored"})},
-        "v0": v0,
-    }
-
-
 def variables(query: str, ids: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in ids.items() if f"${name}" in query}
-
-
-async def refused(api: Api, code: str, query: str, **vars: Any) -> dict[str, Any]:
-    """Run a request that must fail with ``code``, changing nothing (rows and blob files alike)."""
-    before = await snapshot(api.server)
-    body = await api.raw(query, vars)
-    assert body.get("errors"), f"expected {code}, got {body}"
-    assert [e.get("extensions", {}).get("code") for e in body["errors"]] == [code], body["errors"]
-    assert all(v is None for v in (body.get("data") or {}).values()), body
-    assert await snapshot(api.server) == before
-    return body
 
 
 def test_the_write_list_covers_every_mutation() -> None:
@@ -699,7 +663,7 @@ async def test_internal_errors_are_masked(api: Api, dialect: str) -> None:
 async def test_an_expired_token_is_unauthenticated(api: Api, settings: Settings, dialect: str) -> None:
     from datetime import timedelta
 
-    rt = build_runtime(settings)
+    rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
         short = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(seconds=1.5))
         long = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(hours=1))
@@ -781,7 +745,7 @@ async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, d
     (on PostgreSQL each would otherwise wait for a pooled connection), and a change of access starts a new one."""
     from lineage_reg.store import migrations
 
-    rt = build_runtime(settings)
+    rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
         await migrations.upgrade(rt.db)
         secret = await auth.create_token(rt, name="bot", role="viewer")

@@ -17,7 +17,7 @@ from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
 
 from conftest import Api, snapshot
 from lineage_reg.services import auth
-from test_e2e import log_version
+from support.versions import log_version
 
 MARKERS = ("secret-weights", "secret-train", "s3cr3t-meta", "secret-model", "hush.bin", "secret/")
 
@@ -216,8 +216,9 @@ async def test_nothing_of_a_project_leaks_to_someone_without_a_role_in_it(api: A
     assert "(hidden: a project you have no role in)" in [n["label"] for n in graph["nodes"]]
 
 
+@pytest.mark.network
 async def test_subscriptions_only_stream_readable_projects(api: Api, dialect: str) -> None:
-    from test_subscriptions import connected, subscribe
+    from support.ws import connected, subscribe
 
     await seed(api)
     eve = await user(api, "eve", "open", "viewer")
@@ -385,12 +386,13 @@ def unnamed(answer: dict[str, Any] | list[Any], secret: str, missing: str) -> st
     return text.replace("'nope'", "'secret'").replace("nonexist", "secret-model")
 
 
+@pytest.mark.network
 async def test_no_existence_oracle(api: Api, dialect: str) -> None:
     """Whether something exists in a project the caller may not read, and whether the project exists at all, is
     answered the same way: the same data, the same error code and message, over HTTP and over WebSocket, for a
     token with no role anywhere, a viewer of another project, and an admin of another project."""
     from lineage_reg.api.schema import schema
-    from test_subscriptions import connected
+    from support.ws import connected
 
     ids = await seed(api)
     ids["secret_webhook"] = (await api('mutation { createWebhook(input: {project: "secret", url: '

@@ -9,7 +9,7 @@ import httpx
 
 from conftest import Api, LiveServer
 from lineage_reg.config import Settings
-from test_e2e import log_version
+from support.versions import log_version
 
 RESOLVE = '{ resolve(ref: "churn/prod:production") { ref } }'
 SET = 'mutation($v: String!) { setAlias(input: {collection: "churn/prod", alias: "production", version: $v}) { name } }'

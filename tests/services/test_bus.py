@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -23,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 import websockets
 
-from conftest import Api, free_port
+from conftest import Api
 from lineage_reg.config import Settings
 from lineage_reg.events import catchup
 from lineage_reg.events.bus import Subscription
@@ -31,36 +28,14 @@ from lineage_reg.events.catchup import GAP_WAIT_SECONDS, CatchUpBus
 from lineage_reg.store.db import Database
 from lineage_reg.records import EventRec
 from lineage_reg.clock import utcnow
-from test_e2e import log_version
+from support.versions import log_version
+from support.processes import server_process
+
+pytestmark = pytest.mark.network  # WebSockets and server processes: the real server
 
 SUBSCRIBE = 'subscription { aliasChanged(collection: "churn/prod", alias: "staging") { alias version { ref } } }'
 SET = ('mutation($v: String!) { setAlias(input: {collection: "churn/prod", alias: "staging", version: $v}) '
        "{ name } }")
-
-
-@contextmanager
-def server_process(settings: Settings) -> Iterator[str]:
-    """`lineage-reg serve` in a process of its own, on the same database and data dir; yields its URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lineage_reg.cli", "serve", "--data-dir", str(settings.data_dir),
-         "--database-url", settings.effective_database_url, "--port", str(port), "--log-level", "warning"],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "the second server did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def seed(api: Api) -> None:

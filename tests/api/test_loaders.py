@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from conftest import Api, LiveServer
-from test_e2e import log_version
+from support.versions import log_version
 
 # Pages of 10 hold all the data below and keep the query within the default cost budget (docs/api.md, "Query
 # cost"): 50 at every level would cost ~47 million and be refused before it ran.

@@ -26,7 +26,7 @@ from conftest import Api, LiveServer, free_port, snapshot
 from lineage_reg.config import Settings
 from lineage_reg.store import schema as s
 from lineage_reg.store.db import Database
-from test_e2e import log_version
+from support.versions import log_version
 
 SECRET = "s3cret-for-the-tests-0123456789"
 CREATE = """mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {

@@ -23,9 +23,9 @@ import websockets
 from conftest import Api, LiveServer, snapshot
 from lineage_reg.api.limits import MAX_ALIASES, MAX_TOKENS, token_count
 from lineage_reg.config import Settings
-from test_auth import refused, seed
-from test_e2e import log_version
-from test_subscriptions import PROTOCOL, TIMEOUT, Socket, connected, raw_socket, ws_url
+from support.seed import refused, seed
+from support.versions import log_version
+from support.ws import PROTOCOL, TIMEOUT, Socket, connected, raw_socket, ws_url
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 CREATE = 'mutation { createProject(name: "sneaky") { id } }'
@@ -288,6 +288,7 @@ async def handshake(api: Api, origin: str | None, protocol: str = PROTOCOL) -> i
         return exc.response.status_code
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_websockets_from_other_sites_are_refused(api: Api, settings: Settings, dialect: str) -> None:
     own = api.url  # http://127.0.0.1:<port>
@@ -304,6 +305,7 @@ async def test_websockets_from_other_sites_are_refused(api: Api, settings: Setti
         assert await handshake(allowing, "http://app.example") == 403  # another scheme is another origin
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_only_graphql_transport_ws_is_spoken(api: Api, dialect: str) -> None:
     async with websockets.connect(ws_url(api), subprotocols=["graphql-ws"],  # type: ignore[list-item]
@@ -312,6 +314,7 @@ async def test_only_graphql_transport_ws_is_spoken(api: Api, dialect: str) -> No
         assert await Socket(ws).closed_with() == 4406
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_at_most_20_operations_per_connection(api: Api, dialect: str) -> None:
     async with connected(api, api.token) as sock:
@@ -324,6 +327,7 @@ async def test_at_most_20_operations_per_connection(api: Api, dialect: str) -> N
         await sock.quiet(0.3)  # the 20 others stay open and quiet
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 async def test_a_connection_that_never_initialises_is_closed(api: Api, dialect: str) -> None:
     async with raw_socket(api) as sock:
@@ -381,11 +385,12 @@ async def test_mutations_per_token_are_rate_limited(settings: Settings, dialect:
 # --------------------------------------------------------------------------------------------------------------
 # Fuzz: schemathesis generates operations from schema.graphql and sends them to the running server.
 
-# Examples per role: 500 in the suite; `LINEAGE_REG_FUZZ_EXAMPLES=5000 pytest tests/test_hardening.py -k fuzz` is
+# Examples per role: 500 in the suite; `LINEAGE_REG_FUZZ_EXAMPLES=5000 pytest tests/api/test_hardening.py -k fuzz` is
 # the long run (docs/security.md gives its last result).
 FUZZ_EXAMPLES = int(os.environ.get("LINEAGE_REG_FUZZ_EXAMPLES", "500"))
 
 
+@pytest.mark.network
 @pytest.mark.dialects("sqlite")
 @pytest.mark.parametrize("role", ["admin", "viewer"])
 async def test_fuzz_never_answers_5xx_nor_leaks_a_stack_trace(api: Api, dialect: str, role: str) -> None:
@@ -456,7 +461,7 @@ async def test_bootstrap_token_is_never_logged_and_what_the_server_writes_is_own
     import logging
     import os
 
-    from test_e2e import CREATE_VERSION, manifest
+    from support.versions import CREATE_VERSION, manifest
 
     settings = dataclasses.replace(settings, multipart_threshold=1024,  # SQLite: the default file in the data dir
                                    database_url=None if settings.is_sqlite else settings.database_url)

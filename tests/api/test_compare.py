@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from conftest import Api, snapshot
-from test_e2e import log_version
+from support.versions import log_version
 
 COMPARE = """query($refs: [String!]!) { compareVersions(refs: $refs) {
   versions { ref }

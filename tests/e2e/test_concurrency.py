@@ -16,7 +16,7 @@ import pytest
 
 from conftest import Api, LiveServer
 from lineage_reg.config import Settings
-from test_e2e import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
+from support.versions import COMMIT, CREATE_VERSION, log_version, manifest, upload_all
 
 N = 12
 

@@ -20,7 +20,7 @@ from conftest import LiveServer
 from lineage_reg.client import AsyncRegistry, AsyncRun, NotFound, Registry, Retry, Unreachable, Version
 from lineage_reg.client.cache import BlobCache
 from lineage_reg.config import Settings
-from test_client import read_tree, write_tree
+from support.trees import read_tree, write_tree
 
 MiB = 1024 * 1024
 
@@ -241,7 +241,7 @@ def test_https_and_wss_with_a_private_ca(settings: Settings, tmp_path: Path) -> 
 def test_with_a_proxy_in_the_environment_everything_goes_through_it(live: LiveServer, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK's own transport (and its blob shortcut) would bypass HTTP_PROXY: with one set, httpx's own is used."""
-    from test_client_watch import Proxy
+    from support.proxy import Proxy
 
     proxy = Proxy(live.port)  # forwards bytes: the server answers the proxy-form requests itself
     monkeypatch.setenv("HTTP_PROXY", proxy.url)

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from conftest import Api, snapshot
-from test_e2e import COMMIT, CREATE_VERSION, log_version, manifest
+from support.versions import COMMIT, CREATE_VERSION, log_version, manifest
 
 SHA = hashlib.sha256(b"x").hexdigest()
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -26,10 +23,10 @@ from lineage_reg.services import auth
 from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
 from lineage_reg.clock import utcnow
-from test_e2e import log_version
+from support.versions import log_version
+from support.ws import connected, raw_socket, subscribe
 
-TIMEOUT = 5.0
-PROTOCOL = "graphql-transport-ws"
+pytestmark = pytest.mark.network  # WebSockets and server processes: the real server
 
 SET = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, version: $v}) '
        "{ name } }")
@@ -40,74 +37,6 @@ ALIAS_CHANGED = """subscription($after: Float) {
   }
 }"""
 MODEL = "churn/churn-model"
-
-
-class Socket:
-    """One graphql-transport-ws connection, read message by message with timeouts."""
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(message))
-
-    async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))  # type: ignore[no-any-return]
-
-    async def next(self, field: str, sub_id: str = "1") -> dict[str, Any]:
-        message = await self.receive()
-        assert message["type"] == "next" and message["id"] == sub_id, message
-        assert not message["payload"].get("errors"), message
-        return message["payload"]["data"][field]  # type: ignore[no-any-return]
-
-    async def quiet(self, seconds: float = 0.7) -> None:
-        """Nothing more arrives (no duplicate, nothing that the filters should have kept out)."""
-        with pytest.raises(asyncio.TimeoutError):
-            message = await self.receive(seconds)
-            raise AssertionError(f"unexpected message {message}")
-
-    async def closed_with(self) -> int:
-        """The close code the server ends the connection with (it must end it, and soon)."""
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                message = await self.receive()
-                assert message["type"] != "connection_ack", message
-        assert closed.value.rcvd is not None, "the server did not send a close frame"
-        return closed.value.rcvd.code
-
-
-def ws_url(api: Api) -> str:
-    return api.url.replace("http://", "ws://") + "/graphql"
-
-
-@asynccontextmanager
-async def raw_socket(api: Api) -> AsyncIterator[Socket]:
-    async with websockets.connect(ws_url(api), subprotocols=[PROTOCOL], open_timeout=TIMEOUT,  # type: ignore[list-item]
-                                  close_timeout=2) as ws:
-        assert ws.subprotocol == PROTOCOL
-        yield Socket(ws)
-
-
-@asynccontextmanager
-async def connected(api: Api, token: str | None) -> AsyncIterator[Socket]:
-    """A connection that has authenticated in `connection_init` and been acknowledged."""
-    async with raw_socket(api) as sock:
-        await sock.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        assert (await sock.receive())["type"] == "connection_ack"
-        yield sock
-
-
-async def subscribe(sock: Socket, server: LiveServer, query: str, sub_id: str = "1", **variables: Any) -> None:
-    """Start a subscription and return once the server listens for live events (its bus subscription is open:
-    every event from then on reaches it), so a change made after this call is one the subscriber must see."""
-    bus = server.runtime.bus
-    before = len(bus._subscriptions)
-    await sock.send({"id": sub_id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
-    deadline = time.monotonic() + TIMEOUT
-    while len(bus._subscriptions) <= before:
-        assert time.monotonic() < deadline, "the subscription never started"
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.2)  # the replay query, when the subscription has `after`
 
 
 async def setup(api: Api, versions: int) -> None:
@@ -249,7 +178,7 @@ async def test_access_taken_away_in_other_processes_applies_to_the_next_event(
     1 s; PostgreSQL carries it by NOTIFY, SQLite by data_version)."""
     import httpx
 
-    from test_bus import server_process
+    from support.processes import server_process
 
     await setup(api, 2)
     await api('mutation { addMember(project: "churn", user: "carol", role: "viewer") { user } }')
