@@ -125,3 +125,19 @@ def test_the_table_of_mutations_fills_in_what_the_error_tells() -> None:
         == "ask a project admin (`lineage-reg member add PROJECT USER --role ROLE`)"
     assert in_cli_terms("set it with updateWebhook") == "set it with `lineage-reg webhook update ID`"
     assert in_cli_terms("createProjectX stays") == "createProjectX stays"  # whole words only
+
+
+def test_alias_set_of_a_name_the_collection_never_had_notes_it_created_one(env: dict[str, str]) -> None:
+    """A typo'd alias (issue 16, defect 5) is a note, not a refusal: exit 0, the move done, and stderr says so."""
+    moved = cli("alias", "set", "churn/churn-model-production", "staging", "churn/classifier-with-a-long-name:v0",
+                env=env)
+    assert moved.returncode == 0 and "note" not in moved.stderr, moved.stderr  # an alias it has: moved, no note
+
+    typo = cli("alias", "set", "churn/churn-model-production", "prodution", "churn/classifier-with-a-long-name:v1",
+               env=env)
+    assert typo.returncode == 0, typo.stderr
+    assert "note: created a new alias 'prodution'" in typo.stderr
+    assert "lineage-reg alias rm churn/churn-model-production prodution" in typo.stderr
+    again = cli("alias", "set", "churn/churn-model-production", "prodution", "churn/classifier-with-a-long-name:v0",
+                env=env)
+    assert again.returncode == 0 and "note" not in again.stderr  # it exists now: a plain move

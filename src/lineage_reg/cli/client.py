@@ -223,8 +223,11 @@ def project_create(name: str, description: Annotated[Optional[str], typer.Option
 def alias_set(collection: str, alias: str, ref: str, url: Url = None) -> None:
     """Point ALIAS of COLLECTION (project/name) at version REF."""
     with session(url) as reg:
-        reg.set_alias(collection, alias, ref)
+        created = reg.set_alias(collection, alias, ref)
     out.print(f"{collection}:{alias} -> {ref}", highlight=False)
+    if created:  # a note, not a refusal: a typo'd name makes a new alias instead of moving the intended one
+        err.print(f"note: created a new alias {alias!r} on {collection}; if that was a typo, remove it with "
+                  f"`lineage-reg alias rm {collection} {alias}`", highlight=False, soft_wrap=True)
 
 
 @alias_app.command("rm")

@@ -56,7 +56,7 @@ COMMIT = f"mutation($v: ID!) {{ commitArtifactVersion(version: $v) {{ {VERSION_F
 COMPLETE = ("mutation($s: String!, $n: Float!, $u: String!, $p: [CompletedPartInput!]!) "
             "{ completeUpload(sha256: $s, size: $n, uploadId: $u, parts: $p) }")
 LINK = "mutation($i: LinkVersionInput!) { linkVersion(input: $i) { ref } }"
-SET_ALIAS = "mutation($i: SetAliasInput!) { setAlias(input: $i) { name } }"
+SET_ALIAS = "mutation($i: SetAliasInput!) { setAlias(input: $i) { name created } }"
 REMOVE_ALIAS = "mutation($c: String!, $a: String!) { removeAlias(collection: $c, alias: $a) }"
 RESOLVE = f"query($r: String!) {{ resolve(ref: $r) {{ {VERSION_FIELDS} }} }}"
 # A reference into a collection: the version, and the registered model when that is what the collection is.
@@ -228,9 +228,14 @@ class AsyncRegistry:
                                          "aliases": list(aliases)})
         return str(data["linkVersion"]["ref"])
 
-    async def set_alias(self, collection: str, alias: str, version: Version | str) -> None:
-        """Point ``alias`` of ``project/name`` (artifact or registered model) at a version (``Version`` or ref)."""
-        await self.query(SET_ALIAS, i={"collection": collection, "alias": alias, "version": _ref(version)})
+    async def set_alias(self, collection: str, alias: str, version: Version | str) -> bool:
+        """Point ``alias`` of ``project/name`` (artifact or registered model) at a version (``Version`` or ref).
+
+        True when the collection had no alias of that name before, so a new one was created rather than an
+        existing one moved: a typo'd name does that (resolving a typo'd name is refused, setting one is not).
+        """
+        data = await self.query(SET_ALIAS, i={"collection": collection, "alias": alias, "version": _ref(version)})
+        return bool(data["setAlias"]["created"])
 
     async def remove_alias(self, collection: str, alias: str) -> None:
         """Remove ``alias`` from ``project/name`` (artifact or registered model)."""
