@@ -42,6 +42,13 @@ def test_a_postgresql_url_without_the_asyncpg_driver_says_which_url_to_write(tmp
     assert "postgresql+asyncpg://" in line
 
 
+
+def test_gc_and_token_commands_refuse_a_wrong_url_in_one_line_too(tmp_path: Path) -> None:
+    for args in (["gc", "--dry-run"], ["token", "list"]):
+        line = one_line_refusal(cli(*args, "--database-url", "postgresql://registry:s3cret@db.internal/registry",
+                                    tmp_path=tmp_path))
+        assert "postgresql+asyncpg://registry:***@db.internal/registry" in line and "s3cret" not in line, args
+
 def test_a_database_that_does_not_exist_says_how_to_create_it(pg_admin_url: str, tmp_path: Path) -> None:
     name = f"lr_missing_{uuid.uuid4().hex[:8]}"
     url = sa.engine.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)

@@ -175,15 +175,13 @@ def cmd_gc(settings: config.Settings, *, dry_run: bool = False, now: str | None 
     from datetime import datetime
 
     from ..services import gc
-    from ..services.lifecycle import open_runtime
 
-    async def run() -> int:
-        async with open_runtime(settings, events=False) as rt:
-            report = await gc.collect(rt, now=datetime.fromisoformat(now) if now else None, dry_run=dry_run)
-            for line in report.lines():
-                print(("would remove " if dry_run else "removed ") + line)
-            verb = "would free" if dry_run else "freed"
-            print(f"gc: {verb} {report.freed_bytes} bytes", file=sys.stderr)
-            return 0
+    async def collect(rt: Runtime) -> int:
+        report = await gc.collect(rt, now=datetime.fromisoformat(now) if now else None, dry_run=dry_run)
+        for line in report.lines():
+            print(("would remove " if dry_run else "removed ") + line)
+        verb = "would free" if dry_run else "freed"
+        print(f"gc: {verb} {report.freed_bytes} bytes", file=sys.stderr)
+        return 0
 
-    return asyncio.run(run())
+    return _on_database(settings, collect)
