@@ -21,7 +21,7 @@ from conftest import Api
 from lineage_reg.api.fanout import SettlingExecutor
 from lineage_reg.api.schema import schema
 from lineage_reg.services import auth
-from test_project_access import roots, seed, user
+from support.two_projects import roots, seed, user
 
 pytestmark = pytest.mark.dialects("sqlite")  # the executor's doing, whatever the database
 
