@@ -53,12 +53,10 @@ def build_runtime(settings: Settings, *, events: bool = True) -> Runtime:
     bus: EventBus
     if not events:
         bus = InProcessBus()
-    elif db.is_sqlite:
-        bus = SqliteBus(db.change_counter, fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
-                        latest_id=lambda: event_service.last_sequence(rt), settle=lambda: event_service.settle(rt))
     else:
-        bus = PostgresBus(db.driver_dsn(), fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
-                          latest_id=lambda: event_service.last_sequence(rt), settle=lambda: event_service.settle(rt))
+        catch_up = dict(fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
+                        latest_id=lambda: event_service.last_sequence(rt), settle=lambda: event_service.settle(rt))
+        bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
     db.on_commit = bus.changed
     rt = Runtime(db=db, blobs=build_blob_store(settings), bus=bus, settings=settings)
     return rt
