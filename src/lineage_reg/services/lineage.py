@@ -17,6 +17,7 @@ from ..store import lineage as lineage_store
 from ..store.lineage import Label
 from ..records import LinkRec
 from .runtime import Runtime
+from ..store.db import Conn
 
 MAX_DEPTH = 100
 PREFETCH_LIMIT = 5_000  # the walk first loads the reachable set in one query if it has at most this many nodes
@@ -71,7 +72,7 @@ def check_bounds(depth: int | None, limit: int | None) -> tuple[int, int]:
     return depth, limit
 
 
-def _fetcher(conn: Any, as_of: datetime | None) -> Any:
+def _fetcher(conn: Conn, as_of: datetime | None) -> Any:
     """Edges hop by hop: one batched query per hop and node kind (best for shallow or wide walks)."""
 
     async def fetch(kind: str, node_ids: Sequence[int], downstream: bool) -> Sequence[WalkRow]:
@@ -80,7 +81,7 @@ def _fetcher(conn: Any, as_of: datetime | None) -> Any:
     return fetch
 
 
-async def _prefetched(conn: Any, root: NodeKey, direction: Direction, depth: int, skip_runs: bool,
+async def _prefetched(conn: Conn, root: NodeKey, direction: Direction, depth: int, skip_runs: bool,
                       as_of: datetime | None) -> tuple[Any, bool]:
     """Edges of the reachable set, one recursive query per direction, if it has at most ``PREFETCH_LIMIT`` nodes.
 
@@ -108,7 +109,7 @@ async def _prefetched(conn: Any, root: NodeKey, direction: Direction, depth: int
     return fetch, True
 
 
-async def _require(conn: Any, keys: Sequence[NodeKey], check: RootCheck | None) -> dict[NodeKey, Label]:
+async def _require(conn: Conn, keys: Sequence[NodeKey], check: RootCheck | None) -> dict[NodeKey, Label]:
     """The start nodes' labels; one missing or refused by ``check`` (the caller's access check) answers the same
     NOT_FOUND, so nobody learns what an unreadable project holds."""
     labels = await _labels(conn, keys)
@@ -186,7 +187,7 @@ async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datet
     return sorted(out, key=lambda i: (i.distance, i.link.id))
 
 
-async def _labels(conn: Any, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
+async def _labels(conn: Conn, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
     by_kind: dict[str, list[int]] = {}
     for key in keys:
         by_kind.setdefault(kind_of(key), []).append(row_of(key))

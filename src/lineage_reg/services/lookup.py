@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import Any
 
 from .. import ids, refs
 from ..errors import BadInput, NotFound
@@ -17,9 +16,10 @@ from ..store import runs as run_store
 from ..store import schema as s
 from ..store import versions as version_store
 from ..records import CollectionRec, LinkRec, ProjectRec, RunRec, VersionRec
+from ..store.db import Conn
 
 
-async def project(conn: Any, name: str) -> ProjectRec:
+async def project(conn: Conn, name: str) -> ProjectRec:
     refs.check_project_name(name)
     rec = await project_store.project_by_name(conn, name)
     if rec is None:
@@ -27,7 +27,7 @@ async def project(conn: Any, name: str) -> ProjectRec:
     return rec
 
 
-async def collection(conn: Any, ref: refs.CollectionRef, *, kind: str | None = None, for_update: bool = False) -> CollectionRec:
+async def collection(conn: Conn, ref: refs.CollectionRef, *, kind: str | None = None, for_update: bool = False) -> CollectionRec:
     rec = await project_store.collection_by_name(conn, ref.project, ref.name, for_update=for_update)
     if rec is None:
         await project(conn, ref.project)
@@ -39,7 +39,7 @@ async def collection(conn: Any, ref: refs.CollectionRef, *, kind: str | None = N
     return rec
 
 
-async def version_in(conn: Any, coll: CollectionRec, ref: refs.VersionRef) -> VersionRec:
+async def version_in(conn: Conn, coll: CollectionRec, ref: refs.VersionRef) -> VersionRec:
     """The version a selector names within a collection (artifact or registered model)."""
     found: VersionRec | None = None
     if ref.alias is not None:
@@ -74,7 +74,7 @@ def closest_first(name: str, names: Sequence[str]) -> list[str]:
     return close + sorted(n for n in names if n not in close)
 
 
-async def unknown_alias(conn: Any, coll: CollectionRec, alias: str, ref: str) -> NotFound:
+async def unknown_alias(conn: Conn, coll: CollectionRec, alias: str, ref: str) -> NotFound:
     """NOT_FOUND for an alias the collection doesn't have, listing the ones it has, closest first."""
     names = [a.name for a in (await link_store.aliases_of_collections(conn, [coll.id])).get(coll.id, [])]
     if not names:
@@ -88,26 +88,26 @@ async def unknown_alias(conn: Any, coll: CollectionRec, alias: str, ref: str) ->
                     ref=ref, alias=alias, aliases=ordered)
 
 
-async def version_by_ref(conn: Any, text: str) -> VersionRec:
+async def version_by_ref(conn: Conn, text: str) -> VersionRec:
     ref = refs.parse_version_ref(text)
     return await version_in(conn, await collection(conn, ref.collection), ref)
 
 
-async def version(conn: Any, text: str, *, for_update: bool = False) -> VersionRec:
+async def version(conn: Conn, text: str, *, for_update: bool = False) -> VersionRec:
     """A version named by a reference string or a global id."""
     if ids.looks_like_id(text):
         return await version_by_id(conn, ids.decode_as(text, "ArtifactVersion"), for_update=for_update)
     return await version_by_ref(conn, text)
 
 
-async def version_by_id(conn: Any, version_id: int, *, for_update: bool = False) -> VersionRec:
+async def version_by_id(conn: Conn, version_id: int, *, for_update: bool = False) -> VersionRec:
     rec = await version_store.version_by_id(conn, version_id, for_update=for_update)
     if rec is None:
         raise NotFound(f"artifact version {ids.encode('ArtifactVersion', version_id)} not found")
     return rec
 
 
-async def run(conn: Any, global_id: str, *, for_update: bool = False) -> RunRec:
+async def run(conn: Conn, global_id: str, *, for_update: bool = False) -> RunRec:
     run_id = ids.decode_as(global_id, "Run")
     rec = (await run_store.runs_by_id(conn, [run_id], for_update=for_update)).get(run_id)
     if rec is None:
@@ -115,7 +115,7 @@ async def run(conn: Any, global_id: str, *, for_update: bool = False) -> RunRec:
     return rec
 
 
-async def link(conn: Any, global_id: str) -> LinkRec:
+async def link(conn: Conn, global_id: str) -> LinkRec:
     link_id = ids.decode_as(global_id, "ModelLink")
     rec = (await link_store.links_by_id(conn, [link_id])).get(link_id)
     if rec is None:
@@ -123,7 +123,7 @@ async def link(conn: Any, global_id: str) -> LinkRec:
     return rec
 
 
-async def project_by_id(conn: Any, project_id: int) -> ProjectRec:
+async def project_by_id(conn: Conn, project_id: int) -> ProjectRec:
     rec = (await project_store.projects_by_id(conn, [project_id])).get(project_id)
     if rec is None:
         raise NotFound(f"project {ids.encode('Project', project_id)} not found")

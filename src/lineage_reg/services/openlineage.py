@@ -29,6 +29,7 @@ from ..store import openlineage as ol_store
 from ..store import projects as project_store
 from ..clock import utcnow
 from .runtime import Runtime, Tx, write
+from ..store.db import Conn
 
 TERMINAL = {"COMPLETE": "FINISHED", "FAIL": "FAILED", "ABORT": "FAILED"}
 
@@ -167,7 +168,7 @@ async def _apply(tx: Tx, rt: Runtime, events: list[OLEvent]) -> None:
     await ol_store.insert_edges(conn, dialect, sorted(unique.values(), key=lambda e: (e["src_id"], e["dst_id"])))
 
 
-async def _resolve_datasets(conn: Any, dialect: str, events: list[OLEvent], now: datetime) -> dict[tuple[str, str], int]:
+async def _resolve_datasets(conn: Conn, dialect: str, events: list[OLEvent], now: datetime) -> dict[tuple[str, str], int]:
     """Every dataset the events name, created if new, symlinks registered, facets merged; name → node id."""
     refs_by_time = sorted(((e.time, d) for e in events for d in (*e.inputs, *e.outputs)), key=lambda t: t[0])
     pairs = sorted({d.key for _, d in refs_by_time})

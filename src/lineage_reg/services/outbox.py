@@ -14,6 +14,7 @@ from ..store import versions as version_store
 from ..store import webhooks as webhook_store
 from ..records import EventRec, WebhookRec
 from ..clock import utcnow
+from ..store.db import Conn
 
 MAX_FILES_IN_PAYLOAD = 1000
 
@@ -27,7 +28,7 @@ def matches(hook: WebhookRec, event: EventRec) -> bool:
     )
 
 
-async def _version_info(conn: Any, version_id: int | None) -> dict[str, Any] | None:
+async def _version_info(conn: Conn, version_id: int | None) -> dict[str, Any] | None:
     if version_id is None:
         return None
     v = await version_store.version_by_id(conn, version_id)
@@ -44,7 +45,7 @@ async def _version_info(conn: Any, version_id: int | None) -> dict[str, Any] | N
     }
 
 
-async def event_payload(conn: Any, event: EventRec) -> dict[str, Any]:
+async def event_payload(conn: Conn, event: EventRec) -> dict[str, Any]:
     return {
         "kind": event.kind, "sequence": event.id, "at": event.at.isoformat(), "actor": event.actor,
         "project": event.project,
@@ -56,7 +57,7 @@ async def event_payload(conn: Any, event: EventRec) -> dict[str, Any]:
     }
 
 
-async def enqueue(conn: Any, events: list[EventRec]) -> int:
+async def enqueue(conn: Conn, events: list[EventRec]) -> int:
     """Write one delivery per (event, webhook that wants it); returns how many."""
     hooks = await webhook_store.active_webhooks_of(conn, sorted({e.project_id for e in events}))
     if not hooks:

@@ -16,6 +16,7 @@ from ..store import projects as project_store
 from ..store import protection as store
 from . import lookup
 from .runtime import Runtime, Tx, write
+from ..store.db import Conn
 
 MAX_NAMES = 50
 
@@ -49,7 +50,7 @@ async def rule_in(tx: Tx, project_id: int, collection_id: int) -> str:
         "setProtectedAliases"
 
 
-async def _effective(conn: Any, default: tuple[str, ...], keys: Sequence[tuple[int, int | None]]
+async def _effective(conn: Conn, default: tuple[str, ...], keys: Sequence[tuple[int, int | None]]
                      ) -> dict[tuple[int, int | None], tuple[str, ...]]:
     scopes = sorted({store.scope_key(p, None) for p, _ in keys} | {store.scope_key(p, c) for p, c in keys if c})
     found = await store.settings_many(conn, scopes)

@@ -17,6 +17,7 @@ from ..records import CollectionRec, EventRec
 from ..clock import utcnow
 from ..event_kinds import AUTH_CHANGED
 from . import outbox
+from ..store.db import Conn
 
 T = TypeVar("T")
 
@@ -37,7 +38,7 @@ class Runtime:
 class Tx:
     """One write transaction: its connection, who acts, when, and the events it writes."""
 
-    conn: Any
+    conn: Conn
     dialect: str
     actor: str | None
     at: datetime
@@ -89,7 +90,7 @@ async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T
     none: who created a version, moved an alias, added a member or changed a webhook."""
     attempt: list[Tx] = []
 
-    async def run(conn: Any) -> T:
+    async def run(conn: Conn) -> T:
         tx = Tx(conn=conn, dialect=rt.db.dialect, actor=actor, at=utcnow())
         attempt[:] = [tx]
         result = await work(tx)

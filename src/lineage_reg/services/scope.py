@@ -19,6 +19,7 @@ from ..store import runs as run_store
 from ..store import versions as version_store
 from ..store import webhooks as webhook_store
 from .runtime import Runtime
+from ..store.db import Conn
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ async def version(rt: Runtime, text: str) -> Target:
         return Target(f"artifact version {text}", await _version_project(r, version_id))
 
 
-async def _version_project(conn: Any, version_id: int) -> int | None:
+async def _version_project(conn: Conn, version_id: int) -> int | None:
     rec = await version_store.version_by_id(conn, version_id)
     return rec.project_id if rec else None
 

@@ -20,6 +20,7 @@ from . import lookup
 from .runtime import Runtime, Tx, write
 from .webhook_delivery import allow_list, seal
 from .webhook_targets import check_url
+from ..store.db import Conn
 
 ALIAS_PATTERN_RE = re.compile(r"[a-z0-9._*?\[\]-]{1,128}")
 
@@ -48,7 +49,7 @@ def check_alias_pattern(pattern: str | None) -> str | None:
 
 # --- management --------------------------------------------------------------
 
-async def _collection_id(conn: Any, project: str, collection: str | None) -> int | None:
+async def _collection_id(conn: Conn, project: str, collection: str | None) -> int | None:
     if collection is None:
         return None
     ref = refs.parse_collection(collection)
@@ -144,7 +145,7 @@ async def delete_webhook(rt: Runtime, *, actor: str | None, webhook_id: int) -> 
 async def ping(rt: Runtime, webhook_id: int) -> DeliveryRec:
     """Queue a `ping` delivery, to check a receiver and its signature handling."""
 
-    async def work(conn: Any) -> DeliveryRec:
+    async def work(conn: Conn) -> DeliveryRec:
         hook = await _get(conn, webhook_id)
         now = utcnow()
         payload = {"kind": "ping", "at": now.isoformat(), "project": hook.project, "url": hook.url}
@@ -160,7 +161,7 @@ async def ping(rt: Runtime, webhook_id: int) -> DeliveryRec:
     return rec
 
 
-async def _get(conn: Any, webhook_id: int) -> WebhookRec:
+async def _get(conn: Conn, webhook_id: int) -> WebhookRec:
     hook = await webhook_store.webhook_by_id(conn, webhook_id)
     if hook is None:
         raise NotFound("webhook not found; list them with `webhooks(project:)`")

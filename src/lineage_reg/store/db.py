@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
-from sqlalchemy.engine import Connection, Engine, Result
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -94,7 +94,7 @@ class Conn:
         assert conn is not None
         return str(conn.dialect.name)
 
-    async def execute(self, stmt: Any, params: Any = None) -> Result[Any]:
+    async def execute(self, stmt: Any, params: Any = None) -> CursorResult[*tuple[Any, ...]]:
         if self._sync is not None:
             return self._sync.execute(stmt, params)
         assert self._async is not None
@@ -275,7 +275,7 @@ class Database:
         except (DBAPIError, OSError) as exc:
             raise _unreachable(self._parsed_url, exc) from None
 
-    async def transaction(self, work: Callable[[AsyncConnection], Awaitable[T]], *,
+    async def transaction(self, work: Callable[[Conn], Awaitable[T]], *,
                           notify_payload: Callable[[], str] | None = None) -> T:
         """Run ``work`` in one transaction, retrying when a concurrent writer won a race.
 
@@ -287,10 +287,10 @@ class Database:
             try:
                 if self._sync_writer is not None:
                     with self._sync_writer.begin() as sync_conn:
-                        result = await work(Conn(sync_conn, None))  # type: ignore[arg-type]
+                        result = await work(Conn(sync_conn, None))
                 else:
                     async with self.engine.begin() as conn:
-                        result = await work(conn)
+                        result = await work(Conn(None, conn))
                         if self.change_channel is not None:
                             payload = notify_payload() if notify_payload is not None else ""
                             await conn.execute(sa.select(sa.func.pg_notify(self.change_channel, payload)))

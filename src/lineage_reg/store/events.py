@@ -9,13 +9,14 @@ import sqlalchemy as sa
 
 from . import schema as s
 from ..records import EventRec
+from .db import Conn
 
 
-async def insert_event(conn: Any, values: dict[str, Any]) -> EventRec:
+async def insert_event(conn: Conn, values: dict[str, Any]) -> EventRec:
     return EventRec.from_row(await s.insert_returning_row(conn, s.event, values))
 
 
-async def events_by_id(conn: Any, ids: Sequence[int]) -> dict[int, EventRec]:
+async def events_by_id(conn: Conn, ids: Sequence[int]) -> dict[int, EventRec]:
     rows = (await conn.execute(sa.select(s.event).where(s.event.c.id.in_(ids)))).all()
     return {r.id: EventRec.from_row(r) for r in rows}
 
@@ -36,11 +37,11 @@ def events_after(*, after: int, before: int | None = None, project: str | None =
     return stmt.order_by(s.event.c.id)
 
 
-async def fetch_events(conn: Any, stmt: sa.Select[Any], limit: int) -> list[EventRec]:
+async def fetch_events(conn: Conn, stmt: sa.Select[Any], limit: int) -> list[EventRec]:
     return [EventRec.from_row(r) for r in (await conn.execute(stmt.limit(limit))).all()]
 
 
-async def last_event_id(conn: Any) -> int:
+async def last_event_id(conn: Conn) -> int:
     return int((await conn.execute(sa.select(sa.func.coalesce(sa.func.max(s.event.c.id), 0)))).scalar_one())
 
 
@@ -54,5 +55,5 @@ _EVENT_WRITERS = sa.text(
 ).bindparams(table=s.event.name)
 
 
-async def open_event_writers(conn: Any) -> set[str]:
+async def open_event_writers(conn: Conn) -> set[str]:
     return {row[0] for row in (await conn.execute(_EVENT_WRITERS)).all()}

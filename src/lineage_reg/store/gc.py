@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as s
 from ..records import VersionRec
+from .db import Conn
 
 LIVE_STATES = ("COMMITTED", "PENDING")
 
@@ -27,7 +27,7 @@ def _live_reference(sha: sa.ColumnElement[str]) -> sa.Exists:
     )
 
 
-async def abandoned_pending(conn: Any, created_before: datetime, limit: int = 10_000) -> list[VersionRec]:
+async def abandoned_pending(conn: Conn, created_before: datetime, limit: int = 10_000) -> list[VersionRec]:
     stmt = (
         s.select_versions()
         .where(s.version.c.state == "PENDING", s.version.c.created_at < created_before)
@@ -37,12 +37,12 @@ async def abandoned_pending(conn: Any, created_before: datetime, limit: int = 10
     return [VersionRec.from_row(r) for r in (await conn.execute(stmt)).all()]
 
 
-async def mark_abandoned(conn: Any, version_id: int) -> bool:
+async def mark_abandoned(conn: Conn, version_id: int) -> bool:
     stmt = sa.update(s.version).where(s.version.c.id == version_id, s.version.c.state == "PENDING")
     return bool((await conn.execute(stmt.values(state="DELETED"))).rowcount)
 
 
-async def unreferenced_blobs(conn: Any, created_before: datetime, limit: int = 10_000) -> list[tuple[str, int]]:
+async def unreferenced_blobs(conn: Conn, created_before: datetime, limit: int = 10_000) -> list[tuple[str, int]]:
     stmt = (
         sa.select(s.blob.c.sha256, s.blob.c.size)
         .where(s.blob.c.created_at < created_before, ~_live_reference(s.blob.c.sha256))
@@ -52,13 +52,13 @@ async def unreferenced_blobs(conn: Any, created_before: datetime, limit: int = 1
     return [(r[0], int(r[1])) for r in (await conn.execute(stmt)).all()]
 
 
-async def delete_blob_if_unreferenced(conn: Any, sha256: str) -> bool:
+async def delete_blob_if_unreferenced(conn: Conn, sha256: str) -> bool:
     """Re-checked at delete time: a version created since the scan keeps its blob."""
     stmt = sa.delete(s.blob).where(s.blob.c.sha256 == sha256, ~_live_reference(s.blob.c.sha256))
     return bool((await conn.execute(stmt)).rowcount)
 
 
-async def live_references(conn: Any, shas: Sequence[str]) -> set[str]:
+async def live_references(conn: Conn, shas: Sequence[str]) -> set[str]:
     """Of these shas, the ones a live version's manifest lists."""
     if not shas:
         return set()
@@ -70,7 +70,7 @@ async def live_references(conn: Any, shas: Sequence[str]) -> set[str]:
     return set((await conn.execute(stmt)).scalars())
 
 
-async def known_or_referenced(conn: Any, shas: Sequence[str]) -> set[str]:
+async def known_or_referenced(conn: Conn, shas: Sequence[str]) -> set[str]:
     """Of these shas, the ones with a blob row or a live manifest reference."""
     if not shas:
         return set()

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql
 
 from . import schema as s
 from .tables.lineage import KIND_CODE
+from .db import Conn
 
 EdgeRow = tuple[str, int, str]  # (other kind, other id, edge kind)
 
@@ -36,8 +37,8 @@ class Label(NamedTuple):
 WalkRow = tuple[int, int]  # (this node's key, other node's key): keys as in tables.lineage.KIND_CODE
 
 
-def _is_postgres(conn: Any) -> bool:
-    return (getattr(conn, "dialect_name", None) or conn.dialect.name) == "postgresql"
+def _is_postgres(conn: Conn) -> bool:
+    return conn.dialect_name == "postgresql"
 
 
 @lru_cache(maxsize=64)
@@ -59,7 +60,7 @@ def _statement(array: bool, downstream: bool, with_via: bool, with_as_of: bool, 
 
 
 async def neighbours(
-    conn: Any, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None,
+    conn: Conn, kind: str, ids: Sequence[int], *, downstream: bool, via: str | None = None,
     as_of: datetime | None = None, ordered: bool = True,
 ) -> dict[int, list[EdgeRow]]:
     """Edges out of (downstream) or into (upstream) the given nodes of one kind."""
@@ -95,7 +96,7 @@ def _walk_statement(array: bool, downstream: bool, with_as_of: bool) -> sa.Selec
     return stmt
 
 
-async def walk_edges(conn: Any, kind: str, ids: Sequence[int], *, downstream: bool,
+async def walk_edges(conn: Conn, kind: str, ids: Sequence[int], *, downstream: bool,
                      as_of: datetime | None = None) -> Sequence[WalkRow]:
     """Edges out of (downstream) or into (upstream) the given nodes of one kind, as
     ``(this node's key, other node's key)`` rows in no particular order: one statement."""
@@ -131,7 +132,7 @@ def _label_statement(array: bool) -> sa.CompoundSelect:
     )
 
 
-async def labels(conn: Any, ids: dict[str, Sequence[int]]) -> dict[int, Label]:
+async def labels(conn: Conn, ids: dict[str, Sequence[int]]) -> dict[int, Label]:
     """Display names (no JSON columns decoded) and projects of nodes given as ids per kind, by node key: a
     version's ref, a run's name, a dataset's namespace/name (datasets belong to no project). One statement."""
     array = _is_postgres(conn)
@@ -187,7 +188,7 @@ WHERE (SELECT COUNT(*) FROM capped) < :limit""")
 
 
 async def closure(
-    conn: Any, root: tuple[str, int], *, downstream: bool, limit: int, depth: int | None = None,
+    conn: Conn, root: tuple[str, int], *, downstream: bool, limit: int, depth: int | None = None,
     wide: int, as_of: datetime | None = None,
 ) -> tuple[dict[int, list[WalkRow]], bool]:
     """Every edge out of (or into) the nodes reachable from ``root`` (within ``depth`` hops if given),

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from . import schema as s
 from .runs import _upsert
+from .db import Conn
 
 Pair = tuple[str, str]
 CHUNK = 400  # pairs per IN list: well under every driver's parameter limit
@@ -20,12 +21,12 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i:i + CHUNK]
 
 
-async def project_ids(conn: Any, names: Sequence[str]) -> dict[str, int]:
+async def project_ids(conn: Conn, names: Sequence[str]) -> dict[str, int]:
     rows = (await conn.execute(sa.select(s.project.c.name, s.project.c.id).where(s.project.c.name.in_(names)))).all()
     return {r.name: int(r.id) for r in rows}
 
 
-async def alias_targets(conn: Any, pairs: Sequence[Pair]) -> dict[Pair, int]:
+async def alias_targets(conn: Conn, pairs: Sequence[Pair]) -> dict[Pair, int]:
     a = s.dataset_alias.c
     found: dict[Pair, int] = {}
     for chunk in _chunks(list(pairs)):
@@ -34,7 +35,7 @@ async def alias_targets(conn: Any, pairs: Sequence[Pair]) -> dict[Pair, int]:
     return found
 
 
-async def datasets_by_pair(conn: Any, pairs: Sequence[Pair]) -> dict[Pair, Any]:
+async def datasets_by_pair(conn: Conn, pairs: Sequence[Pair]) -> dict[Pair, Any]:
     d = s.dataset.c
     found: dict[Pair, Any] = {}
     for chunk in _chunks(list(pairs)):
@@ -44,19 +45,19 @@ async def datasets_by_pair(conn: Any, pairs: Sequence[Pair]) -> dict[Pair, Any]:
     return found
 
 
-async def datasets_by_ids(conn: Any, ids: Sequence[int]) -> dict[int, Any]:
+async def datasets_by_ids(conn: Conn, ids: Sequence[int]) -> dict[int, Any]:
     d = s.dataset.c
     stmt = sa.select(d.id, d.namespace, d.name, d.facets, d.facet_times).where(d.id.in_(list(ids)))
     return {int(r.id): r for r in (await conn.execute(stmt)).all()}
 
 
-async def insert_datasets(conn: Any, dialect: str, pairs: Sequence[Pair], at: datetime) -> None:
+async def insert_datasets(conn: Conn, dialect: str, pairs: Sequence[Pair], at: datetime) -> None:
     if pairs:
         rows = [dict(namespace=ns, name=name, created_at=at, facets={}, facet_times={}) for ns, name in pairs]
         await conn.execute(_upsert(dialect)(s.dataset).on_conflict_do_nothing(), rows)
 
 
-async def insert_aliases(conn: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
+async def insert_aliases(conn: Conn, dialect: str, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(_upsert(dialect)(s.dataset_alias).on_conflict_do_nothing(), rows)
 
@@ -67,13 +68,13 @@ _UPDATE_DATASET_FACETS = (
 )
 
 
-async def update_dataset_facets(conn: Any, rows: list[dict[str, Any]]) -> None:
+async def update_dataset_facets(conn: Conn, rows: list[dict[str, Any]]) -> None:
     """rows: b_id, b_facets, b_times."""
     if rows:
         await conn.execute(_UPDATE_DATASET_FACETS, rows)
 
 
-async def runs_by_external_id(conn: Any, external_ids: Sequence[str]) -> dict[str, Any]:
+async def runs_by_external_id(conn: Conn, external_ids: Sequence[str]) -> dict[str, Any]:
     r = s.run.c
     found: dict[str, Any] = {}
     for chunk in _chunks(list(external_ids)):
@@ -83,7 +84,7 @@ async def runs_by_external_id(conn: Any, external_ids: Sequence[str]) -> dict[st
     return found
 
 
-async def insert_runs(conn: Any, rows: list[dict[str, Any]]) -> None:
+async def insert_runs(conn: Conn, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(sa.insert(s.run), rows)
 
@@ -96,17 +97,17 @@ _UPDATE_RUN = (
 )
 
 
-async def update_runs(conn: Any, rows: list[dict[str, Any]]) -> None:
+async def update_runs(conn: Conn, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(_UPDATE_RUN, rows)
 
 
-async def insert_edges(conn: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
+async def insert_edges(conn: Conn, dialect: str, rows: list[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(_upsert(dialect)(s.edge).on_conflict_do_nothing(), rows)
 
 
-async def dataset_by_name(conn: Any, namespace: str, name: str) -> Any | None:
+async def dataset_by_name(conn: Conn, namespace: str, name: str) -> Any | None:
     """The dataset with this name, or the one this name is a symlink of."""
     d, a = s.dataset.c, s.dataset_alias.c
     direct = sa.select(s.dataset).where(d.namespace == namespace, d.name == name)

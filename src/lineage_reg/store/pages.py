@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from ..records import Page
+from .db import Conn
 
 R = TypeVar("R")
 
@@ -51,7 +52,7 @@ def _page_statement(stmt: sa.Select[Any], key: sa.ColumnElement[Any], with_after
 
 
 async def fetch_pages(
-    conn: Any,
+    conn: Conn,
     stmt: sa.Select[Any],
     *,
     parent: sa.ColumnElement[Any],
@@ -75,7 +76,7 @@ async def fetch_pages(
 
 
 async def fetch_page(
-    conn: Any,
+    conn: Conn,
     stmt: sa.Select[Any],
     *,
     key: sa.ColumnElement[Any],
@@ -105,7 +106,7 @@ def _page(rows: Sequence[Any], first: int, after: Any, build: Callable[[Any], R]
 
 
 async def count_by_parent(
-    conn: Any, stmt: sa.Select[Any], parent: sa.ColumnElement[Any], parents: Sequence[Hashable],
+    conn: Conn, stmt: sa.Select[Any], parent: sa.ColumnElement[Any], parents: Sequence[Hashable],
     params: dict[str, Any] | None = None,
 ) -> dict[Hashable, int]:
     """Total rows per parent in one grouped statement (``totalCount``)."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as s
 from ..records import CollectionRec, ProjectRec
+from .db import Conn
 
 
 _PROJECT_BY_NAME = sa.select(s.project).where(s.project.c.name == sa.bindparam("name"))
@@ -21,34 +21,34 @@ _COLLECTIONS_BY_ID = s.select_collections().where(s.collection.c.id.in_(sa.bindp
 _LOCK_COLLECTION = sa.select(s.collection.c.id).where(s.collection.c.id == sa.bindparam("id")).with_for_update()
 
 
-async def project_by_name(conn: Any, name: str) -> ProjectRec | None:
+async def project_by_name(conn: Conn, name: str) -> ProjectRec | None:
     row = (await conn.execute(_PROJECT_BY_NAME, {"name": name})).first()
     return ProjectRec.from_row(row) if row else None
 
 
-async def projects_by_id(conn: Any, ids: Sequence[int]) -> dict[int, ProjectRec]:
+async def projects_by_id(conn: Conn, ids: Sequence[int]) -> dict[int, ProjectRec]:
     rows = (await conn.execute(sa.select(s.project).where(s.project.c.id.in_(ids)))).all()
     return {r.id: ProjectRec.from_row(r) for r in rows}
 
 
-async def insert_project(conn: Any, *, name: str, description: str | None, at: datetime, actor: str | None) -> int:
+async def insert_project(conn: Conn, *, name: str, description: str | None, at: datetime, actor: str | None) -> int:
     values = {"name": name, "description": description, "created_at": at, "created_by": actor}
     return await s.insert_returning_id(conn, s.project, values)
 
 
-async def collection_by_name(conn: Any, project: str, name: str, *, for_update: bool = False) -> CollectionRec | None:
+async def collection_by_name(conn: Conn, project: str, name: str, *, for_update: bool = False) -> CollectionRec | None:
     stmt = _COLLECTION_BY_NAME_FOR_UPDATE if for_update else _COLLECTION_BY_NAME
     row = (await conn.execute(stmt, {"project": project, "name": name})).first()
     return CollectionRec.from_row(row) if row else None
 
 
-async def collections_by_id(conn: Any, ids: Sequence[int]) -> dict[int, CollectionRec]:
+async def collections_by_id(conn: Conn, ids: Sequence[int]) -> dict[int, CollectionRec]:
     rows = (await conn.execute(_COLLECTIONS_BY_ID, {"ids": list(ids)})).all()
     return {r.id: CollectionRec.from_row(r) for r in rows}
 
 
 async def insert_collection(
-    conn: Any,
+    conn: Conn,
     *,
     project_id: int,
     name: str,
@@ -65,7 +65,7 @@ async def insert_collection(
     return await s.insert_returning_id(conn, s.collection, values)
 
 
-async def lock_collection(conn: Any, dialect: str, collection_id: int) -> bool:
+async def lock_collection(conn: Conn, dialect: str, collection_id: int) -> bool:
     """Serialise writers of one collection on PostgreSQL. SQLite's write transactions begin IMMEDIATE and so
     are serialised already: there the statement would lock nothing and cost a read (~0.15 ms), so none is sent.
     True when a lock was taken now: rows of the collection read before it may have changed meanwhile."""
@@ -75,5 +75,5 @@ async def lock_collection(conn: Any, dialect: str, collection_id: int) -> bool:
     return True
 
 
-async def set_collection_tags(conn: Any, collection_id: int, tags: list[str]) -> None:
+async def set_collection_tags(conn: Conn, collection_id: int, tags: list[str]) -> None:
     await conn.execute(sa.update(s.collection).where(s.collection.c.id == collection_id).values(tags=tags))

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from . import schema as s
 from .runs import _upsert
+from .db import Conn
 
 
 _PROJECT_ROW = sa.select(s.project.c.id).where(s.project.c.id == sa.bindparam("id"))
@@ -15,7 +16,7 @@ _MOVING = _PROJECT_ROW.with_for_update(read=True)  # FOR SHARE: moves don't wait
 _CHANGING = _PROJECT_ROW.with_for_update(key_share=True)  # FOR NO KEY UPDATE: inserts below the project go on
 
 
-async def guard(conn: Any, project_id: int, *, changing: bool) -> None:
+async def guard(conn: Conn, project_id: int, *, changing: bool) -> None:
     """Order a project's protection changes against the alias moves that check them (PostgreSQL; SQLite's writer
     lock already does): a move that read "not protected" commits before the change that protects it."""
     await conn.execute(_CHANGING if changing else _MOVING, {"id": project_id})
@@ -25,7 +26,7 @@ def scope_key(project_id: int, collection_id: int | None) -> str:
     return f"c:{collection_id}" if collection_id is not None else f"p:{project_id}"
 
 
-async def upsert(conn: Any, dialect: str, values: dict[str, Any]) -> None:
+async def upsert(conn: Conn, dialect: str, values: dict[str, Any]) -> None:
     insert = _upsert(dialect)(s.protected_aliases).values(**values)
     await conn.execute(insert.on_conflict_do_update(
         index_elements=["scope"],
@@ -33,7 +34,7 @@ async def upsert(conn: Any, dialect: str, values: dict[str, Any]) -> None:
               "updated_by": insert.excluded.updated_by}))
 
 
-async def settings_many(conn: Any, scopes: list[str]) -> dict[str, list[str]]:
+async def settings_many(conn: Conn, scopes: list[str]) -> dict[str, list[str]]:
     t = s.protected_aliases.c
     rows = (await conn.execute(sa.select(t.scope, t.names).where(t.scope.in_(scopes)))).all()
     return {r.scope: list(r.names) for r in rows}

@@ -6,12 +6,12 @@ compiled form are computed once per process, not per request.
 
 from __future__ import annotations
 
-from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as s
 from ..records import VersionRec
+from .db import Conn
 
 _coll = s.collection.alias("target")
 _proj = s.project.alias("target_project")
@@ -45,11 +45,11 @@ _BY_INDEX = s.select_versions().where(
 )
 
 
-async def version_by_alias(conn: Any, project: str, name: str, alias: str) -> VersionRec | None:
+async def version_by_alias(conn: Conn, project: str, name: str, alias: str) -> VersionRec | None:
     row = (await conn.execute(_BY_ALIAS, {"project": project, "name": name, "alias": alias})).first()
     return VersionRec.from_row(row) if row else None
 
 
-async def version_by_index(conn: Any, project: str, name: str, index: int) -> VersionRec | None:
+async def version_by_index(conn: Conn, project: str, name: str, index: int) -> VersionRec | None:
     row = (await conn.execute(_BY_INDEX, {"project": project, "name": name, "index": index})).first()
     return VersionRec.from_row(row) if row else None

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from . import schema as s
 from ..records import DatasetRec, RunRec
 from .tables.lineage import EDGE_KIND
+from .db import Conn
 
 
 def _upsert(dialect: str) -> Any:
@@ -21,25 +22,25 @@ def _upsert(dialect: str) -> Any:
     return insert
 
 
-async def runs_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, RunRec]:
+async def runs_by_id(conn: Conn, ids: Sequence[int], *, for_update: bool = False) -> dict[int, RunRec]:
     stmt = sa.select(s.run).where(s.run.c.id.in_(ids))
     if for_update:
         stmt = stmt.with_for_update()
     return {r.id: RunRec.from_row(r) for r in (await conn.execute(stmt)).all()}
 
 
-async def insert_run(conn: Any, values: dict[str, Any]) -> int:
+async def insert_run(conn: Conn, values: dict[str, Any]) -> int:
     return await s.insert_returning_id(conn, s.run, values)
 
 
-async def finish_run(conn: Any, run_id: int, *, status: str, summary: dict[str, Any] | None, at: datetime) -> None:
+async def finish_run(conn: Conn, run_id: int, *, status: str, summary: dict[str, Any] | None, at: datetime) -> None:
     values: dict[str, Any] = {"status": status, "finished_at": at}
     if summary is not None:
         values["summary"] = summary
     await conn.execute(sa.update(s.run).where(s.run.c.id == run_id).values(**values))
 
 
-async def upsert_metrics(conn: Any, dialect: str, rows: list[dict[str, Any]]) -> None:
+async def upsert_metrics(conn: Conn, dialect: str, rows: list[dict[str, Any]]) -> None:
     insert = _upsert(dialect)(s.metric)
     stmt = insert.on_conflict_do_update(
         index_elements=["run_id", "key", "step"],
@@ -48,7 +49,7 @@ async def upsert_metrics(conn: Any, dialect: str, rows: list[dict[str, Any]]) ->
     await conn.execute(stmt, rows)
 
 
-async def latest_metrics(conn: Any, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+async def latest_metrics(conn: Conn, run_ids: Sequence[int]) -> dict[int, dict[str, float]]:
     """Each run's last logged value of every metric key (highest step)."""
     m = s.metric.c
     last = (sa.select(m.run_id, m.key, sa.func.max(m.step).label("step"))
@@ -61,7 +62,7 @@ async def latest_metrics(conn: Any, run_ids: Sequence[int]) -> dict[int, dict[st
     return found
 
 
-async def metric_history(conn: Any, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:
+async def metric_history(conn: Conn, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:
     stmt = sa.select(s.metric.c.key, s.metric.c.step, s.metric.c.value).where(s.metric.c.run_id == run_id)
     if key is not None:
         stmt = stmt.where(s.metric.c.key == key)
@@ -69,7 +70,7 @@ async def metric_history(conn: Any, run_id: int, key: str | None, limit: int) ->
     return [(r.key, int(r.step), float(r.value)) for r in (await conn.execute(stmt)).all()]
 
 
-async def dataset_get_or_create(conn: Any, dialect: str, namespace: str, name: str, at: datetime) -> DatasetRec:
+async def dataset_get_or_create(conn: Conn, dialect: str, namespace: str, name: str, at: datetime) -> DatasetRec:
     """The dataset of this name (or the one it is a symlink of); created if neither exists."""
     a, d = s.dataset_alias.c, s.dataset.c
     via = sa.select(s.dataset).join(s.dataset_alias, a.dataset_id == d.id).where(a.namespace == namespace,
@@ -83,7 +84,7 @@ async def dataset_get_or_create(conn: Any, dialect: str, namespace: str, name: s
     return DatasetRec.from_row((await conn.execute(stmt)).one())
 
 
-async def datasets_by_id(conn: Any, ids: Sequence[int]) -> dict[int, DatasetRec]:
+async def datasets_by_id(conn: Conn, ids: Sequence[int]) -> dict[int, DatasetRec]:
     rows = (await conn.execute(sa.select(s.dataset).where(s.dataset.c.id.in_(ids)))).all()
     return {r.id: DatasetRec.from_row(r) for r in rows}
 
@@ -91,7 +92,7 @@ async def datasets_by_id(conn: Any, ids: Sequence[int]) -> dict[int, DatasetRec]
 # --- lineage edges: kinds r(un), v(ersion), d(ataset) ---
 
 
-async def add_edge(conn: Any, dialect: str, src: tuple[str, int], dst: tuple[str, int], at: datetime) -> bool:
+async def add_edge(conn: Conn, dialect: str, src: tuple[str, int], dst: tuple[str, int], at: datetime) -> bool:
     """Insert an edge (its kind follows from its ends); False when it already existed."""
     values = dict(src_kind=src[0], src_id=src[1], dst_kind=dst[0], dst_id=dst[1], kind=EDGE_KIND[(src[0], dst[0])],
                   created_at=at)
@@ -99,7 +100,7 @@ async def add_edge(conn: Any, dialect: str, src: tuple[str, int], dst: tuple[str
     return bool(result.rowcount)
 
 
-async def has_edge(conn: Any, src: tuple[str, int], dst: tuple[str, int]) -> bool:
+async def has_edge(conn: Conn, src: tuple[str, int], dst: tuple[str, int]) -> bool:
     e = s.edge.c
     stmt = sa.select(sa.literal(1)).where(
         e.src_kind == src[0], e.src_id == src[1], e.dst_kind == dst[0], e.dst_id == dst[1]

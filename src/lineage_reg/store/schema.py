@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .tables import auth, events, lineage, registry, runs, webhooks
+from .db import Conn
 
 project: sa.Table = registry.Project.__table__  # type: ignore[assignment]
 collection: sa.Table = registry.Collection.__table__  # type: ignore[assignment]
@@ -64,10 +65,10 @@ def _insert_returning(table: sa.Table, returning_all: bool) -> Any:
     return sa.insert(table).returning(*(table.c if returning_all else [table.c.id]))
 
 
-async def insert_returning_id(conn: Any, table: sa.Table, values: dict[str, Any]) -> int:
+async def insert_returning_id(conn: Conn, table: sa.Table, values: dict[str, Any]) -> int:
     result = await conn.execute(_insert_returning(table, False), values)
     return int(result.scalar_one())
 
 
-async def insert_returning_row(conn: Any, table: sa.Table, values: dict[str, Any]) -> Any:
+async def insert_returning_row(conn: Conn, table: sa.Table, values: dict[str, Any]) -> Any:
     return (await conn.execute(_insert_returning(table, True), values)).one()

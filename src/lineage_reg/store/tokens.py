@@ -8,15 +8,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as s
+from .db import Conn
 
 
-async def insert_token(conn: Any, *, name: str, secret_hash: str, role: str, at: datetime,
+async def insert_token(conn: Conn, *, name: str, secret_hash: str, role: str, at: datetime,
                        expires_at: datetime | None = None) -> int:
     values = dict(name=name, secret_hash=secret_hash, role=role, created_at=at, expires_at=expires_at)
     return await s.insert_returning_id(conn, s.api_token, values)
 
 
-async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int, str, str, datetime | None] | None:
+async def token_by_hash(conn: Conn, secret_hash: str, now: datetime) -> tuple[int, str, str, datetime | None] | None:
     """The live token with this hash (not revoked, not expired): id, name, role, expiry."""
     t = s.api_token.c
     stmt = sa.select(t.id, t.name, t.role, t.expires_at).where(
@@ -25,21 +26,21 @@ async def token_by_hash(conn: Any, secret_hash: str, now: datetime) -> tuple[int
     return (int(row.id), row.name, row.role, row.expires_at) if row else None
 
 
-async def bump_access_epoch(conn: Any) -> None:
+async def bump_access_epoch(conn: Conn) -> None:
     """Say, in the transaction that takes access away, that token caches must forget (store/db.py reads it)."""
     await conn.execute(sa.update(s.access_epoch).values(n=s.access_epoch.c.n + 1))
 
 
-async def count_tokens(conn: Any) -> int:
+async def count_tokens(conn: Conn) -> int:
     return int((await conn.execute(sa.select(sa.func.count()).select_from(s.api_token))).scalar_one())
 
 
-async def revoke_token(conn: Any, token_id: int, at: datetime) -> bool:
+async def revoke_token(conn: Conn, token_id: int, at: datetime) -> bool:
     stmt = sa.update(s.api_token).where(s.api_token.c.id == token_id, s.api_token.c.revoked_at.is_(None))
     return bool((await conn.execute(stmt.values(revoked_at=at))).rowcount)
 
 
-async def list_tokens(conn: Any) -> list[Any]:
+async def list_tokens(conn: Conn) -> list[Any]:
     t = s.api_token.c
     stmt = sa.select(t.id, t.name, t.role, t.created_at, t.revoked_at, t.expires_at).order_by(t.id)
     return list((await conn.execute(stmt)).all())
@@ -48,13 +49,13 @@ async def list_tokens(conn: Any) -> list[Any]:
 # --- project members ---
 
 
-async def grants_of(conn: Any, user: str) -> list[tuple[int, str]]:
+async def grants_of(conn: Conn, user: str) -> list[tuple[int, str]]:
     m = s.member.c
     return [(int(r.project_id), r.role) for r in (await conn.execute(
         sa.select(m.project_id, m.role).where(m.user == user))).all()]
 
 
-async def upsert_member(conn: Any, dialect: str, values: dict[str, Any]) -> None:
+async def upsert_member(conn: Conn, dialect: str, values: dict[str, Any]) -> None:
     from .runs import _upsert
 
     insert = _upsert(dialect)(s.member).values(**values)
@@ -62,19 +63,19 @@ async def upsert_member(conn: Any, dialect: str, values: dict[str, Any]) -> None
                                                     set_={"role": insert.excluded.role}))
 
 
-async def member_role(conn: Any, project_id: int, user: str, *, for_update: bool = False) -> str | None:
+async def member_role(conn: Conn, project_id: int, user: str, *, for_update: bool = False) -> str | None:
     m = s.member.c
     stmt = sa.select(m.role).where(m.project_id == project_id, m.user == user)
     row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
     return row[0] if row else None
 
 
-async def delete_member(conn: Any, project_id: int, user: str) -> bool:
+async def delete_member(conn: Conn, project_id: int, user: str) -> bool:
     m = s.member.c
     return bool((await conn.execute(sa.delete(s.member).where(m.project_id == project_id, m.user == user))).rowcount)
 
 
-async def members_of(conn: Any, project_id: int) -> list[Any]:
+async def members_of(conn: Conn, project_id: int) -> list[Any]:
     m = s.member.c
     stmt = sa.select(m.user, m.role, m.created_at, m.created_by).where(m.project_id == project_id).order_by(m.user)
     return list((await conn.execute(stmt)).all())

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as s
+from .db import Conn
 
 _LIVE = sa.and_(
     s.version.c.id == s.upload_session.c.version_id,
@@ -21,7 +21,7 @@ _LIVE = sa.and_(
 )
 
 
-async def of_version(conn: Any, version_id: int) -> dict[str, str]:
+async def of_version(conn: Conn, version_id: int) -> dict[str, str]:
     """sha256 -> upload id of the version's live sessions."""
     stmt = (
         sa.select(s.upload_session.c.sha256, s.upload_session.c.upload_id)
@@ -31,13 +31,13 @@ async def of_version(conn: Any, version_id: int) -> dict[str, str]:
     return {r[0]: r[1] for r in (await conn.execute(stmt)).all()}
 
 
-async def live_count_of(conn: Any, actor: str | None) -> int:
+async def live_count_of(conn: Conn, actor: str | None) -> int:
     who = s.upload_session.c.created_by.is_(None) if actor is None else s.upload_session.c.created_by == actor
     stmt = sa.select(sa.func.count()).select_from(s.upload_session.join(s.version, _LIVE)).where(who)
     return int((await conn.execute(stmt)).scalar() or 0)
 
 
-async def live_among(conn: Any, upload_ids: Sequence[str]) -> set[str]:
+async def live_among(conn: Conn, upload_ids: Sequence[str]) -> set[str]:
     """Of these upload ids, the ones a live session holds."""
     if not upload_ids:
         return set()
@@ -49,7 +49,7 @@ async def live_among(conn: Any, upload_ids: Sequence[str]) -> set[str]:
     return set((await conn.execute(stmt)).scalars())
 
 
-async def replace(conn: Any, version_id: int, sessions: dict[str, str], *, actor: str | None, at: datetime) -> None:
+async def replace(conn: Conn, version_id: int, sessions: dict[str, str], *, actor: str | None, at: datetime) -> None:
     """Record ``sessions`` (sha256 -> upload id) for the version, instead of any older one for the same blob."""
     if not sessions:
         return
@@ -61,11 +61,11 @@ async def replace(conn: Any, version_id: int, sessions: dict[str, str], *, actor
     ])
 
 
-async def finish(conn: Any, upload_id: str) -> None:
+async def finish(conn: Conn, upload_id: str) -> None:
     await conn.execute(sa.delete(s.upload_session).where(s.upload_session.c.upload_id == upload_id))
 
 
-async def delete_dead(conn: Any) -> int:
+async def delete_dead(conn: Conn) -> int:
     """Forget sessions no longer live (version committed, deleted or abandoned, or blob stored)."""
     live = sa.select(s.upload_session.c.upload_id).select_from(s.upload_session.join(s.version, _LIVE))
     stmt = sa.delete(s.upload_session).where(s.upload_session.c.upload_id.not_in(live))

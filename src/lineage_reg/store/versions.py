@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from . import schema as s
 from ..records import FileRec, VersionRec
+from .db import Conn
 
 
 IN_CHUNK = 10_000  # values per IN (...): well within SQLite's 32,766 and PostgreSQL's 65,535 parameters
@@ -48,22 +49,22 @@ _UNSETTLED_OF_VERSION = (
 )
 
 
-async def versions_by_id(conn: Any, ids: Sequence[int], *, for_update: bool = False) -> dict[int, VersionRec]:
+async def versions_by_id(conn: Conn, ids: Sequence[int], *, for_update: bool = False) -> dict[int, VersionRec]:
     stmt = _BY_IDS_FOR_UPDATE if for_update else _BY_IDS
     return {r.id: VersionRec.from_row(r) for r in (await conn.execute(stmt, {"ids": list(ids)})).all()}
 
 
-async def version_by_id(conn: Any, version_id: int, *, for_update: bool = False) -> VersionRec | None:
+async def version_by_id(conn: Conn, version_id: int, *, for_update: bool = False) -> VersionRec | None:
     return (await versions_by_id(conn, [version_id], for_update=for_update)).get(version_id)
 
 
-async def version_by_index(conn: Any, artifact_id: int, index: int) -> VersionRec | None:
+async def version_by_index(conn: Conn, artifact_id: int, index: int) -> VersionRec | None:
     stmt = s.select_versions().where(s.version.c.artifact_id == artifact_id, s.version.c.index == index)
     row = (await conn.execute(stmt)).first()
     return VersionRec.from_row(row) if row else None
 
 
-async def versions_by_digest_prefix(conn: Any, artifact_ids: sa.ColumnElement[bool], prefix: str) -> list[VersionRec]:
+async def versions_by_digest_prefix(conn: Conn, artifact_ids: sa.ColumnElement[bool], prefix: str) -> list[VersionRec]:
     """At most two matches: enough to tell unique from ambiguous."""
     stmt = (
         s.select_versions()
@@ -74,22 +75,22 @@ async def versions_by_digest_prefix(conn: Any, artifact_ids: sa.ColumnElement[bo
     return [VersionRec.from_row(r) for r in (await conn.execute(stmt)).all()]
 
 
-async def latest_committed(conn: Any, artifact_id: int) -> VersionRec | None:
+async def latest_committed(conn: Conn, artifact_id: int) -> VersionRec | None:
     row = (await conn.execute(_LATEST_COMMITTED, {"artifact_id": artifact_id})).first()
     return VersionRec.from_row(row) if row else None
 
 
-async def pending_with_digest(conn: Any, artifact_id: int, digest: str) -> VersionRec | None:
+async def pending_with_digest(conn: Conn, artifact_id: int, digest: str) -> VersionRec | None:
     row = (await conn.execute(_PENDING_WITH_DIGEST, {"artifact_id": artifact_id, "digest": digest})).first()
     return VersionRec.from_row(row) if row else None
 
 
-async def next_index(conn: Any, artifact_id: int) -> int:
+async def next_index(conn: Conn, artifact_id: int) -> int:
     current = (await conn.execute(_NEXT_INDEX, {"artifact_id": artifact_id})).scalar()
     return 0 if current is None else int(current) + 1
 
 
-async def insert_version(conn: Any, values: dict[str, Any], files: Iterable[FileRec]) -> int:
+async def insert_version(conn: Conn, values: dict[str, Any], files: Iterable[FileRec]) -> int:
     version_id = await s.insert_returning_id(conn, s.version, values)
     rows = [{"version_id": version_id, "path": f.path, "size": f.size, "sha256": f.sha256} for f in files]
     if rows:
@@ -97,29 +98,29 @@ async def insert_version(conn: Any, values: dict[str, Any], files: Iterable[File
     return version_id
 
 
-async def mark_committed(conn: Any, version_id: int, at: datetime) -> None:
+async def mark_committed(conn: Conn, version_id: int, at: datetime) -> None:
     stmt = sa.update(s.version).where(s.version.c.id == version_id).values(state="COMMITTED", committed_at=at)
     await conn.execute(stmt)
 
 
-async def mark_deleted(conn: Any, version_id: int) -> None:
+async def mark_deleted(conn: Conn, version_id: int) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(state="DELETED"))
 
 
-async def set_version_tags(conn: Any, version_id: int, tags: list[str]) -> None:
+async def set_version_tags(conn: Conn, version_id: int, tags: list[str]) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(tags=tags))
 
 
-async def pending_aliases(conn: Any, version_id: int) -> list[str]:
+async def pending_aliases(conn: Conn, version_id: int) -> list[str]:
     stmt = sa.select(s.version.c.pending_aliases).where(s.version.c.id == version_id)
     return list((await conn.execute(stmt)).scalar() or [])
 
 
-async def set_pending_aliases(conn: Any, version_id: int, names: Sequence[str]) -> None:
+async def set_pending_aliases(conn: Conn, version_id: int, names: Sequence[str]) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(pending_aliases=list(names)))
 
 
-async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[FileRec]]:
+async def files_of(conn: Conn, version_ids: Sequence[int]) -> dict[int, list[FileRec]]:
     stmt = (
         sa.select(s.version_file)
         .where(s.version_file.c.version_id.in_(version_ids))
@@ -131,13 +132,13 @@ async def files_of(conn: Any, version_ids: Sequence[int]) -> dict[int, list[File
     return out
 
 
-async def missing_blobs_with_size(conn: Any, version_id: int) -> list[tuple[str, int]]:
+async def missing_blobs_with_size(conn: Conn, version_id: int) -> list[tuple[str, int]]:
     """(sha256, size) of the version's blobs the database has no row for."""
     rows = (await conn.execute(_MISSING_OF_VERSION, {"version_id": version_id})).all()
     return [(r[0], int(r[1])) for r in rows]
 
 
-async def blob_sizes(conn: Any, shas: Sequence[str]) -> dict[str, int]:
+async def blob_sizes(conn: Conn, shas: Sequence[str]) -> dict[str, int]:
     """sha256 -> size of the stored blobs among ``shas``."""
     found: dict[str, int] = {}
     for start in range(0, len(shas), IN_CHUNK):
@@ -155,7 +156,7 @@ class Unsettled:
     missing: list[str]
 
 
-async def unsettled_files(conn: Any, version_id: int) -> Unsettled:
+async def unsettled_files(conn: Conn, version_id: int) -> Unsettled:
     conflict, missing = None, set()
     for path, declared, sha256, stored in (await conn.execute(_UNSETTLED_OF_VERSION, {"version_id": version_id})).all():
         if stored is None:
@@ -165,7 +166,7 @@ async def unsettled_files(conn: Any, version_id: int) -> Unsettled:
     return Unsettled(size_conflict=conflict, missing=sorted(missing))
 
 
-async def blob_size(conn: Any, sha256: str) -> int | None:
+async def blob_size(conn: Conn, sha256: str) -> int | None:
     stmt = sa.select(s.blob.c.size).where(s.blob.c.sha256 == sha256)
     size = (await conn.execute(stmt)).scalar()
     return None if size is None else int(size)
