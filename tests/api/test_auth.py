@@ -677,12 +677,11 @@ async def test_an_expired_token_is_unauthenticated(api: Api, settings: Settings,
 
 
 def _cli(*args: str, settings: Settings) -> Any:
-    import subprocess
-    import sys
+    """``lineage-reg token ...`` in-process (``support.cli``); ``test_no_auth_only_on_loopback_and_loudly`` and
+    tests/cli/test_database_url_errors.py run the server commands as the real program."""
+    from support.cli import run_cli
 
-    return subprocess.run([sys.executable, "-m", "lineage_reg.cli", *args, "--data-dir", str(settings.data_dir),
-                           "--database-url", settings.effective_database_url],
-                          capture_output=True, text=True, timeout=60)
+    return run_cli(*args, "--data-dir", str(settings.data_dir), "--database-url", settings.effective_database_url)
 
 
 async def test_token_cli_users_admins_and_lifetimes(api: Api, settings: Settings, dialect: str) -> None:
@@ -714,9 +713,12 @@ def test_no_auth_only_on_loopback_and_loudly(tmp_path: Any) -> None:
 
     from conftest import free_port
 
-    refused_ = subprocess.run([sys.executable, "-m", "lineage_reg.cli", "serve", "--no-auth", "--host", "0.0.0.0",
-                               "--data-dir", str(tmp_path / "a")], capture_output=True, text=True, timeout=60)
+    from support.cli import run_cli
+
+    # The refusal in-process (it comes before anything starts); the server below is the real program.
+    refused_ = run_cli("serve", "--no-auth", "--host", "0.0.0.0", "--data-dir", str(tmp_path / "a"))
     assert refused_.returncode != 0 and "loopback" in refused_.stderr
+    assert not (tmp_path / "a").exists()  # refused before it made anything
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "lineage_reg.cli", "serve", "--no-auth", "--port", str(port),
                                "--data-dir", str(tmp_path / "b"), "--log-level", "warning"],

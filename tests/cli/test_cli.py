@@ -1,4 +1,5 @@
-"""The CLI against a real server: as a subprocess (what users run) and through typer's runner."""
+"""The CLI against a real server: in-process through ``main(argv)`` (``support.cli``), as a subprocess (what
+users run: ``test_no_server_and_bad_token``) and through typer's runner."""
 
 from __future__ import annotations
 
@@ -13,11 +14,17 @@ from typer.testing import CliRunner
 
 from conftest import LiveServer, free_port
 from lineage_reg.cli import app
+from support.cli import run_cli
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def program(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real program, in a subprocess: the console entry point, exit codes and streams as a shell sees them."""
     return subprocess.run([sys.executable, "-m", "lineage_reg.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})}, cwd=cwd)
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env=env)
 
 
 def ok(*args: str, env: dict[str, str]) -> str:
@@ -115,12 +122,12 @@ def test_errors_are_one_line_with_an_exit_code(env: dict[str, str], dialect: str
 def test_no_server_and_bad_token(tmp_path: Path, live: LiveServer, dialect: str) -> None:
     nowhere = {"LINEAGE_REG_URL": f"http://127.0.0.1:{free_port()}", "LINEAGE_REG_TOKEN": "x",
                "LINEAGE_REG_CREDENTIALS": str(tmp_path / "none.json")}
-    done = cli("ls", env=nowhere)
+    done = program("ls", env=nowhere)
     assert done.returncode == 6 and "cannot reach lineage-reg" in done.stderr and "Traceback" not in done.stderr
     bad = {**nowhere, "LINEAGE_REG_URL": live.url, "LINEAGE_REG_TOKEN": "lrt_wrong"}
-    done = cli("ls", env=bad)
+    done = program("ls", env=bad)
     assert done.returncode == 4 and "UNAUTHENTICATED" in done.stderr and "lineage-reg login" in done.stderr
-    failed = cli("login", "--url", live.url, "--token", "lrt_wrong", env=bad)
+    failed = program("login", "--url", live.url, "--token", "lrt_wrong", env=bad)
     assert failed.returncode == 4 and not (tmp_path / "none.json").exists()  # nothing saved
 
 
