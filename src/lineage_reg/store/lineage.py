@@ -111,7 +111,8 @@ def _ids_in(column: sa.ColumnElement[int], array: bool, name: str = "ids") -> sa
     """``column`` is one of the ids in parameter ``name`` (see ``_ids_param``)."""
     if array:
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
-    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam(name, type_=sa.String)))
+    value: sa.ColumnClause[Any] = sa.literal_column("value")  # json_each's column
+    listed = sa.select(value).select_from(sa.func.json_each(sa.bindparam(name, type_=sa.String)))
     return column.in_(listed.scalar_subquery())
 
 
