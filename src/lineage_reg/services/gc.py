@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from ..store import gc as gc_store
 from ..store import projects as project_store
@@ -100,7 +101,7 @@ async def _delete_unreferenced(rt: Runtime, cutoff: datetime, dry_run: bool, rep
             continue
         # The row goes first, conditionally; then the bytes. A crash in between leaves an
         # orphan object, which step 3 of a later run removes.
-        if await rt.db.transaction(lambda conn, sha=sha: gc_store.delete_blob_if_unreferenced(conn, sha)):
+        if await rt.db.transaction(partial(gc_store.delete_blob_if_unreferenced, sha256=sha)):
             await rt.blobs.delete(sha)
             report.deleted_blobs.append(sha)
             report.freed_bytes += size

@@ -99,7 +99,7 @@ async def create_version(
         if how == "resumed" and missing:
             # An upload interrupted and run again: blobs the store already holds (S3 objects the database
             # learns of only at commit) are not asked for twice. Commit still verifies every one.
-            missing = await blob_service.not_held(rt, {sha: sizes[sha] for sha in missing})
+            missing = set(await blob_service.not_held(rt, {sha: sizes[sha] for sha in missing}))
         uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url, resume=sessions.get(sha))
                    for sha in sorted(missing)]
         opened = {u.sha256: u.upload_id for u in uploads if u.upload_id and u.upload_id != sessions.get(u.sha256)}

@@ -146,6 +146,11 @@ def check_url(url: str) -> sa.engine.URL:
     if backend not in ("postgresql", "postgres", "sqlite"):
         raise DatabaseUnavailable(f"lineage-reg runs on SQLite or PostgreSQL, not {backend} ({shown_url(url)}): "
                                   f"write {SUPPORTED}")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # Several engines (async, sync reader, sync writer) share the database: an in-memory one each would be
+        # a database of its own.
+        raise DatabaseUnavailable(f"the database URL {shown_url(url)} names no file; lineage-reg keeps SQLite in a "
+                                  "file that its connections share: write sqlite+aiosqlite:///path/to/registry.db")
     return parsed
 
 
@@ -191,10 +196,10 @@ class Database:
         # Called after every commit in this process (caches here must not wait for the NOTIFY).
         self.on_commit: Callable[[], None] | None = None
         if self.is_sqlite:
-            path = sa.engine.make_url(url).database
-            if path and path != ":memory:":
-                private.make_dir(Path(path).parent)
-                private.create_file(Path(path))  # SQLite gives its WAL/SHM/journal files the same mode
+            path = self._parsed_url.database
+            assert path, "check_url refuses a SQLite URL without a file"
+            private.make_dir(Path(path).parent)
+            private.create_file(Path(path))  # SQLite gives its WAL/SHM/journal files the same mode
             # The async engine only runs migrations (Alembic wants a connection it can run_sync on).
             self.engine = create_async_engine(url, pool_size=1, max_overflow=2)
             sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(10_000))

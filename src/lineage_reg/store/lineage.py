@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -111,7 +111,8 @@ def _ids_in(column: sa.ColumnElement[int], array: bool, name: str = "ids") -> sa
     """``column`` is one of the ids in parameter ``name`` (see ``_ids_param``)."""
     if array:
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
-    listed = sa.select(sa.literal_column("value")).select_from(sa.func.json_each(sa.bindparam(name, type_=sa.String)))
+    value: sa.ColumnClause[Any] = sa.literal_column("value")  # json_each's column
+    listed = sa.select(value).select_from(sa.func.json_each(sa.bindparam(name, type_=sa.String)))
     return column.in_(listed.scalar_subquery())
 
 
@@ -132,7 +133,7 @@ def _label_statement(array: bool) -> sa.CompoundSelect:
     )
 
 
-async def labels(conn: Conn, ids: dict[str, Sequence[int]]) -> dict[int, Label]:
+async def labels(conn: Conn, ids: Mapping[str, Sequence[int]]) -> dict[int, Label]:
     """Display names (no JSON columns decoded) and projects of nodes given as ids per kind, by node key: a
     version's ref, a run's name, a dataset's namespace/name (datasets belong to no project). One statement."""
     array = _is_postgres(conn)

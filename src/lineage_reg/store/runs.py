@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import schema as s
 from ..records import DatasetRec, RunRec
@@ -15,11 +16,8 @@ from .db import Conn
 
 
 def _upsert(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    """The dialect's own insert (both have on_conflict_do_nothing/do_update, their signatures differ)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 async def runs_by_id(conn: Conn, ids: Sequence[int], *, for_update: bool = False) -> dict[int, RunRec]:

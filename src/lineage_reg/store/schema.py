@@ -6,30 +6,39 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 from .tables import auth, events, lineage, registry, runs, webhooks
 from .db import Conn
 
-project: sa.Table = registry.Project.__table__  # type: ignore[assignment]
-collection: sa.Table = registry.Collection.__table__  # type: ignore[assignment]
-version: sa.Table = registry.ArtifactVersion.__table__  # type: ignore[assignment]
-version_file: sa.Table = registry.VersionFile.__table__  # type: ignore[assignment]
-blob: sa.Table = registry.Blob.__table__  # type: ignore[assignment]
-upload_session: sa.Table = registry.UploadSession.__table__  # type: ignore[assignment]
-link: sa.Table = registry.ModelLink.__table__  # type: ignore[assignment]
-alias: sa.Table = registry.Alias.__table__  # type: ignore[assignment]
-run: sa.Table = runs.Run.__table__  # type: ignore[assignment]
-metric: sa.Table = runs.Metric.__table__  # type: ignore[assignment]
-dataset: sa.Table = runs.Dataset.__table__  # type: ignore[assignment]
-dataset_alias: sa.Table = runs.DatasetAlias.__table__  # type: ignore[assignment]
-edge: sa.Table = lineage.Edge.__table__  # type: ignore[assignment]
-event: sa.Table = events.Event.__table__  # type: ignore[assignment]
-api_token: sa.Table = auth.ApiToken.__table__  # type: ignore[assignment]
-member: sa.Table = auth.Member.__table__  # type: ignore[assignment]
-protected_aliases: sa.Table = auth.ProtectedAliases.__table__  # type: ignore[assignment]
-access_epoch: sa.Table = auth.AccessEpoch.__table__  # type: ignore[assignment]
-webhook: sa.Table = webhooks.Webhook.__table__  # type: ignore[assignment]
-delivery: sa.Table = webhooks.WebhookDelivery.__table__  # type: ignore[assignment]
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """The Table SQLModel made for a `table=True` model (SQLModel's stubs do not declare `__table__`)."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table), model
+    return table
+
+
+project = _table(registry.Project)
+collection = _table(registry.Collection)
+version = _table(registry.ArtifactVersion)
+version_file = _table(registry.VersionFile)
+blob = _table(registry.Blob)
+upload_session = _table(registry.UploadSession)
+link = _table(registry.ModelLink)
+alias = _table(registry.Alias)
+run = _table(runs.Run)
+metric = _table(runs.Metric)
+dataset = _table(runs.Dataset)
+dataset_alias = _table(runs.DatasetAlias)
+edge = _table(lineage.Edge)
+event = _table(events.Event)
+api_token = _table(auth.ApiToken)
+member = _table(auth.Member)
+protected_aliases = _table(auth.ProtectedAliases)
+access_epoch = _table(auth.AccessEpoch)
+webhook = _table(webhooks.Webhook)
+delivery = _table(webhooks.WebhookDelivery)
 
 
 def select_collections() -> sa.Select[Any]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import schema as s
 from ..records import FileRec, VersionRec
@@ -175,7 +176,5 @@ async def blob_size(conn: Conn, sha256: str) -> int | None:
 def insert_blob_stmt(dialect: str, *, sha256: str, size: int, at: datetime) -> Any:
     """Record a verified blob; a concurrent upload of the same bytes is not an error."""
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
+        return postgresql.insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
+    return sqlite.insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
