@@ -49,7 +49,7 @@ import _lineage_graph as graph_gen  # noqa: E402
 
 from lineage_reg.cli.server import tune_gc  # noqa: E402
 from lineage_reg.config import Settings  # noqa: E402
-from lineage_reg.lineage.engine import Direction, node  # noqa: E402
+from lineage_reg.lineage_kinds import Direction, node  # noqa: E402
 from lineage_reg.services import lineage as lineage_service  # noqa: E402
 from lineage_reg.services.lifecycle import open_runtime, upgrade_database  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from ..blobs.base import UploadTarget as BlobTarget
+from ..records import UploadTarget as BlobTarget
 from .. import ids
 from ..errors import BadInput, NotFound
 from ..services import aliases, auth, models, projects, protection, runs, versions, webhooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from .. import refs
 from ..blobs.local import LocalBlobStore
@@ -20,6 +21,24 @@ def _local(rt: Runtime) -> LocalBlobStore:
     if not isinstance(rt.blobs, LocalBlobStore):
         raise BadInput("this server stores blobs in S3; upload to the presigned URL instead")
     return rt.blobs
+
+
+def serves_files(rt: Runtime) -> bool:
+    """Whether this server moves blob bytes itself (the local store, through ``/files``); with S3, clients
+    talk to the store directly."""
+    return isinstance(rt.blobs, LocalBlobStore)
+
+
+def link_valid(rt: Runtime, *, method: str, subject: str, size: int | None, expires: str | None,
+               sig: str | None) -> bool:
+    """Whether a ``/files`` link (``?expires=…&sig=…``) is one this server signed for ``method`` on ``subject``
+    (a blob's sha256, or a part's ``sha256:upload:number:offset``) and has not expired."""
+    return _local(rt).signer.check(method, subject, size, expires, sig)
+
+
+def blob_path(rt: Runtime, *, sha256: str) -> Path:
+    """Where the local store keeps a blob's bytes (the file may be missing: never uploaded, or collected)."""
+    return _local(rt).path(sha256)
 
 
 async def record(rt: Runtime, *, sha256: str, size: int) -> None:

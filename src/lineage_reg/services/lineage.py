@@ -10,8 +10,8 @@ from typing import Any
 from .. import ids, refs
 from ..errors import BadInput, LimitExceeded, not_found_or_unreadable
 from ..lineage import nogc
-from ..lineage.engine import (Direction, LineageResult, NodeKey, WalkRow, kind_of, node, row_of, shortest_path,
-                              traverse)
+from ..lineage.engine import LineageResult, WalkRow, shortest_path, traverse
+from ..lineage_kinds import Direction, NodeKey, kind_of, node, row_of
 from ..store import links as link_store
 from ..store import lineage as lineage_store
 from ..store.lineage import Label

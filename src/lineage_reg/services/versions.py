@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, refs
-from ..blobs.base import UploadTarget
+from ..records import UploadTarget
 from ..errors import BadInput, BlobUnknown, Conflict, LimitExceeded, VersionCommitted
 from ..store import links as link_store
 from ..store import projects as project_store

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from ...lineage.engine import Direction, NodeKey, edge_kind, kind_of
+from ...lineage_kinds import Direction, NodeKey, edge_kind, kind_of
 from ...services import lineage as lineage_service
 from ..context import Info
 from ..permissions import actor_of, may_read
