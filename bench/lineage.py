@@ -49,7 +49,7 @@ import _lineage_graph as graph_gen  # noqa: E402
 
 from lineage_reg.cli.server import tune_gc  # noqa: E402
 from lineage_reg.config import Settings  # noqa: E402
-from lineage_reg.lineage.engine import Direction, node  # noqa: E402
+from lineage_reg.lineage_kinds import Direction, node  # noqa: E402
 from lineage_reg.services import lineage as lineage_service  # noqa: E402
 from lineage_reg.services.lifecycle import open_runtime, upgrade_database  # noqa: E402
 
@@ -191,12 +191,12 @@ async def _measure(rt: Any, dialect: str, bare: Bare, g: graph_gen.Graph, repeat
         for _ in range(n):
             root = pick()
             t = time.perf_counter()
-            found = await lineage_service.lineage(rt, node(*root), direction, depth=depth, limit=limit,
+            found = await lineage_service.lineage(rt, root=node(*root), direction=direction, depth=depth, limit=limit,
                                                   with_labels=False)
             ours.append((time.perf_counter() - t) * 1000)
             sizes.append(len(found.result.nodes))
             t = time.perf_counter()
-            await lineage_service.labels_of(rt, found.result.nodes)
+            await lineage_service.labels_of(rt, keys=found.result.nodes)
             labels.append((time.perf_counter() - t) * 1000)
             for b, fn in baselines.items():
                 t = time.perf_counter()
@@ -213,7 +213,7 @@ async def _measure(rt: Any, dialect: str, bare: Bare, g: graph_gen.Graph, repeat
     for _ in range(max(3, repeat // 10)):
         hub = lineage_service.node_id(node("d", rnd.choice(g.hubs)))
         t = time.perf_counter()
-        hits = await lineage_service.impact(rt, hub, None)
+        hits = await lineage_service.impact(rt, global_id=hub, alias=None)
         impact_ms.append((time.perf_counter() - t) * 1000)
     rows.append(f"| impact (links; none in this graph: {len(hits)}) | {dialect} | 100,000 scanned | "
                 f"{statistics.median(impact_ms):.1f} | {pct(impact_ms, 0.99):.1f} | | | | | | | | {TARGETS['impact']} |")

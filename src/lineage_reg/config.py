@@ -17,6 +17,7 @@ import platformdirs
 
 from . import private
 
+MiB = 1024 * 1024  # byte sizes, in every layer (settings, blob chunks, request bodies)
 ANONYMOUS_MODES = ("none", "read", "write")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*(s|m|h)\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0}

@@ -73,3 +73,10 @@ class Unauthenticated(RegistryError):
 
 class Forbidden(RegistryError):
     code = "FORBIDDEN"
+
+
+class Overflow(Exception):
+    """A bus subscriber fell more than its queue limit behind (the bus raises it, a subscription catches it).
+
+    Not a ``RegistryError``: no client sees it as such; a WebSocket subscriber is disconnected with a close
+    reason that says where to resume (docs/events.md)."""

@@ -5,7 +5,7 @@ Shared vocabulary: every layer may import this module; it imports none of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -182,3 +182,24 @@ class Page(Generic[R]):
     keys: list[Any]
     has_next: bool
     has_previous: bool
+
+
+# Where a client sends a blob's bytes: a blob store makes them, services hand them out, the API shows them.
+@dataclass(frozen=True)
+class UploadPart:
+    number: int  # 1-based
+    url: str
+    offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a client sends one blob: one request, or (``parts``) one per slice then ``completeUpload``."""
+
+    sha256: str
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] = field(default_factory=dict)
+    upload_id: str | None = None
+    parts: tuple[UploadPart, ...] = ()

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from support.blobs import memory_runtime
 from lineage_reg.config import Settings
-from lineage_reg.lineage.engine import (Direction, LineageResult, NodeKey, edge_kind, kind_of, layers, node, row_of,
-                                        shortest_path, traverse)
+from lineage_reg.lineage.engine import LineageResult, layers, shortest_path, traverse
+from lineage_reg.lineage_kinds import Direction, NodeKey, edge_kind, kind_of, node, row_of
 from lineage_reg.services import lineage as lineage_service
 from lineage_reg.store import migrations
 from lineage_reg.store import schema as s

@@ -15,7 +15,8 @@ import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from lineage_reg.blobs.base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
+from lineage_reg.blobs.base import MiB, PendingUpload, StoredBlob, plan_parts
+from lineage_reg.records import UploadPart, UploadTarget
 from lineage_reg.clock import utcnow
 from lineage_reg.config import Settings
 from lineage_reg.errors import BadInput, DigestInvalid

@@ -54,7 +54,7 @@ class Loaders:
         self.links_of_version = _by_key(rt, reads.links_of_versions, default=[])
         self.aliases_of_collection = _by_key(rt, reads.aliases_of_collections, default=[])
         self.alias_names = _by_key(rt, reads.alias_names, default=[])
-        self.protected_aliases = _by_key(rt, protection.protected_many, default=())
+        self.protected_aliases = _by_key(rt, lambda rt, keys: protection.protected_many(rt, keys=keys), default=())
         self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
         self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}
         self._neighbours: dict[tuple[Any, ...], DataLoader[int, list[tuple[str, int, str]]]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from ..blobs.base import UploadTarget as BlobTarget
+from ..records import UploadTarget as BlobTarget
 from .. import ids
 from ..errors import BadInput, NotFound
 from ..services import aliases, auth, models, projects, protection, runs, versions, webhooks
@@ -190,7 +190,7 @@ class Mutation:
             info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
             may_move_protected=granted.may_move_protected,
         )
-        protected = done.alias.name in await protection.protected_for(rt, input.collection)
+        protected = done.alias.name in await protection.protected_for(rt, collection=input.collection)
         return Alias(name=done.alias.name, protected=protected, _version_id=done.alias.version_id,
                      created=done.created, note=done.note)
 
@@ -242,7 +242,7 @@ class Mutation:
     @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
     async def ping_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
         granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
-        return WebhookDelivery.of(await webhooks.ping(info.context.rt, ids.decode_as(id, "Webhook")),
+        return WebhookDelivery.of(await webhooks.ping(info.context.rt, webhook_id=ids.decode_as(id, "Webhook")),
                                   project_id=granted.project_id)
 
     @strawberry.mutation(description="Project admin: give USER (the name its tokens were created with) a role in "

@@ -155,7 +155,7 @@ class Query:
         compare.check_count(refs)
         for ref in refs:  # each one's project first: nothing is looked up below one it can't read
             await project_reader(info, partial(scope.version, info.context.rt, ref))
-        c = await compare.compare(info.context.rt, refs)
+        c = await compare.compare(info.context.rt, refs=refs)
         for version in c.versions:
             in_project(actor, version.project_id)
         return VersionComparison(
@@ -174,13 +174,13 @@ class Query:
     @strawberry.field(description="Admin: a project's webhooks.")
     async def webhooks(self, info: Info, project: str) -> list[Webhook]:
         await project_role(info, "admin", lambda: scope.project(info.context.rt, project))
-        return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project)]
+        return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project=project)]
 
     @strawberry.field(description="Admin: one webhook's deliveries, newest first.")
     async def deliveries(self, info: Info, webhook: strawberry.ID, first: int | None = None,
                          after: str | None = None) -> Connection[WebhookDelivery]:
         await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(webhook, "Webhook")))
-        hook = await webhooks.get_webhook(info.context.rt, ids.decode_as(webhook, "Webhook"))
+        hook = await webhooks.get_webhook(info.context.rt, webhook_id=ids.decode_as(webhook, "Webhook"))
         convert = partial(WebhookDelivery.of, project_id=hook.project_id)
         return await connection(info, "webhook.deliveries", hook.id, convert, first=first, after=after)
 

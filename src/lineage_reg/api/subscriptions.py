@@ -14,8 +14,7 @@ from collections.abc import AsyncGenerator, Callable
 import strawberry
 
 from .. import ids, refs
-from ..errors import BadInput, NotFound
-from ..events.bus import Overflow
+from ..errors import BadInput, NotFound, Overflow
 from ..services import events as event_service
 from ..services import reads, scope
 from ..services.runtime import Runtime

@@ -1,6 +1,7 @@
 """Blob storage: content-addressed by sha256, bytes never pass through GraphQL."""
 
-from .base import BlobStore, StoredBlob, UploadPart, UploadTarget
+from ..records import UploadPart, UploadTarget
+from .base import BlobStore, StoredBlob
 from .local import LocalBlobStore
 from .s3 import S3BlobStore
 

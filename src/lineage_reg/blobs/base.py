@@ -10,32 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-MiB = 1024 * 1024
+from ..config import MiB
+from ..records import UploadTarget
+
 MAX_PARTS = 10_000  # S3's limit
-
-
-@dataclass(frozen=True)
-class UploadPart:
-    number: int  # 1-based
-    url: str
-    offset: int
-    size: int
-
-
-@dataclass(frozen=True)
-class UploadTarget:
-    """Where a client sends one blob: one request, or (``parts``) one per slice then ``completeUpload``."""
-
-    sha256: str
-    url: str
-    method: str = "PUT"
-    headers: dict[str, str] = field(default_factory=dict)
-    upload_id: str | None = None
-    parts: tuple[UploadPart, ...] = ()
 
 
 @dataclass(frozen=True)

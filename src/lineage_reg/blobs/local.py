@@ -33,7 +33,8 @@ from pathlib import Path
 
 from .. import private
 from ..errors import BadInput, DigestInvalid
-from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
+from ..records import UploadPart, UploadTarget
+from .base import MiB, PendingUpload, StoredBlob, plan_parts
 from .signing import LinkSigner
 
 CHUNK = MiB

@@ -24,7 +24,8 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from ..errors import BadInput, DigestInvalid
-from .base import MiB, PendingUpload, StoredBlob, UploadPart, UploadTarget, plan_parts
+from ..records import UploadPart, UploadTarget
+from .base import MiB, PendingUpload, StoredBlob, plan_parts
 
 VERIFY_MODES = ("full", "checksum")
 

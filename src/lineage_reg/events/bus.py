@@ -12,13 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from ..errors import Overflow
 from ..records import EventRec
 
 QUEUE_LIMIT = 10_000
-
-
-class Overflow(Exception):
-    """The subscriber fell more than its queue limit behind."""
 
 
 class Subscription:

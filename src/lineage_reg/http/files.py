@@ -11,7 +11,7 @@ checked as its own GET would be, all before the first byte is sent.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,8 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from .. import jsontext, refs
-from ..blobs.base import MiB
-from ..blobs.local import LocalBlobStore
+from ..config import MiB
 from ..errors import BadInput, RegistryError
 from ..services import blobs as blob_service
 from ..services.runtime import Runtime
@@ -70,9 +69,12 @@ def _forbidden(message: str) -> JSONResponse:
 
 def routes(rt: Runtime) -> list[Route]:
     """Only the local store serves bytes itself; with S3, clients talk to the store directly."""
-    store = rt.blobs
-    if not isinstance(store, LocalBlobStore):
+    if not blob_service.serves_files(rt):
         return []
+
+    def signed(method: str, subject: str, size: int | None, query: Mapping[str, str]) -> bool:
+        return blob_service.link_valid(rt, method=method, subject=subject, size=size, expires=query.get("expires"),
+                                       sig=query.get("sig"))
 
     def _sha(request: Request) -> str:
         return refs.check_sha256(request.path_params["sha256"])
@@ -84,7 +86,7 @@ def routes(rt: Runtime) -> list[Route]:
             if not size_text.isdigit():
                 raise BadInput("size query parameter missing; use the URL createArtifactVersion returned")
             size = int(size_text)
-            if not store.signer.check("PUT", sha, size, request.query_params.get("expires"), request.query_params.get("sig")):
+            if not signed("PUT", sha, size, request.query_params):
                 return _forbidden("upload link invalid or expired; call createArtifactVersion again")
             await blob_service.receive_blob(rt, sha256=sha, size=size, chunks=request.stream())
         except BadInput as exc:
@@ -98,9 +100,9 @@ def routes(rt: Runtime) -> list[Route]:
             sha = _sha(request)
         except BadInput as exc:
             return error_response(400, exc)
-        if not store.signer.check("GET", sha, None, request.query_params.get("expires"), request.query_params.get("sig")):
+        if not signed("GET", sha, None, request.query_params):
             return _forbidden("download link invalid or expired; ask File.downloadUrl again")
-        path = store.path(sha)
+        path = blob_service.blob_path(rt, sha256=sha)
         if not path.is_file():
             return _not_found(sha)
         # Content never changes under its address: cache forever, ETag is the sha256.
@@ -117,7 +119,7 @@ def routes(rt: Runtime) -> list[Route]:
             if not (offset.isdigit() and size.isdigit()):
                 raise BadInput("offset and size query parameters missing; use the part URL you were given")
             subject = f"{sha}:{upload_id}:{number}:{offset}"
-            if not store.signer.check("PUT", subject, int(size), q.get("expires"), q.get("sig")):
+            if not signed("PUT", subject, int(size), q):
                 return _forbidden("part upload link invalid or expired; call createArtifactVersion again")
             etag = await blob_service.receive_part(rt, upload_id=upload_id, sha256=sha, number=number, offset=int(offset),
                                                    length=int(size), chunks=request.stream())
@@ -135,12 +137,12 @@ def routes(rt: Runtime) -> list[Route]:
                 parts = urlsplit(link)
                 sha = refs.check_sha256(parts.path.rpartition("/files/blobs/")[2])
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                if not store.signer.check("GET", sha, None, query.get("expires"), query.get("sig")):
+                if not signed("GET", sha, None, query):
                     return _forbidden(f"links[{i}]: download link invalid or expired; ask File.downloadUrl again")
                 shas.append(sha)
         except BadInput as exc:
             return error_response(400, exc)
-        paths = [store.path(sha) for sha in shas]
+        paths = [blob_service.blob_path(rt, sha256=sha) for sha in shas]
         try:
             total = await asyncio.to_thread(lambda: sum(p.stat().st_size for p in paths))  # 1,000 stats: off the loop
         except FileNotFoundError as exc:

@@ -23,47 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
 import networkx as nx
 
-from ..lineage_kinds import EDGE_KIND, KIND_CODE
+from ..lineage_kinds import KIND_CODE, KIND_OF_CODE, Direction, Edge, NodeKey, edge_kind
 
-# A node is one int, row id * 4 + its kind's code (computed by the database as it reads edges): the walk's
-# dicts and sets then hash plain ints, where (kind, id) tuples cost an allocation and a hash on every use.
-NodeKey = int
 WalkRow = tuple[NodeKey, NodeKey]  # (the node walked from, the node reached)
 Fetch = Callable[[str, Sequence[int], bool], Awaitable[Sequence[WalkRow]]]
-Edge = tuple[NodeKey, NodeKey]  # (source, target), as stored
-_KIND = {code: kind for kind, code in KIND_CODE.items()}
+_KIND = KIND_OF_CODE
 RUN = KIND_CODE["r"]
 EXPAND_SLICE = 2000  # nodes per edge query within one level
-DERIVED = "derived"
-
-
-def node(kind: str, row_id: int) -> NodeKey:
-    return row_id * 4 + KIND_CODE[kind]
-
-
-def kind_of(key: NodeKey) -> str:
-    """``"r"`` (run), ``"v"`` (artifact version) or ``"d"`` (dataset)."""
-    return _KIND[key & 3]
-
-
-def row_of(key: NodeKey) -> int:
-    return key >> 2
-
-
-def edge_kind(edge: Edge) -> str:
-    """A stored edge's kind follows from its ends' kinds; an edge joining the two sides of left-out nodes
-    always joins kinds no stored edge does (paths alternate between runs and other nodes)."""
-    return EDGE_KIND.get((_KIND[edge[0] & 3], _KIND[edge[1] & 3]), DERIVED)
-
-
-class Direction(Enum):
-    UPSTREAM = "UPSTREAM"
-    DOWNSTREAM = "DOWNSTREAM"
-    BOTH = "BOTH"
 
 
 @dataclass

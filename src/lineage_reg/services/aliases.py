@@ -31,18 +31,18 @@ async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec) -> 
     return True
 
 
-async def apply(rt: Runtime, tx: Tx, coll: CollectionRec, alias: str, version: VersionRec, *,
+async def apply(rt: Runtime, *, tx: Tx, coll: CollectionRec, alias: str, version: VersionRec,
                 may_move_protected: bool, advice: str = "") -> bool:
     """Move an alias someone asked for: setAlias, linkVersion's aliases, a version's aliases on commit.
 
     Every such path comes through here (or ``check_movable``), so protection is read in the transaction that
     moves the alias: an alias protected after it was requested (a PENDING version's aliases, a concurrent
     setProtectedAliases) is never moved by someone who isn't an admin of the project."""
-    await check_movable(rt, tx, coll, [alias], may_move_protected=may_move_protected, advice=advice)
+    await check_movable(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected, advice=advice)
     return await move(tx, coll, alias, version)
 
 
-async def check_movable(rt: Runtime, tx: Tx, coll: CollectionRec, names: Sequence[str], *,
+async def check_movable(rt: Runtime, *, tx: Tx, coll: CollectionRec, names: Sequence[str],
                         may_move_protected: bool, advice: str = "") -> None:
     """FORBIDDEN, naming the alias, when one of ``names`` is protected on ``coll`` and the actor isn't an admin."""
     if may_move_protected or not names:
@@ -108,7 +108,7 @@ async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: s
         target = await lookup.version(tx.conn, version)
         await check_target(tx, coll, target)
         existing = [a.name for a in (await link_store.aliases_of_collections(tx.conn, [coll.id])).get(coll.id, [])]
-        await apply(rt, tx, coll, alias, target, may_move_protected=may_move_protected)
+        await apply(rt, tx=tx, coll=coll, alias=alias, version=target, may_move_protected=may_move_protected)
         created = alias not in existing
         note = None
         if created:
@@ -118,7 +118,7 @@ async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: s
                     + f"; if that was a typo, remove it with removeAlias(collection: {coll.ref!r}, alias: {alias!r})")
         return AliasSet(AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target, created, note)
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias: str,
@@ -128,9 +128,9 @@ async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias
     async def work(tx: Tx) -> bool:
         coll = await lookup.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
-        await check_movable(rt, tx, coll, [alias], may_move_protected=may_move_protected)
+        await check_movable(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected)
         if not await drop(tx, coll, alias):
             raise NotFound(f"alias {alias!r} is not set on {coll.ref}")
         return True
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

@@ -185,7 +185,7 @@ async def revoke_token(rt: Runtime, token_id: int) -> bool:
         await tx.change_access()
         return True
 
-    return await write(rt, None, work)
+    return await write(rt, actor=None, work=work)
 
 
 async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: str, role: str) -> None:
@@ -209,7 +209,7 @@ async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: s
             await tx.event("member.changed", project_id=project_id, project=project.name, user=user, role=role,
                            previousRole=previous)
 
-    await write(rt, actor, work)
+    await write(rt, actor=actor, work=work)
 
 
 async def remove_member(rt: Runtime, *, actor: str | None, project_id: int, user: str) -> bool:
@@ -225,7 +225,7 @@ async def remove_member(rt: Runtime, *, actor: str | None, project_id: int, user
                        previousRole=previous)
         return True
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def members_of(rt: Runtime, project_id: int) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from .. import refs
 from ..blobs.local import LocalBlobStore
@@ -22,12 +23,30 @@ def _local(rt: Runtime) -> LocalBlobStore:
     return rt.blobs
 
 
-async def record(rt: Runtime, sha256: str, size: int) -> None:
+def serves_files(rt: Runtime) -> bool:
+    """Whether this server moves blob bytes itself (the local store, through ``/files``); with S3, clients
+    talk to the store directly."""
+    return isinstance(rt.blobs, LocalBlobStore)
+
+
+def link_valid(rt: Runtime, *, method: str, subject: str, size: int | None, expires: str | None,
+               sig: str | None) -> bool:
+    """Whether a ``/files`` link (``?expires=…&sig=…``) is one this server signed for ``method`` on ``subject``
+    (a blob's sha256, or a part's ``sha256:upload:number:offset``) and has not expired."""
+    return _local(rt).signer.check(method, subject, size, expires, sig)
+
+
+def blob_path(rt: Runtime, *, sha256: str) -> Path:
+    """Where the local store keeps a blob's bytes (the file may be missing: never uploaded, or collected)."""
+    return _local(rt).path(sha256)
+
+
+async def record(rt: Runtime, *, sha256: str, size: int) -> None:
     """Note a verified blob; a concurrent upload of the same bytes is not an error."""
-    await record_many(rt, [(sha256, size)])
+    await record_many(rt, blobs=[(sha256, size)])
 
 
-async def record_many(rt: Runtime, blobs: list[tuple[str, int]]) -> None:
+async def record_many(rt: Runtime, *, blobs: list[tuple[str, int]]) -> None:
     """Note verified blobs, all in one transaction."""
     at = utcnow()
     stmts = [version_store.insert_blob_stmt(rt.db.dialect, sha256=sha, size=size, at=at) for sha, size in blobs]
@@ -50,7 +69,7 @@ async def receive_blob(rt: Runtime, *, sha256: str, size: int, chunks: AsyncIter
             pass
         return
     await store.write(sha256, size, chunks)
-    await record(rt, sha256, size)
+    await record(rt, sha256=sha256, size=size)
 
 
 async def receive_part(rt: Runtime, *, upload_id: str, sha256: str, number: int, offset: int, length: int,
@@ -66,11 +85,11 @@ async def complete_upload(rt: Runtime, *, sha256: str, size: int, upload_id: str
         raise BadInput("uploadId must be the id createArtifactVersion returned")
     await rt.blobs.complete_upload(sha256, int(size), upload_id, etags)
     if isinstance(rt.blobs, LocalBlobStore):
-        await record(rt, sha256, int(size))  # verified on completion; S3 blobs are verified at commit
+        await record(rt, sha256=sha256, size=int(size))  # verified on completion; S3 blobs are verified at commit
     await rt.db.transaction(lambda conn: upload_store.finish(conn, upload_id))
 
 
-async def not_held(rt: Runtime, sizes: dict[str, int]) -> list[str]:
+async def not_held(rt: Runtime, *, sizes: dict[str, int]) -> list[str]:
     """The blobs of ``sizes`` (sha256 -> size) the store does not hold yet, looked up a few at a time."""
     gate = asyncio.Semaphore(VERIFY_CONCURRENCY)
 
@@ -82,7 +101,7 @@ async def not_held(rt: Runtime, sizes: dict[str, int]) -> list[str]:
     return [sha for sha, ok in zip(sizes, found, strict=True) if not ok]
 
 
-async def verify_missing(rt: Runtime, version_id: int) -> None:
+async def verify_missing(rt: Runtime, *, version_id: int) -> None:
     """Before commit: find the version's blobs the database doesn't know yet and check them in the store.
 
     On S3 this is where uploads are verified (presence, size, sha256), with
@@ -110,4 +129,4 @@ async def verify_missing(rt: Runtime, version_id: int) -> None:
             "upload every target createArtifactVersion returned, then commit",
             missing=absent,
         )
-    await record_many(rt, missing)
+    await record_many(rt, blobs=missing)

@@ -75,7 +75,7 @@ def _side_by_side(maps: Sequence[dict[str, Any]]) -> list[Compared]:
     return [Compared(k, [m.get(k) for m in maps]) for k in keys]
 
 
-async def compare(rt: Runtime, refs: Sequence[str]) -> Comparison:
+async def compare(rt: Runtime, *, refs: Sequence[str]) -> Comparison:
     check_count(refs)
     async with rt.db.reader() as r:
         versions = [await lookup.version(r, ref) for ref in refs]

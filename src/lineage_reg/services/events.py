@@ -40,7 +40,7 @@ async def replay(
         after = batch[-1].id
 
 
-async def fetch_after(rt: Runtime, after: int, limit: int) -> list[EventRec]:
+async def fetch_after(rt: Runtime, *, after: int, limit: int) -> list[EventRec]:
     """Up to ``limit`` events after ``after``, in order (for the cross-process bus)."""
     async with rt.db.reader() as r:
         return await event_store.fetch_events(r, event_store.events_after(after=after), limit)

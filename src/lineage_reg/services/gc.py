@@ -88,7 +88,7 @@ async def _abandon_pending(rt: Runtime, cutoff: datetime, dry_run: bool, report:
                 await tx.event("version.abandoned", project_id=coll.project_id, project=coll.project,
                                collection=coll, from_version=version_id, ref=ref)
 
-        await write(rt, "gc", work)
+        await write(rt, actor="gc", work=work)
 
 
 async def _delete_unreferenced(rt: Runtime, cutoff: datetime, dry_run: bool, report: GcReport) -> None:

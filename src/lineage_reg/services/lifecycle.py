@@ -54,7 +54,7 @@ def build_runtime(settings: Settings, *, events: bool = True) -> Runtime:
     if not events:
         bus = InProcessBus()
     else:
-        catch_up = dict(fetch_after=lambda after, limit: event_service.fetch_after(rt, after, limit),
+        catch_up = dict(fetch_after=lambda after, limit: event_service.fetch_after(rt, after=after, limit=limit),
                         latest_id=lambda: event_service.last_sequence(rt), settle=lambda: event_service.settle(rt))
         bus = SqliteBus(db.change_counter, **catch_up) if db.is_sqlite else PostgresBus(db.driver_dsn(), **catch_up)
     db.on_commit = bus.changed

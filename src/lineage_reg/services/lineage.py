@@ -10,8 +10,8 @@ from typing import Any
 from .. import ids, refs
 from ..errors import BadInput, LimitExceeded, not_found_or_unreadable
 from ..lineage import nogc
-from ..lineage.engine import (Direction, LineageResult, NodeKey, WalkRow, kind_of, node, row_of, shortest_path,
-                              traverse)
+from ..lineage.engine import LineageResult, WalkRow, shortest_path, traverse
+from ..lineage_kinds import Direction, NodeKey, kind_of, node, row_of
 from ..store import links as link_store
 from ..store import lineage as lineage_store
 from ..store.lineage import Label
@@ -120,7 +120,7 @@ async def _require(conn: Conn, keys: Sequence[NodeKey], check: RootCheck | None)
 
 
 async def lineage(
-    rt: Runtime, root: NodeKey, direction: Direction, *, depth: int | None, limit: int | None,
+    rt: Runtime, *, root: NodeKey, direction: Direction, depth: int | None, limit: int | None,
     kinds: Collection[str] | None = None, skip_runs: bool = False, as_of: datetime | None = None,
     with_labels: bool = True, check: RootCheck | None = None,
 ) -> Lineage:
@@ -147,7 +147,7 @@ async def _lineage(
     return Lineage(result=result, labels=labels)
 
 
-async def path(rt: Runtime, source: NodeKey, target: NodeKey, *, as_of: datetime | None = None,
+async def path(rt: Runtime, *, source: NodeKey, target: NodeKey, as_of: datetime | None = None,
                check: RootCheck | None = None) -> PathFound | None:
     async with rt.db.reader() as r:
         await _require(r, [source, target], check)
@@ -159,13 +159,13 @@ async def path(rt: Runtime, source: NodeKey, target: NodeKey, *, as_of: datetime
         return PathFound(nodes=nodes, edges=edges, labels=await _labels(r, nodes))
 
 
-async def impact(rt: Runtime, global_id: str, alias: str | None, *, as_of: datetime | None = None,
+async def impact(rt: Runtime, *, global_id: str, alias: str | None, as_of: datetime | None = None,
                  check: RootCheck | None = None) -> list[Impact]:
     """Registered-model links of every version downstream of a node, nearest first, each with its path back."""
     if alias is not None:
         refs.check_alias(alias)
     root = node_key(global_id)
-    found = await lineage(rt, root, Direction.DOWNSTREAM, depth=MAX_DEPTH, limit=MAX_LIMIT, as_of=as_of,
+    found = await lineage(rt, root=root, direction=Direction.DOWNSTREAM, depth=MAX_DEPTH, limit=MAX_LIMIT, as_of=as_of,
                           with_labels=False, check=check)
     versions = [row_of(n) for n in found.result.nodes if kind_of(n) == "v"]
     if not versions:
@@ -194,6 +194,6 @@ async def _labels(conn: Conn, keys: Collection[NodeKey]) -> dict[NodeKey, Label]
     return await lineage_store.labels(conn, by_kind)
 
 
-async def labels_of(rt: Runtime, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
+async def labels_of(rt: Runtime, *, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
     async with rt.db.reader() as r:
         return await _labels(r, keys)

@@ -40,7 +40,7 @@ async def create_registered_model(
             raise Conflict(f"{project}/{name} already exists as {what}; pick another name")
         return await _insert_model(tx, project, name, description)
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def link_version(
@@ -75,10 +75,11 @@ async def link_version(
                            to_version=target.id, ref=link.ref, version=target.ref)
             await aliases.move(tx, coll, aliases.LATEST, target)
         for alias in wanted:
-            await aliases.apply(rt, tx, coll, alias, target, may_move_protected=may_move_protected)
+            await aliases.apply(rt, tx=tx, coll=coll, alias=alias, version=target,
+                                may_move_protected=may_move_protected)
         return link
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
@@ -100,4 +101,4 @@ async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
                 await aliases.move(tx, coll, aliases.LATEST, await lookup.version_by_id(tx.conn, newest.version_id))
         return True
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

@@ -36,7 +36,7 @@ TERMINAL = {"COMPLETE": "FINISHED", "FAIL": "FAILED", "ABORT": "FAILED"}
 
 # --- mapping ------------------------------------------------------------------
 
-def project_for(rt: Runtime, namespace: str) -> str:
+def project_for(rt: Runtime, *, namespace: str) -> str:
     """The project a job namespace maps to: LINEAGE_REG_OPENLINEAGE_PROJECTS, else the namespace made a name."""
     mapped = rt.settings.openlineage_projects.get(namespace) or rt.settings.openlineage_projects.get("*")
     if mapped:
@@ -97,14 +97,14 @@ async def ingest(rt: Runtime, *, actor: str | None, events: Sequence[OLEvent]) -
     async def work(tx: Tx) -> None:
         await _apply(tx, rt, list(events))
 
-    await write(rt, actor, work)
+    await write(rt, actor=actor, work=work)
 
 
 async def _apply(tx: Tx, rt: Runtime, events: list[OLEvent]) -> None:
     conn, dialect, now = tx.conn, tx.dialect, utcnow()
     # Projects of every job (and parent job) namespace.
     namespaces = {e.job[0] for e in events if e.job} | {e.parent[1] for e in events if e.parent}
-    names = sorted({project_for(rt, ns) for ns in namespaces})
+    names = sorted({project_for(rt, namespace=ns) for ns in namespaces})
     projects = await ol_store.project_ids(conn, names) if names else {}
     for name in names:
         if name not in projects:
@@ -127,15 +127,15 @@ async def _apply(tx: Tx, rt: Runtime, events: list[OLEvent]) -> None:
         state = states.get(event.run_id)
         if state is None:
             state = states[event.run_id] = _RunState(
-                id=None, project=project_for(rt, event.job[0]), name=event.job[1][:128], status="RUNNING",
+                id=None, project=project_for(rt, namespace=event.job[0]), name=event.job[1][:128], status="RUNNING",
                 created_at=event.time, finished_at=None, parent=None, facets={}, times={}, changed=True)
         state.apply(event)
         if event.parent is not None and event.parent[0] not in states:
             # The parent run may not have reported yet: a placeholder it will fill in.
             p_id, p_ns, p_name = event.parent
-            states[p_id] = _RunState(id=None, project=project_for(rt, p_ns), name=p_name[:128], status="RUNNING",
-                                     created_at=event.time, finished_at=None, parent=None, facets={}, times={},
-                                     changed=True)
+            states[p_id] = _RunState(id=None, project=project_for(rt, namespace=p_ns), name=p_name[:128],
+                                     status="RUNNING", created_at=event.time, finished_at=None, parent=None,
+                                     facets={}, times={}, changed=True)
     new = [(ext, st) for ext, st in states.items() if st.id is None]
     await ol_store.insert_runs(conn, [dict(
         project_id=projects[st.project], name=st.name, status=st.status, config={}, summary={}, git_commit=None,

@@ -30,4 +30,4 @@ async def create_project(rt: Runtime, *, actor: str | None, name: str, descripti
         await tx.event("project.created", project_id=project_id, project=name)
         return ProjectRec(id=project_id, name=name, description=description, created_at=tx.at)
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

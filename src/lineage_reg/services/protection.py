@@ -21,11 +21,11 @@ from ..store.db import Conn
 MAX_NAMES = 50
 
 
-async def protected(rt: Runtime, project_id: int, collection_id: int | None) -> tuple[str, ...]:
-    return (await protected_many(rt, [(project_id, collection_id)]))[(project_id, collection_id)]
+async def protected(rt: Runtime, *, project_id: int, collection_id: int | None) -> tuple[str, ...]:
+    return (await protected_many(rt, keys=[(project_id, collection_id)]))[(project_id, collection_id)]
 
 
-async def protected_many(rt: Runtime, keys: Sequence[tuple[int, int | None]]) -> dict[tuple[int, int | None],
+async def protected_many(rt: Runtime, *, keys: Sequence[tuple[int, int | None]]) -> dict[tuple[int, int | None],
                                                                                    tuple[str, ...]]:
     """The effective list for each (project, collection) in one read (a DataLoader batches these)."""
     async with rt.db.reader() as r:
@@ -63,13 +63,13 @@ async def _effective(conn: Conn, default: tuple[str, ...], keys: Sequence[tuple[
     return out
 
 
-async def protected_for(rt: Runtime, collection: str) -> tuple[str, ...]:
+async def protected_for(rt: Runtime, *, collection: str) -> tuple[str, ...]:
     """For ``project/name``; a collection that doesn't exist yet (linking creates it) follows its project."""
     ref = refs.parse_collection(collection)
     async with rt.db.reader() as r:
         project = await lookup.project(r, ref.project)
         coll = await project_store.collection_by_name(r, ref.project, ref.name)
-    return await protected(rt, project.id, coll.id if coll else None)
+    return await protected(rt, project_id=project.id, collection_id=coll.id if coll else None)
 
 
 async def set_protected(rt: Runtime, *, actor: str | None, project: str | None, collection: str | None,
@@ -99,4 +99,4 @@ async def set_protected(rt: Runtime, *, actor: str | None, project: str | None, 
                        names=list(wanted))
         return shown
 
-    return await write(rt, actor, work), wanted
+    return await write(rt, actor=actor, work=work), wanted

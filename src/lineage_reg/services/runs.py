@@ -49,7 +49,7 @@ async def start_run(
         await tx.event("run.started", project_id=proj.id, project=proj.name, run=ids.encode("Run", run_id))
         return RunRec(id=run_id, **values)  # type: ignore[arg-type]
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def finish_run(rt: Runtime, *, actor: str | None, run: str, status: str = "FINISHED", summary: Any = None) -> RunRec:
@@ -69,7 +69,7 @@ async def finish_run(rt: Runtime, *, actor: str | None, run: str, status: str = 
             rec.summary = summary
         return rec
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 def _metric_rows(run_id: int, step: int, metrics: Any, at: Any) -> list[dict[str, Any]]:
@@ -100,7 +100,7 @@ async def log_metrics(rt: Runtime, *, actor: str | None, run: str, step: int, me
         await run_store.upsert_metrics(tx.conn, tx.dialect, _metric_rows(rec.id, step, metrics, tx.at))
         return True
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def use_artifact(rt: Runtime, *, actor: str | None, run: str, version: str) -> VersionRec:
@@ -117,7 +117,7 @@ async def use_artifact(rt: Runtime, *, actor: str | None, run: str, version: str
                            to_version=target.id)
         return target
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def use_dataset(rt: Runtime, *, actor: str | None, run: str, namespace: str, name: str, mode: str = "read") -> DatasetRec:
@@ -137,4 +137,4 @@ async def use_dataset(rt: Runtime, *, actor: str | None, run: str, namespace: st
                            dataset=f"{namespace}/{name}", mode=mode)
         return ds
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

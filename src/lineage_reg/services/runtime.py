@@ -83,7 +83,7 @@ class Tx:
         return rec
 
 
-async def write(rt: Runtime, actor: str | None, work: Callable[[Tx], Awaitable[T]]) -> T:
+async def write(rt: Runtime, *, actor: str | None, work: Callable[[Tx], Awaitable[T]]) -> T:
     """Run ``work`` in one retried transaction; publish its events once it has committed.
 
     Every change goes through here, so every change can write events (``tx.event``) and the audit log misses

@@ -45,4 +45,4 @@ async def change_tags(rt: Runtime, *, actor: str | None, target: str, add: Seque
                        removed=[t for t in remove if t in current])
         return tags
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

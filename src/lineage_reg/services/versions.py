@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, refs
-from ..blobs.base import UploadTarget
+from ..records import UploadTarget
 from ..errors import BadInput, BlobUnknown, Conflict, LimitExceeded, VersionCommitted
 from ..store import links as link_store
 from ..store import projects as project_store
@@ -67,7 +67,7 @@ async def create_version(
         missing = {f.sha256 for f in manifest} - stored.keys()
         await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         # Refused here already so nobody uploads for nothing; commit checks again (protection may change).
-        await aliases.check_movable(rt, tx, coll, wanted, may_move_protected=may_move_protected)
+        await aliases.check_movable(rt, tx=tx, coll=coll, names=wanted, may_move_protected=may_move_protected)
         latest = await version_store.latest_committed(tx.conn, coll.id)
         if latest is not None and latest.digest == version_digest:
             return latest, "deduplicated", {}, set()
@@ -92,14 +92,14 @@ async def create_version(
                        to_version=version_id, ref=rec.ref, digest=version_digest)
         return rec, "new", await _bounded_sessions(rt, tx, version_id, manifest, stored), missing
 
-    version, how, sessions, missing = await write(rt, actor, work)
+    version, how, sessions, missing = await write(rt, actor=actor, work=work)
     uploads: list[UploadTarget] = []
     if how != "deduplicated":
         sizes = {f.sha256: f.size for f in manifest}
         if how == "resumed" and missing:
             # An upload interrupted and run again: blobs the store already holds (S3 objects the database
             # learns of only at commit) are not asked for twice. Commit still verifies every one.
-            missing = set(await blob_service.not_held(rt, {sha: sizes[sha] for sha in missing}))
+            missing = set(await blob_service.not_held(rt, sizes={sha: sizes[sha] for sha in missing}))
         uploads = [await rt.blobs.upload_target(sha, sizes[sha], base_url, resume=sessions.get(sha))
                    for sha in sorted(missing)]
         opened = {u.sha256: u.upload_id for u in uploads if u.upload_id and u.upload_id != sessions.get(u.sha256)}
@@ -162,7 +162,7 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_mo
     version_id = ids.decode_as(version, "ArtifactVersion")
     # Slow store checks (S3: HEAD, hashing) stay outside the transaction; it re-checks the rows. A version that
     # does not exist has no files, so no store traffic: the transaction's read answers NOT_FOUND.
-    await blob_service.verify_missing(rt, version_id)
+    await blob_service.verify_missing(rt, version_id=version_id)
 
     async def work(tx: Tx) -> VersionRec:
         rec = await lookup.version_by_id(tx.conn, version_id)
@@ -192,11 +192,11 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_mo
         if latest is not None and latest.id == rec.id:
             await aliases.move(tx, coll, aliases.LATEST, rec)
         for alias in await version_store.pending_aliases(tx.conn, rec.id):
-            await aliases.apply(rt, tx, coll, alias, rec, may_move_protected=may_move_protected,
+            await aliases.apply(rt, tx=tx, coll=coll, alias=alias, version=rec, may_move_protected=may_move_protected,
                                 advice=PROTECTED_ON_COMMIT)
         return rec
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> VersionRec:
@@ -236,4 +236,4 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
         rec.state = "DELETED"
         return rec
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)

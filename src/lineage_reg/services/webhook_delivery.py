@@ -49,11 +49,11 @@ def _fernet(rt: Runtime) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def seal(rt: Runtime, secret: str) -> str:
+def seal(rt: Runtime, *, secret: str) -> str:
     return _fernet(rt).encrypt(secret.encode()).decode()
 
 
-def unseal(rt: Runtime, sealed: str) -> str | None:
+def unseal(rt: Runtime, *, sealed: str) -> str | None:
     try:
         return _fernet(rt).decrypt(sealed.encode()).decode()
     except InvalidToken:
@@ -139,7 +139,7 @@ class Dispatcher:
         settings = self.rt.settings
         attempt = delivery.attempts + 1
         body = json.dumps({"delivery": delivery.id, **delivery.payload}, separators=(",", ":")).encode()
-        secret = unseal(self.rt, sealed)
+        secret = unseal(self.rt, sealed=sealed)
         status_code: int | None = None
         latency_ms: float | None = None
         if secret is None:

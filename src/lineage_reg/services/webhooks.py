@@ -77,8 +77,9 @@ async def _event(tx: Tx, kind: str, hook: WebhookRec, **payload: Any) -> None:
 
 async def create_webhook(rt: Runtime, *, actor: str | None, project: str, url: str, kinds: list[str], secret: str,
                          collection: str | None = None, alias_pattern: str | None = None) -> WebhookRec:
-    values = dict(url=check_url(url, allow_list(rt)), kinds=check_kinds(kinds), secret_sealed=seal(rt, check_secret(secret)),
-                  alias_pattern=check_alias_pattern(alias_pattern), active=True, created_by=actor)
+    values = dict(url=check_url(url, allow_list(rt)), kinds=check_kinds(kinds),
+                  secret_sealed=seal(rt, secret=check_secret(secret)), alias_pattern=check_alias_pattern(alias_pattern),
+                  active=True, created_by=actor)
 
     async def work(tx: Tx) -> WebhookRec:
         proj = await lookup.project(tx.conn, project)
@@ -89,7 +90,7 @@ async def create_webhook(rt: Runtime, *, actor: str | None, project: str, url: s
         await _event(tx, "webhook.created", hook)
         return hook
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def update_webhook(rt: Runtime, *, actor: str | None, webhook_id: int, url: str | None = None,
@@ -102,7 +103,7 @@ async def update_webhook(rt: Runtime, *, actor: str | None, webhook_id: int, url
     if kinds is not None:
         values["kinds"] = check_kinds(kinds)
     if secret is not None:
-        values["secret_sealed"] = seal(rt, check_secret(secret))
+        values["secret_sealed"] = seal(rt, secret=check_secret(secret))
     if alias_pattern is not None or clear_alias_pattern:
         values["alias_pattern"] = check_alias_pattern(alias_pattern)
     if active is not None:
@@ -128,7 +129,7 @@ async def update_webhook(rt: Runtime, *, actor: str | None, webhook_id: int, url
         await _event(tx, "webhook.updated", after, changed=sorted(changed))
         return after
 
-    return await write(rt, actor, work)
+    return await write(rt, actor=actor, work=work)
 
 
 async def delete_webhook(rt: Runtime, *, actor: str | None, webhook_id: int) -> None:
@@ -139,10 +140,10 @@ async def delete_webhook(rt: Runtime, *, actor: str | None, webhook_id: int) -> 
         await webhook_store.delete_webhook(tx.conn, webhook_id)
         await _event(tx, "webhook.deleted", hook)
 
-    await write(rt, actor, work)
+    await write(rt, actor=actor, work=work)
 
 
-async def ping(rt: Runtime, webhook_id: int) -> DeliveryRec:
+async def ping(rt: Runtime, *, webhook_id: int) -> DeliveryRec:
     """Queue a `ping` delivery, to check a receiver and its signature handling."""
 
     async def work(conn: Conn) -> DeliveryRec:
@@ -168,12 +169,12 @@ async def _get(conn: Conn, webhook_id: int) -> WebhookRec:
     return hook
 
 
-async def get_webhook(rt: Runtime, webhook_id: int) -> WebhookRec:
+async def get_webhook(rt: Runtime, *, webhook_id: int) -> WebhookRec:
     async with rt.db.reader() as r:
         return await _get(r, webhook_id)
 
 
-async def webhooks_of(rt: Runtime, project: str) -> list[WebhookRec]:
+async def webhooks_of(rt: Runtime, *, project: str) -> list[WebhookRec]:
     async with rt.db.reader() as r:
         return await webhook_store.webhooks_of(r, (await lookup.project(r, project)).id)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from ...lineage.engine import Direction, NodeKey, edge_kind, kind_of
+from ...lineage_kinds import Direction, NodeKey, edge_kind, kind_of
 from ...services import lineage as lineage_service
 from ..context import Info
 from ..permissions import actor_of, may_read
@@ -90,7 +90,7 @@ async def lineage_graph(
     check = _root_check(info)
     root = lineage_service.node_key(node)
     found = await lineage_service.lineage(
-        info.context.rt, root, Direction(direction.value), depth=depth, limit=limit,
+        info.context.rt, root=root, direction=Direction(direction.value), depth=depth, limit=limit,
         kinds={KIND_CODE[k] for k in kinds} if kinds else None, skip_runs=skip_runs, as_of=as_of, check=check,
         with_labels=selects(info, "nodes", "label"),  # a label per node is a row to read per node
     )
@@ -107,7 +107,8 @@ async def lineage_graph(
 async def lineage_path(info: Info, source: str, target: str, as_of: datetime | None) -> LineageGraph | None:
     check = _root_check(info)
     found = await lineage_service.path(
-        info.context.rt, lineage_service.node_key(source), lineage_service.node_key(target), as_of=as_of, check=check
+        info.context.rt, source=lineage_service.node_key(source), target=lineage_service.node_key(target),
+        as_of=as_of, check=check,
     )
     if found is None:
         return None
@@ -123,7 +124,7 @@ async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime 
     from .registry import ModelLink
 
     check = _root_check(info)
-    hits = await lineage_service.impact(info.context.rt, node, alias, as_of=as_of, check=check)
+    hits = await lineage_service.impact(info.context.rt, global_id=node, alias=alias, as_of=as_of, check=check)
     return [  # links into registered models the actor can't read are left out
         ImpactHit(link=ModelLink.of(h.link), distance=h.distance,
                   path=[_node(info, n, h.labels.get(n), i, i) for i, n in enumerate(h.path)])
