@@ -7,8 +7,9 @@ import strawberry
 from ..blobs.base import UploadTarget as BlobTarget
 from .. import ids
 from ..errors import BadInput, NotFound
-from ..services import aliases, auth, models, projects, protection, runs, versions, webhooks
+from ..services import aliases, models, projects, protection, runs, versions, webhooks
 from ..services import blobs as blob_service
+from ..services import members as member_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
@@ -251,17 +252,17 @@ class Mutation:
         rt = info.context.rt
         granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
-        await auth.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
-        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+        await member_service.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
+        return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
 
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
         granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
-        if not await auth.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
+        if not await member_service.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
-        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+        return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
 
     @strawberry.mutation(description="Project admin: the aliases only admins may move, for a whole project or one "
                          "artifact / registered model (the nearest setting wins; default: `production`).")
