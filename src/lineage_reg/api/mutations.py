@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from ..blobs.base import UploadTarget as BlobTarget
 from .. import ids
 from ..errors import BadInput, NotFound
 from ..services import aliases, models, projects, protection, runs, versions, webhooks
@@ -14,58 +13,19 @@ from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
 from .inputs import (
-    CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput, StartRunInput,
-    UpdateWebhookInput,
+    CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
+    StartRunInput, UpdateWebhookInput,
 )
 from ..services import scope
 from .permissions import global_role, project_role, role_somewhere
+from .types.aliases import Alias, ProtectedAliases
+from .types.artifacts import ArtifactVersion
 from .types.common import JSON, RunStatus
-from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, ProtectedAliases, RegisteredModel
+from .types.models import ModelLink, RegisteredModel
+from .types.payloads import CreateVersionPayload, UploadTarget
+from .types.projects import Member, Project
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
-
-
-@strawberry.type(description="One slice of a multipart upload: PUT bytes [offset, offset+size) to url, keep the ETag.")
-class UploadPart:
-    number: int
-    url: str
-    offset: float
-    size: float
-
-
-@strawberry.type(
-    description="Where to send one blob. Without `parts`: send the whole file with `method` to `url` and `headers`. "
-    "With `parts` (files above the multipart threshold): send each slice to its part URL, then call completeUpload "
-    "with `uploadId` and every part's ETag."
-)
-class UploadTarget:
-    sha256: str
-    url: str
-    method: str
-    headers: JSON
-    upload_id: str | None
-    parts: list[UploadPart]
-
-    @classmethod
-    def of(cls, target: BlobTarget) -> UploadTarget:
-        parts = [UploadPart(number=p.number, url=p.url, offset=p.offset, size=p.size) for p in target.parts]
-        return cls(sha256=target.sha256, url=target.url, method=target.method, headers=target.headers,
-                   upload_id=target.upload_id, parts=parts)
-
-
-@strawberry.input
-class CompletedPartInput:
-    number: int
-    etag: str
-
-
-@strawberry.type
-class CreateVersionPayload:
-    version: ArtifactVersion
-    uploads: list[UploadTarget] = strawberry.field(description="Blobs the server does not have yet; upload each, then commit.")
-    deduplicated: bool = strawberry.field(
-        description="True when an identical committed version already existed and was returned."
-    )
 
 
 @strawberry.type

@@ -19,10 +19,10 @@ from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
-from .types.registry import (
-    Artifact, ArtifactVersion, ComparedFile, ComparedValue, FileChange, Member, ModelLink, Project, RegisteredModel,
-    VersionComparison,
-)
+from .types.artifacts import Artifact, ArtifactVersion
+from .types.compare import ComparedFile, ComparedValue, FileChange, VersionComparison
+from .types.models import ModelLink, RegisteredModel
+from .types.projects import Member, Project
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
 
