@@ -34,7 +34,7 @@ import uvicorn
 from lineage_reg.app import create_app
 from lineage_reg.config import Settings
 from lineage_reg.http.timeouts import server_options
-from lineage_reg.services import auth
+from lineage_reg.services import tokens
 from lineage_reg.services.lifecycle import open_runtime
 from lineage_reg.store import migrations
 from lineage_reg.store.db import Database
@@ -222,7 +222,7 @@ class LiveServer:
         self.thread.join(timeout=10)
 
     def admin_token(self) -> str:
-        return (self.settings.data_dir / auth.BOOTSTRAP_FILE).read_text().strip()
+        return (self.settings.data_dir / tokens.BOOTSTRAP_FILE).read_text().strip()
 
 
 class InProcessServer:
@@ -257,7 +257,7 @@ class InProcessServer:
         return httpx.AsyncClient(mounts={"all://testserver": transport}, timeout=30, **kwargs)
 
     def admin_token(self) -> str:
-        return (self.settings.data_dir / auth.BOOTSTRAP_FILE).read_text().strip()
+        return (self.settings.data_dir / tokens.BOOTSTRAP_FILE).read_text().strip()
 
 
 @pytest.fixture
@@ -307,7 +307,7 @@ class Api:
     async def token_for(self, role: str, name: str | None = None) -> str:
         # The server's runtime lives on the server thread's loop: use a runtime of our own.
         async with open_runtime(self.server.settings, events=False, migrate=False) as rt:
-            return await auth.create_token(rt, name=name or f"test-{role}", role=role)
+            return await tokens.create_token(rt, name=name or f"test-{role}", role=role)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from .config import Settings
 from .http import files, graphiql
 from .http import openlineage as openlineage_http
-from .services import auth
+from .services import actors, tokens
 from .services import gc
 from .services.lifecycle import build_blob_store, build_runtime, running
 from .services.runtime import Runtime
@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> Starlette:
     # outlives ordinary writes.
     counter = rt.db.change_counter if rt.db.is_sqlite else rt.bus.counter
     access_changes = rt.db.access_counter if rt.db.is_sqlite else rt.bus.auth_counter
-    authenticator = auth.Authenticator(rt, access_changes)
+    authenticator = actors.Authenticator(rt, access_changes)
     graphql = GraphQLView(rt, authenticator, ide=graphiql.page if settings.dev else None)
     http_graphql: Any = graphql
     if settings.response_cache:
@@ -66,10 +66,10 @@ def create_app(settings: Settings) -> Starlette:
             await dispatcher.start()
             gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
             try:
-                if await auth.bootstrap_admin_token(rt) is not None:
+                if await tokens.bootstrap_admin_token(rt) is not None:
                     # Only where it is: logs are collected, shipped and kept where a secret must never go.
                     log.warning("no API tokens existed: created an admin token in %s (mode 0600); read it from "
-                                "there", settings.data_dir / auth.BOOTSTRAP_FILE)
+                                "there", settings.data_dir / tokens.BOOTSTRAP_FILE)
                 yield
             finally:
                 if gc_task is not None:

@@ -24,8 +24,9 @@ from conftest import Api, LiveServer, snapshot
 from lineage_reg.app import build_runtime
 from lineage_reg.config import Settings
 from lineage_reg.errors import Forbidden, Unauthenticated
-from lineage_reg.services import auth
-from lineage_reg.services.auth import Actor
+from lineage_reg.services import actors
+from lineage_reg.services import tokens as token_service
+from lineage_reg.services.actors import Actor
 from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
 from lineage_reg.store.schema import api_token
@@ -168,7 +169,7 @@ async def test_token_revoked_while_in_use_stops_working(
 ) -> None:
     """The documented promise: a revoked token stops working within the token cache's lifetime, even for
     a request it sent a moment ago (which the response cache may still hold)."""
-    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.3)  # the server runs in this process
+    monkeypatch.setattr(actors, "CACHE_SECONDS", 0.3)  # the server runs in this process
     await seed(api)
     secret = await api.token_for("viewer", "bot")
     bot = api.as_token(secret)
@@ -587,8 +588,8 @@ async def test_tokens_are_stored_hashed(api: Api, settings: Settings, dialect: s
     assert {t["name"] for t in tokens} == {"bootstrap-admin", "hashed", "hashed-too"}
     stored = repr(everything)
     for secret in secrets:
-        assert secret.startswith(auth.TOKEN_PREFIX)
-        assert secret not in stored and secret[len(auth.TOKEN_PREFIX):] not in stored
+        assert secret.startswith(token_service.TOKEN_PREFIX)
+        assert secret not in stored and secret[len(token_service.TOKEN_PREFIX):] not in stored
         digest = hashlib.sha256(secret.encode()).hexdigest()
         assert [t["name"] for t in tokens if t["secret_hash"] == digest], digest
     if settings.is_sqlite:  # nor anywhere in the database file's bytes
@@ -665,8 +666,8 @@ async def test_an_expired_token_is_unauthenticated(api: Api, settings: Settings,
 
     rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
-        short = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(seconds=1.5))
-        long = await auth.create_token(rt, name="ci", role="member", expires_in=timedelta(hours=1))
+        short = await token_service.create_token(rt, name="ci", role="member", expires_in=timedelta(seconds=1.5))
+        long = await token_service.create_token(rt, name="ci", role="member", expires_in=timedelta(hours=1))
     finally:
         await rt.db.dispose()
     assert (await api.as_token(long)(READS["projects"]))["projects"] is not None
@@ -750,7 +751,7 @@ async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, d
     rt = memory_runtime(settings)  # tokens only: no blob is stored
     try:
         await migrations.upgrade(rt.db)
-        secret = await auth.create_token(rt, name="bot", role="viewer")
+        secret = await token_service.create_token(rt, name="bot", role="viewer")
         reads: list[str] = []
 
         def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -760,10 +761,10 @@ async def test_subscribers_sharing_a_token_look_it_up_once(settings: Settings, d
         for engine in rt.db.sync_engines():
             sa.event.listen(engine, "before_cursor_execute", count)
         generation = [0]
-        authenticator = auth.Authenticator(rt, lambda: generation[0])
+        authenticator = actors.Authenticator(rt, lambda: generation[0])
         header = f"Bearer {secret}"
-        actors = await asyncio.gather(*(authenticator.actor(header) for _ in range(50)))
-        assert {a.name for a in actors if a is not None} == {"bot"} and len(actors) == 50
+        found = await asyncio.gather(*(authenticator.actor(header) for _ in range(50)))
+        assert {a.name for a in found if a is not None} == {"bot"} and len(found) == 50
         assert len(reads) == 1
         await authenticator.actor(header)
         assert len(reads) == 1  # cached

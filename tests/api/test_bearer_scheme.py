@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from conftest import Api
-from lineage_reg.services.auth import header_problem
+from lineage_reg.services.actors import header_problem
 
 pytestmark = pytest.mark.dialects("sqlite")  # authentication happens above the database
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import Api
 from lineage_reg.api.fanout import SettlingExecutor
 from lineage_reg.api.schema import schema
-from lineage_reg.services import auth
+from lineage_reg.services import actors
 from support.two_projects import roots, seed, user
 
 pytestmark = pytest.mark.dialects("sqlite")  # the executor's doing, whatever the database
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.dialects("sqlite")  # the executor's doing, whatever th
 
 @pytest.fixture(autouse=True)
 def fresh_grants(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(actors, "CACHE_SECONDS", 0.0)
 
 
 def test_the_registry_schema_executes_with_the_settling_executor() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import Api, snapshot
-from lineage_reg.services import auth
+from lineage_reg.services import actors
 from support.two_projects import roots, seed, user
 from support.versions import log_version
 
@@ -24,7 +24,7 @@ MARKERS = ("secret-weights", "secret-train", "s3cr3t-meta", "secret-model", "hus
 
 @pytest.fixture(autouse=True)
 def fresh_grants(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)  # role changes apply to the next request (the server is in-process)
+    monkeypatch.setattr(actors, "CACHE_SECONDS", 0.0)  # role changes apply to the next request (the server is in-process)
 
 
 async def test_roles_per_project(api: Api, dialect: str) -> None:

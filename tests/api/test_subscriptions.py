@@ -19,7 +19,7 @@ import websockets
 
 from conftest import Api, LiveServer
 from lineage_reg.config import Settings
-from lineage_reg.services import auth
+from lineage_reg.services import actors
 from lineage_reg.store import tokens as token_store
 from lineage_reg.store.db import Database
 from lineage_reg.clock import utcnow
@@ -120,7 +120,7 @@ async def test_any_valid_role_may_subscribe_and_the_bare_header_works(api: Api, 
 async def test_a_revoked_token_is_cut_off_before_its_next_event(
     api: Api, settings: Settings, dialect: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.2)  # the server runs in this process
+    monkeypatch.setattr(actors, "CACHE_SECONDS", 0.2)  # the server runs in this process
     await setup(api, 2)
     bot = await api.token_for("viewer", "leaving-bot")
     async with connected(api, bot) as sock:

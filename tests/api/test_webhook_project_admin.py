@@ -13,7 +13,7 @@ import pytest
 
 from conftest import Api
 from lineage_reg.config import Settings
-from lineage_reg.services import auth
+from lineage_reg.services import actors
 
 pytestmark = pytest.mark.dialects("sqlite")  # access is decided above the database
 
@@ -33,7 +33,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture(autouse=True)
 def fresh_grants(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)  # role changes apply to the next request
+    monkeypatch.setattr(actors, "CACHE_SECONDS", 0.0)  # role changes apply to the next request
 
 
 async def member(api: Api, name: str, project: str, role: str) -> Api:

@@ -8,7 +8,7 @@ from typing import Any
 
 from strawberry.types import Info as _Info
 
-from ..services.auth import Actor
+from ..services.actors import Actor
 from ..services.runtime import Runtime
 from .loaders import Loaders
 from .ratelimit import RateLimiter

@@ -49,6 +49,12 @@ class SetAliasInput:
 
 
 @strawberry.input
+class CompletedPartInput:
+    number: int
+    etag: str
+
+
+@strawberry.input
 class DatasetInput:
     namespace: str
     name: str

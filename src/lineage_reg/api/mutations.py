@@ -4,67 +4,28 @@ from __future__ import annotations
 
 import strawberry
 
-from ..records import UploadTarget as BlobTarget
 from .. import ids
 from ..errors import BadInput, NotFound
-from ..services import aliases, auth, models, projects, protection, runs, versions, webhooks
+from ..services import aliases, models, projects, protection, runs, versions, webhooks
 from ..services import blobs as blob_service
+from ..services import members as member_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
 from .inputs import (
-    CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput, StartRunInput,
-    UpdateWebhookInput,
+    CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
+    StartRunInput, UpdateWebhookInput,
 )
 from ..services import scope
 from .permissions import global_role, project_role, role_somewhere
+from .types.aliases import Alias, ProtectedAliases
+from .types.artifacts import ArtifactVersion
 from .types.common import JSON, RunStatus
-from .types.registry import Alias, ArtifactVersion, Member, ModelLink, Project, ProtectedAliases, RegisteredModel
+from .types.models import ModelLink, RegisteredModel
+from .types.payloads import CreateVersionPayload, UploadTarget
+from .types.projects import Member, Project
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
-
-
-@strawberry.type(description="One slice of a multipart upload: PUT bytes [offset, offset+size) to url, keep the ETag.")
-class UploadPart:
-    number: int
-    url: str
-    offset: float
-    size: float
-
-
-@strawberry.type(
-    description="Where to send one blob. Without `parts`: send the whole file with `method` to `url` and `headers`. "
-    "With `parts` (files above the multipart threshold): send each slice to its part URL, then call completeUpload "
-    "with `uploadId` and every part's ETag."
-)
-class UploadTarget:
-    sha256: str
-    url: str
-    method: str
-    headers: JSON
-    upload_id: str | None
-    parts: list[UploadPart]
-
-    @classmethod
-    def of(cls, target: BlobTarget) -> UploadTarget:
-        parts = [UploadPart(number=p.number, url=p.url, offset=p.offset, size=p.size) for p in target.parts]
-        return cls(sha256=target.sha256, url=target.url, method=target.method, headers=target.headers,
-                   upload_id=target.upload_id, parts=parts)
-
-
-@strawberry.input
-class CompletedPartInput:
-    number: int
-    etag: str
-
-
-@strawberry.type
-class CreateVersionPayload:
-    version: ArtifactVersion
-    uploads: list[UploadTarget] = strawberry.field(description="Blobs the server does not have yet; upload each, then commit.")
-    deduplicated: bool = strawberry.field(
-        description="True when an identical committed version already existed and was returned."
-    )
 
 
 @strawberry.type
@@ -251,17 +212,17 @@ class Mutation:
         rt = info.context.rt
         granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
-        await auth.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
-        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+        await member_service.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
+        return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
 
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
         granted = await project_role(info, "admin", lambda: scope.project(rt, project))
         project_id = granted.project_id
-        if not await auth.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
+        if not await member_service.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
-        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+        return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
 
     @strawberry.mutation(description="Project admin: the aliases only admins may move, for a whole project or one "
                          "artifact / registered model (the nearest setting wins; default: `production`).")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ..errors import Forbidden, NotFound, Unauthenticated, not_found_or_unreadable
 from ..services import scope
-from ..services.auth import ROLES, Actor
+from ..services.actors import ROLES, Actor
 from .context import Info
 
 NOT_VALID = "the token sent is not valid, expired or was revoked; create one with `lineage-reg token create`"

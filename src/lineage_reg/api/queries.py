@@ -9,19 +9,20 @@ from typing import Annotated
 import strawberry
 
 from .. import ids, refs
-from ..services import auth, compare, reads, scope, webhooks
+from ..services import compare, reads, scope, webhooks
+from ..services import members as member_service
 from .context import Info
 from .access import project_scope
-from ..services.auth import Actor
+from ..services.actors import Actor
 from .permissions import actor_of, in_project, may_read, project_reader, project_role
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
-from .types.registry import (
-    Artifact, ArtifactVersion, ComparedFile, ComparedValue, FileChange, Member, ModelLink, Project, RegisteredModel,
-    VersionComparison,
-)
+from .types.artifacts import Artifact, ArtifactVersion
+from .types.compare import ComparedFile, ComparedValue, FileChange, VersionComparison
+from .types.models import ModelLink, RegisteredModel
+from .types.projects import Member, Project
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
 
@@ -188,4 +189,4 @@ class Query:
     async def members(self, info: Info, project: str) -> list[Member]:
         rt = info.context.rt
         project_id = (await project_role(info, "viewer", lambda: scope.project(rt, project))).project_id
-        return [Member.of(row) for row in await auth.members_of(rt, project_id)]
+        return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]

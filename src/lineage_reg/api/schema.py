@@ -18,7 +18,9 @@ from .ratelimit import MutationRateLimit
 from .subscriptions import Subscription
 from .types.common import DATETIME_SCALAR, JSON, JSON_SCALAR
 from .types.events import AliasChange, Event
-from .types.registry import Artifact, ArtifactVersion, ModelLink, Project, RegisteredModel
+from .types.artifacts import Artifact, ArtifactVersion
+from .types.models import ModelLink, RegisteredModel
+from .types.projects import Project
 from .types.runs import Dataset, Run
 
 

@@ -31,7 +31,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from .. import jsontext
 from ..errors import BadInput, Unauthenticated
-from ..services.auth import Authenticator, header_problem
+from ..services.actors import Authenticator, header_problem
 from ..services.runtime import Runtime
 from .context import Context, build_context
 from .permissions import authenticated

@@ -105,11 +105,11 @@ def cmd_db_upgrade(settings: config.Settings) -> int:
 
 
 def cmd_token_create(settings: config.Settings, *, name: str, role: str, expires_in: str | None = None) -> int:
-    from ..services import auth
+    from ..services import tokens
 
     async def create(rt: Runtime) -> int:
-        lifetime = auth.parse_lifetime(expires_in) if expires_in else None
-        print(await auth.create_token(rt, name=name, role=role, expires_in=lifetime))
+        lifetime = tokens.parse_lifetime(expires_in) if expires_in else None
+        print(await tokens.create_token(rt, name=name, role=role, expires_in=lifetime))
         return 0
 
     return _on_database(settings, create)
@@ -117,11 +117,11 @@ def cmd_token_create(settings: config.Settings, *, name: str, role: str, expires
 
 def cmd_token_list(settings: config.Settings) -> int:
     from ..clock import utcnow
-    from ..services import auth
+    from ..services import tokens
 
     async def show(rt: Runtime) -> int:
         now = utcnow()
-        for row in await auth.list_tokens(rt):
+        for row in await tokens.list_tokens(rt):
             state = (f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else
                      f"expired {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at and row.expires_at <= now
                      else f"active until {row.expires_at:%Y-%m-%d %H:%M}" if row.expires_at else "active")
@@ -132,10 +132,10 @@ def cmd_token_list(settings: config.Settings) -> int:
 
 
 def cmd_token_revoke(settings: config.Settings, id: int) -> int:
-    from ..services import auth
+    from ..services import tokens
 
     async def revoke(rt: Runtime) -> int:
-        if not await auth.revoke_token(rt, token_id=id):
+        if not await tokens.revoke_token(rt, token_id=id):
             print(f"no active token with id {id}", file=sys.stderr)
             return 1
         return 0

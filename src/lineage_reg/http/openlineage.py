@@ -21,7 +21,7 @@ from .. import jsontext
 from .. import openlineage_events as ol_events
 from ..errors import BadInput, RegistryError
 from ..services import openlineage as ol
-from ..services.auth import Authenticator, header_problem
+from ..services.actors import Authenticator, header_problem
 from ..services.runtime import Runtime
 
 log = logging.getLogger("lineage_reg.openlineage")

@@ -77,7 +77,7 @@ async def receive_part(rt: Runtime, *, upload_id: str, sha256: str, number: int,
     return await _local(rt).write_part(upload_id, sha256, number, offset, length, chunks)
 
 
-async def complete_upload(rt: Runtime, *, sha256: str, size: int, upload_id: str, etags: dict[int, str]) -> None:
+async def complete_upload(rt: Runtime, *, sha256: str, size: float, upload_id: str, etags: dict[int, str]) -> None:
     refs.check_sha256(sha256)
     if size < 0 or size != int(size):
         raise BadInput("size must be a whole number of bytes")

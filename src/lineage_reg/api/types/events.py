@@ -14,7 +14,7 @@ from ..context import Info
 from ...services import reads
 from ..permissions import may_read
 from .common import JSON, Node
-from .registry import ArtifactVersion
+from .artifacts import ArtifactVersion
 
 
 REF_PROJECT = re.compile(r"([a-z0-9][a-z0-9._-]{0,127})/[^/]")

@@ -15,7 +15,7 @@ from ..selection import selects
 from .common import LineageDirection, LineageNodeKind
 
 if TYPE_CHECKING:
-    from .registry import ModelLink
+    from .models import ModelLink
 
 KIND = {"r": LineageNodeKind.RUN, "v": LineageNodeKind.ARTIFACT_VERSION, "d": LineageNodeKind.DATASET}
 KIND_CODE = {v: k for k, v in KIND.items()}
@@ -55,7 +55,7 @@ class LineageGraph:
 
 @strawberry.type(description="A registered-model link downstream of a node, with its shortest path back to it.")
 class ImpactHit:
-    link: Annotated[ModelLink, strawberry.lazy(".registry")]
+    link: Annotated[ModelLink, strawberry.lazy(".models")]
     distance: int = strawberry.field(description="Hops from the node to the linked version.")
     path: list[LineageNode] = strawberry.field(description="From the node to the linked version, in order.")
 
@@ -121,7 +121,7 @@ async def lineage_path(info: Info, source: str, target: str, as_of: datetime | N
 
 
 async def impact_hits(info: Info, node: str, alias: str | None, as_of: datetime | None) -> list[ImpactHit]:
-    from .registry import ModelLink
+    from .models import ModelLink
 
     check = _root_check(info)
     hits = await lineage_service.impact(info.context.rt, global_id=node, alias=alias, as_of=as_of, check=check)

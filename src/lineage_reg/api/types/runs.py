@@ -16,7 +16,8 @@ from .common import JSON, Node, RunStatus
 from .lineage import LineageField
 
 if TYPE_CHECKING:
-    from .registry import ArtifactVersion, Project
+    from .artifacts import ArtifactVersion
+    from .projects import Project
 
 MAX_METRIC_POINTS = 10_000
 
@@ -61,13 +62,13 @@ class Run(LineageField, Node):
         return Run.of(rec) if rec else None
 
     @strawberry.field
-    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy(".registry")]:
-        from .registry import Project
+    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy(".projects")]:
+        from .projects import Project
 
         return Project.of(await info.context.loaders.project.load(self._rec.project_id))
 
     async def _versions(self, info: Info, downstream: bool, via: str) -> list[ArtifactVersion]:
-        from .registry import ArtifactVersion
+        from .artifacts import ArtifactVersion
 
         loaders = info.context.loaders
         edges = await loaders.neighbours("r", self._rec.id, downstream=downstream, via=via)
@@ -81,11 +82,11 @@ class Run(LineageField, Node):
         return [Dataset.of(d) for d in found if d is not None]
 
     @strawberry.field(description="Artifact versions this run used.")
-    async def inputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".registry")]]:
+    async def inputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".artifacts")]]:
         return await self._versions(info, False, "used")
 
     @strawberry.field(description="Artifact versions this run produced.")
-    async def outputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".registry")]]:
+    async def outputs(self, info: Info) -> list[Annotated[ArtifactVersion, strawberry.lazy(".artifacts")]]:
         return await self._versions(info, True, "produced")
 
     @strawberry.field
