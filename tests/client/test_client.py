@@ -186,7 +186,9 @@ def test_files_stream_in_constant_memory(live: LiveServer, tmp_path: Path) -> No
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-    assert peak < 16 * MiB, f"peak {peak / MiB:.1f} MiB"
+    # Holding the file once would peak at >= 48 MiB. tracemalloc sees every thread of this worker (the server's
+    # and whatever an earlier test left running), so the bound is half the file, not a tight one (16.1 MiB seen).
+    assert peak < 24 * MiB, f"peak {peak / MiB:.1f} MiB"
     assert (tmp_path / "back" / "weights.bin").stat().st_size == 48 * MiB
 
 
