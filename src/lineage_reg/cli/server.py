@@ -41,7 +41,9 @@ def cmd_serve(settings: config.Settings, *, no_auth: bool = False, log_level: st
 
     if no_auth:
         settings = no_auth_settings(settings)
-    _database_or_exit(settings.effective_database_url)
+    refused = _database_refusal(settings.effective_database_url)
+    if refused:
+        return refused
     print(f"lineage-reg: data in {settings.data_dir}, database {shown_url(settings.effective_database_url)}",
           file=sys.stderr)
     print(f"lineage-reg: GraphQL at http://{settings.host}:{settings.port}/graphql "
@@ -57,8 +59,18 @@ def cmd_serve(settings: config.Settings, *, no_auth: bool = False, log_level: st
     return 0
 
 
-def _database_or_exit(url: str) -> None:
-    """Before the server starts: the database reachable, or a one-line reason (not uvicorn's traceback)."""
+def refusal(exc: RegistryError) -> int:
+    """A server command's refusal: one line on stderr (``error: CODE message``, as the client commands say it)
+    and the exit code docs/cli.md gives that code (DATABASE_UNAVAILABLE: 7, on every command)."""
+    from .client import EXIT_CODES
+
+    print(f"error: {exc.code} {exc.message}", file=sys.stderr)
+    return EXIT_CODES.get(exc.code, 1)
+
+
+def _database_refusal(url: str) -> int:
+    """Before the server starts: 0 with the database reachable, else a one-line refusal's exit code (not
+    uvicorn's traceback)."""
     from ..store.db import Database
 
     async def check() -> None:
@@ -71,7 +83,8 @@ def _database_or_exit(url: str) -> None:
     try:
         asyncio.run(check())
     except RegistryError as exc:
-        raise SystemExit(exc.message) from None
+        return refusal(exc)
+    return 0
 
 
 def tune_gc() -> None:
@@ -99,7 +112,7 @@ def cmd_db_upgrade(settings: config.Settings) -> int:
     try:
         asyncio.run(upgrade_database(settings))
     except RegistryError as exc:
-        raise SystemExit(exc.message) from None
+        return refusal(exc)
     print("database at head", file=sys.stderr)
     return 0
 
@@ -144,7 +157,8 @@ def cmd_token_revoke(settings: config.Settings, id: int) -> int:
 
 
 def _on_database(settings: config.Settings, work: Callable[[Runtime], Awaitable[int]]) -> int:
-    """``work`` on a runtime of the server's database (migrated to head first); a refusal is one line, exit 5."""
+    """``work`` on a runtime of the server's database (migrated to head first); a refusal is one line and its
+    documented exit code."""
     from ..services.lifecycle import open_runtime
 
     async def run() -> int:
@@ -152,8 +166,7 @@ def _on_database(settings: config.Settings, work: Callable[[Runtime], Awaitable[
             async with open_runtime(settings, events=False) as rt:
                 return await work(rt)
         except RegistryError as exc:
-            print(f"error: {exc.code} {exc.message}", file=sys.stderr)
-            return 5
+            return refusal(exc)
 
     return asyncio.run(run())
 

@@ -198,8 +198,12 @@ class Database:
         if self.is_sqlite:
             path = self._parsed_url.database
             assert path, "check_url refuses a SQLite URL without a file"
-            private.make_dir(Path(path).parent)
-            private.create_file(Path(path))  # SQLite gives its WAL/SHM/journal files the same mode
+            try:
+                private.make_dir(Path(path).parent)
+                private.create_file(Path(path))  # SQLite gives its WAL/SHM/journal files the same mode
+            except OSError as exc:
+                raise DatabaseUnavailable(f"cannot create the SQLite database {path} ({exc.strerror or exc}): "
+                                          "point the URL at a file in a directory this user may write") from None
             # The async engine only runs migrations (Alembic wants a connection it can run_sync on).
             self.engine = create_async_engine(url, pool_size=1, max_overflow=2)
             sa_event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(10_000))
