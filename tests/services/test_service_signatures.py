@@ -17,11 +17,6 @@ from types import FunctionType, ModuleType
 
 import lineage_reg.services as services
 
-# TEMPORARY (issue 16): these modules are being moved/split by other changes that make their functions
-# keyword-only themselves. Delete this tuple once those changes are merged; the test then covers every module.
-_BEING_MOVED = ("reads", "lookup", "scope")
-
-
 def _modules() -> Iterator[ModuleType]:
     for info in pkgutil.walk_packages(services.__path__, prefix=f"{services.__name__}."):
         yield importlib.import_module(info.name)
@@ -43,8 +38,6 @@ def _service_functions() -> Iterator[tuple[str, FunctionType]]:
 def test_every_service_function_takes_only_the_runtime_positionally() -> None:
     checked, offenders = 0, []
     for qualname, fn in _service_functions():
-        if qualname.split(".")[2] in _BEING_MOVED:
-            continue
         checked += 1
         params = list(inspect.signature(fn).parameters.values())
         if params[0].kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD:

@@ -33,7 +33,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from ..config import Settings
 from ..services import lineage as lineage_service
-from ..services import reads
+from ..services import lists
 from . import measure
 
 MAX_TOKENS = 2000
@@ -193,8 +193,8 @@ class AmbiguousOperation(CannotGetOperationTypeError):
 def sizes_for(context: object) -> tuple[measure.Sizes, int]:
     """The page sizes a query's lists are costed at, and the budget, from the server's settings."""
     settings = getattr(getattr(context, "rt", None), "settings", None) or Settings()
-    sizes = measure.Sizes(default_page=reads.DEFAULT_PAGE, max_page=settings.max_page_size,
-                          max_limit=lineage_service.MAX_LIMIT, default_list=reads.DEFAULT_PAGE)
+    sizes = measure.Sizes(default_page=lists.DEFAULT_PAGE, max_page=settings.max_page_size,
+                          max_limit=lineage_service.MAX_LIMIT, default_list=lists.DEFAULT_PAGE)
     return sizes, settings.max_query_cost
 
 

@@ -8,12 +8,13 @@ answered by one windowed statement. Each load opens its own short read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from ..services import protection, reads
+from ..list_names import Batch, ListName
+from ..services import lineage, lists, protection
 from ..services.runtime import Runtime
 from ..records import Page
 
@@ -33,53 +34,57 @@ class SharedLoader(DataLoader[K, V]):
         return asyncio.shield(super().load(key))
 
 
-def _by_key(rt: Runtime, fetch: Callable[[Runtime, Sequence[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader[K, V]:
+def _keyed(fetch: Callable[[list[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> list[V]:
-        found = await fetch(rt, keys)
+        found = await fetch(keys)
         return [found.get(k, default) for k in keys]
 
     return SharedLoader(load_fn=load)
 
 
+def _by_key(rt: Runtime, kind: Batch, default: Any = None) -> DataLoader[Any, Any]:
+    return _keyed(lambda keys: lists.batch(rt, kind=kind, keys=keys), default)
+
+
 class Loaders:
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
-        self.project = _by_key(rt, reads.projects_by_id)
-        self.collection = _by_key(rt, reads.collections_by_id)
-        self.version = _by_key(rt, reads.versions_by_id)
-        self.run = _by_key(rt, reads.runs_by_id)
-        self.dataset = _by_key(rt, reads.datasets_by_id)
-        self.link = _by_key(rt, reads.links_by_id)
-        self.event = _by_key(rt, reads.events_by_id)
-        self.links_of_version = _by_key(rt, reads.links_of_versions, default=[])
-        self.aliases_of_collection = _by_key(rt, reads.aliases_of_collections, default=[])
-        self.alias_names = _by_key(rt, reads.alias_names, default=[])
-        self.protected_aliases = _by_key(rt, lambda rt, keys: protection.protected_many(rt, keys=keys), default=())
+        self.project = _by_key(rt, Batch.PROJECTS)
+        self.collection = _by_key(rt, Batch.COLLECTIONS)
+        self.version = _by_key(rt, Batch.VERSIONS)
+        self.run = _by_key(rt, Batch.RUNS)
+        self.dataset = _by_key(rt, Batch.DATASETS)
+        self.link = _by_key(rt, Batch.LINKS)
+        self.event = _by_key(rt, Batch.EVENTS)
+        self.links_of_version = _by_key(rt, Batch.LINKS_OF_VERSIONS, default=[])
+        self.aliases_of_collection = _by_key(rt, Batch.ALIASES_OF_COLLECTIONS, default=[])
+        self.alias_names = _by_key(rt, Batch.ALIAS_NAMES, default=[])
+        self.protected_aliases = _keyed(lambda keys: protection.protected_many(rt, keys=keys), default=())
         self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
         self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}
         self._neighbours: dict[tuple[Any, ...], DataLoader[int, list[tuple[str, int, str]]]] = {}
 
-    def page(self, name: str, parent: Hashable, *, first: int, after: Any, arg: Any = None) -> Awaitable[Page[Any]]:
+    def page(self, name: ListName, parent: Hashable, *, first: int, after: Any, arg: Any = None) -> Awaitable[Page[Any]]:
         key = (name, first, after, arg)
         loader = self._pages.get(key)
         if loader is None:
             rt = self._rt
 
             async def load(parents: list[Hashable]) -> list[Page[Any]]:
-                found = await reads.list_pages(rt, name, parents, first=first, after=after, arg=arg)
+                found = await lists.pages(rt, name=name, parents=parents, first=first, after=after, arg=arg)
                 return [found[p] for p in parents]
 
             loader = self._pages[key] = SharedLoader(load_fn=load)
         return loader.load(parent)
 
-    def count(self, name: str, parent: Hashable, *, arg: Any = None) -> Awaitable[int]:
+    def count(self, name: ListName, parent: Hashable, *, arg: Any = None) -> Awaitable[int]:
         key = (name, arg)
         loader = self._counts.get(key)
         if loader is None:
             rt = self._rt
 
             async def load(parents: list[Hashable]) -> list[int]:
-                found = await reads.list_counts(rt, name, parents, arg=arg)
+                found = await lists.counts(rt, name=name, parents=parents, arg=arg)
                 return [found[p] for p in parents]
 
             loader = self._counts[key] = SharedLoader(load_fn=load)
@@ -92,7 +97,7 @@ class Loaders:
             rt = self._rt
 
             async def load(node_ids: list[int]) -> list[list[tuple[str, int, str]]]:
-                found = await reads.neighbours(rt, kind, node_ids, downstream=downstream, via=via)
+                found = await lineage.neighbours(rt, kind=kind, node_ids=node_ids, downstream=downstream, via=via)
                 return [found[n] for n in node_ids]
 
             loader = self._neighbours[key] = SharedLoader(load_fn=load)

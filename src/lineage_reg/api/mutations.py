@@ -16,7 +16,7 @@ from .inputs import (
     CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
     StartRunInput, UpdateWebhookInput,
 )
-from ..services import scope
+from ..services import owners
 from .permissions import global_role, project_role, role_somewhere
 from .types.aliases import Alias, ProtectedAliases
 from .types.artifacts import ArtifactVersion
@@ -39,7 +39,7 @@ class Mutation:
     async def start_run(self, info: Info, input: StartRunInput) -> Run:
         rec = await runs.start_run(
             info.context.rt,
-            actor=(await project_role(info, "member", lambda: scope.project(info.context.rt, input.project))).name,
+            actor=(await project_role(info, "member", lambda: owners.project(info.context.rt, name=input.project))).name,
             project=input.project, name=input.name, config=input.config, git_commit=input.git_commit,
         )
         return Run.of(rec)
@@ -48,25 +48,25 @@ class Mutation:
     async def finish_run(
         self, info: Info, run: strawberry.ID, status: RunStatus = RunStatus.FINISHED, summary: JSON | None = None
     ) -> Run:
-        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
+        actor = (await project_role(info, "member", lambda: owners.run(info.context.rt, global_id=run))).name
         rec = await runs.finish_run(info.context.rt, actor=actor, run=run, status=status.value, summary=summary)
         return Run.of(rec)
 
     @strawberry.mutation
     async def log_metrics(self, info: Info, run: strawberry.ID, step: int, metrics: JSON) -> bool:
-        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
+        actor = (await project_role(info, "member", lambda: owners.run(info.context.rt, global_id=run))).name
         return await runs.log_metrics(info.context.rt, actor=actor, run=run, step=step, metrics=metrics)
 
     @strawberry.mutation
     async def use_artifact(self, info: Info, run: strawberry.ID, version: str) -> ArtifactVersion:
-        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
-        await project_role(info, "viewer", lambda: scope.version(info.context.rt, version))
+        actor = (await project_role(info, "member", lambda: owners.run(info.context.rt, global_id=run))).name
+        await project_role(info, "viewer", lambda: owners.version(info.context.rt, ref=version))
         rec = await runs.use_artifact(info.context.rt, actor=actor, run=run, version=version)
         return ArtifactVersion.of(rec)
 
     @strawberry.mutation
     async def use_dataset(self, info: Info, run: strawberry.ID, dataset: DatasetInput, mode: str = "read") -> Dataset:
-        actor = (await project_role(info, "member", lambda: scope.run(info.context.rt, run))).name
+        actor = (await project_role(info, "member", lambda: owners.run(info.context.rt, global_id=run))).name
         rec = await runs.use_dataset(
             info.context.rt, actor=actor, run=run, namespace=dataset.namespace, name=dataset.name, mode=mode
         )
@@ -75,9 +75,9 @@ class Mutation:
     @strawberry.mutation
     async def create_artifact_version(self, info: Info, input: CreateArtifactVersionInput) -> CreateVersionPayload:
         rt = info.context.rt
-        granted = await project_role(info, "member", lambda: scope.project(rt, input.project))
+        granted = await project_role(info, "member", lambda: owners.project(rt, name=input.project))
         if input.run is not None:
-            await project_role(info, "member", lambda: scope.run(rt, input.run))  # type: ignore[arg-type]
+            await project_role(info, "member", lambda: owners.run(rt, global_id=input.run))  # type: ignore[arg-type]
         created = await versions.create_version(
             info.context.rt, actor=granted.name, base_url=info.context.base_url, project=input.project,
             artifact=input.artifact, type=input.type,
@@ -92,7 +92,7 @@ class Mutation:
 
     @strawberry.mutation
     async def commit_artifact_version(self, info: Info, version: strawberry.ID) -> ArtifactVersion:
-        granted = await project_role(info, "member", lambda: scope.version(info.context.rt, version))
+        granted = await project_role(info, "member", lambda: owners.version(info.context.rt, ref=version))
         rec = await versions.commit_version(info.context.rt, actor=granted.name, version=version,
                                             may_move_protected=granted.may_move_protected)
         return ArtifactVersion.of(rec)
@@ -112,7 +112,7 @@ class Mutation:
         "Garbage collection later frees blobs no other version uses."
     )
     async def delete_artifact_version(self, info: Info, version: str) -> ArtifactVersion:
-        actor = (await project_role(info, "admin", lambda: scope.version(info.context.rt, version))).name
+        actor = (await project_role(info, "admin", lambda: owners.version(info.context.rt, ref=version))).name
         rec = await versions.delete_version(info.context.rt, actor=actor, version=version)
         return ArtifactVersion.of(rec)
 
@@ -120,7 +120,7 @@ class Mutation:
     async def create_registered_model(
         self, info: Info, project: str, name: str, description: str | None = None
     ) -> RegisteredModel:
-        actor = (await project_role(info, "member", lambda: scope.project(info.context.rt, project))).name
+        actor = (await project_role(info, "member", lambda: owners.project(info.context.rt, name=project))).name
         rec = await models.create_registered_model(
             info.context.rt, actor=actor, project=project, name=name, description=description
         )
@@ -129,8 +129,8 @@ class Mutation:
     @strawberry.mutation
     async def link_version(self, info: Info, input: LinkVersionInput) -> ModelLink:
         rt = info.context.rt
-        granted = await project_role(info, "member", lambda: scope.collection(rt, input.registered_model))
-        await project_role(info, "viewer", lambda: scope.version(rt, input.version))
+        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=input.registered_model))
+        await project_role(info, "viewer", lambda: owners.version(rt, ref=input.version))
         rec = await models.link_version(
             info.context.rt, actor=granted.name, version=input.version, registered_model=input.registered_model,
             aliases_to_set=input.aliases or (), may_move_protected=granted.may_move_protected,
@@ -139,14 +139,14 @@ class Mutation:
 
     @strawberry.mutation
     async def unlink_version(self, info: Info, link: strawberry.ID) -> bool:
-        actor = (await project_role(info, "admin", lambda: scope.link(info.context.rt, link))).name
+        actor = (await project_role(info, "admin", lambda: owners.link(info.context.rt, global_id=link))).name
         return await models.unlink_version(info.context.rt, actor=actor, link=link)
 
     @strawberry.mutation
     async def set_alias(self, info: Info, input: SetAliasInput) -> Alias:
         rt = info.context.rt
-        granted = await project_role(info, "member", lambda: scope.collection(rt, input.collection))
-        await project_role(info, "viewer", lambda: scope.version(rt, input.version))
+        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=input.collection))
+        await project_role(info, "viewer", lambda: owners.version(rt, ref=input.version))
         done = await aliases.set_alias(
             info.context.rt, actor=granted.name, collection=input.collection, alias=input.alias, version=input.version,
             may_move_protected=granted.may_move_protected,
@@ -157,25 +157,25 @@ class Mutation:
 
     @strawberry.mutation
     async def remove_alias(self, info: Info, collection: str, alias: str) -> bool:
-        granted = await project_role(info, "member", lambda: scope.collection(info.context.rt, collection))
+        granted = await project_role(info, "member", lambda: owners.collection(info.context.rt, ref=collection))
         return await aliases.remove_alias(info.context.rt, actor=granted.name, collection=collection, alias=alias,
                                           may_move_protected=granted.may_move_protected)
 
     @strawberry.mutation
     async def add_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        actor = (await project_role(info, "member", lambda: scope.tag_target(info.context.rt, target))).name
+        actor = (await project_role(info, "member", lambda: owners.tag_target(info.context.rt, global_id=target))).name
         return await tags_service.change_tags(info.context.rt, actor=actor, target=target, add=tags)
 
     @strawberry.mutation
     async def remove_tags(self, info: Info, target: strawberry.ID, tags: list[str]) -> list[str]:
-        actor = (await project_role(info, "member", lambda: scope.tag_target(info.context.rt, target))).name
+        actor = (await project_role(info, "member", lambda: owners.tag_target(info.context.rt, global_id=target))).name
         return await tags_service.change_tags(info.context.rt, actor=actor, target=target, remove=tags)
 
 
 
     @strawberry.mutation(description="Admin: POST matching events to a URL, signed with `secret`. See docs/events.md.")
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> Webhook:
-        actor = (await project_role(info, "admin", lambda: scope.project(info.context.rt, input.project))).name
+        actor = (await project_role(info, "admin", lambda: owners.project(info.context.rt, name=input.project))).name
         rec = await webhooks.create_webhook(
             info.context.rt, actor=actor, project=input.project, url=input.url, kinds=input.kinds,
             secret=input.secret, collection=input.collection, alias_pattern=input.alias_pattern,
@@ -184,7 +184,7 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: change a webhook; fields left out stay as they are.")
     async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> Webhook:
-        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(input.id, "Webhook")))
+        granted = await project_role(info, "admin", lambda: owners.webhook(info.context.rt, global_id=input.id))
         actor = granted.name
         rec = await webhooks.update_webhook(
             info.context.rt, actor=actor, webhook_id=ids.decode_as(input.id, "Webhook"), url=input.url, kinds=input.kinds,
@@ -196,13 +196,13 @@ class Mutation:
 
     @strawberry.mutation(description="Admin: delete a webhook and its delivery history.")
     async def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
-        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
+        granted = await project_role(info, "admin", lambda: owners.webhook(info.context.rt, global_id=id))
         await webhooks.delete_webhook(info.context.rt, actor=granted.name, webhook_id=ids.decode_as(id, "Webhook"))
         return True
 
     @strawberry.mutation(description="Admin: send a `ping` delivery to test a receiver.")
     async def ping_webhook(self, info: Info, id: strawberry.ID) -> WebhookDelivery:
-        granted = await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(id, "Webhook")))
+        granted = await project_role(info, "admin", lambda: owners.webhook(info.context.rt, global_id=id))
         return WebhookDelivery.of(await webhooks.ping(info.context.rt, webhook_id=ids.decode_as(id, "Webhook")),
                                   project_id=granted.project_id)
 
@@ -210,7 +210,7 @@ class Mutation:
                          "the project: viewer, member or admin. Replaces the user's previous role there.")
     async def add_member(self, info: Info, project: str, user: str, role: str = "viewer") -> list[Member]:
         rt = info.context.rt
-        granted = await project_role(info, "admin", lambda: scope.project(rt, project))
+        granted = await project_role(info, "admin", lambda: owners.project(rt, name=project))
         project_id = granted.project_id
         await member_service.set_member(rt, actor=granted.name, project_id=project_id, user=user, role=role)
         return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
@@ -218,7 +218,7 @@ class Mutation:
     @strawberry.mutation(description="Project admin: take USER's role in the project away (global roles stay).")
     async def remove_member(self, info: Info, project: str, user: str) -> list[Member]:
         rt = info.context.rt
-        granted = await project_role(info, "admin", lambda: scope.project(rt, project))
+        granted = await project_role(info, "admin", lambda: owners.project(rt, name=project))
         project_id = granted.project_id
         if not await member_service.remove_member(rt, actor=granted.name, project_id=project_id, user=user):
             raise NotFound(f"{user!r} is not a member of {project!r}")
@@ -233,8 +233,8 @@ class Mutation:
         target = collection if collection is not None else project
         if target is None:
             raise BadInput("give exactly one of project or collection")
-        actor = (await project_role(info, "admin", lambda: scope.collection(rt, target) if collection is not None
-                                else scope.project(rt, target))).name
+        actor = (await project_role(info, "admin", lambda: owners.collection(rt, ref=target) if collection is not None
+                                else owners.project(rt, name=target))).name
         shown, protected = await protection.set_protected(rt, actor=actor, project=project, collection=collection,
                                                           names=names)
         return ProtectedAliases(scope=shown, names=list(protected))

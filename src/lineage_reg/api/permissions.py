@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..errors import Forbidden, NotFound, Unauthenticated, not_found_or_unreadable
-from ..services import scope
+from ..services import owners
 from ..services.actors import ROLES, Actor
 from .context import Info
 
@@ -86,7 +86,7 @@ class Granted:
     may_move_protected: bool  # admin there: may move its protected aliases
 
 
-async def project_role(info: Info, role: str, target_of: Callable[[], Awaitable[scope.Target]]) -> Granted:
+async def project_role(info: Info, role: str, target_of: Callable[[], Awaitable[owners.Target]]) -> Granted:
     """``role`` in the project an argument belongs to.
 
     Authentication, and whether the actor holds ``role`` anywhere at all, are checked before anything is
@@ -103,7 +103,7 @@ async def project_role(info: Info, role: str, target_of: Callable[[], Awaitable[
     return Granted(actor.name, target.project_id, actor.has_in(target.project_id, "admin"))
 
 
-async def project_reader(info: Info, target_of: Callable[[], Awaitable[scope.Target]]) -> Actor:
+async def project_reader(info: Info, target_of: Callable[[], Awaitable[owners.Target]]) -> Actor:
     """Read access to what an argument names, answered like ``project_role`` (no existence oracle). An actor
     who reads every project skips the lookup: the read itself says precisely what is missing."""
     actor = actor_of(info)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import strawberry
 
+from ..list_names import ListName
 from .. import ids, refs
-from ..services import compare, reads, scope, webhooks
+from ..services import compare, find, owners, webhooks
 from ..services import members as member_service
 from .context import Info
 from .access import project_scope
@@ -66,15 +67,15 @@ class Query:
     @strawberry.field
     async def project(self, info: Info, name: str) -> Project | None:
         actor = actor_of(info)
-        rec = await reads.project_by_name(info.context.rt, refs.check_project_name(name))
+        rec = await find.project_named(info.context.rt, name=refs.check_project_name(name))
         return Project.of(rec) if rec and visible(actor, rec) else None
 
     @strawberry.field
     async def projects(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Project]:
         actor = actor_of(info)
         if actor.reads_everything:
-            return await connection(info, "projects", None, Project.of, first=first, after=after)
-        return await connection(info, "projects.in", None, Project.of, first=first, after=after,
+            return await connection(info, ListName.PROJECTS, None, Project.of, first=first, after=after)
+        return await connection(info, ListName.PROJECTS_IN, None, Project.of, first=first, after=after,
                                 arg=actor.readable_projects())
 
     @strawberry.field
@@ -86,19 +87,19 @@ class Query:
     @strawberry.field
     async def artifact(self, info: Info, project: str, name: str) -> Artifact | None:
         actor = actor_of(info)
-        rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
+        rec = await find.collection_named(info.context.rt, project=refs.check_project_name(project), name=refs.check_name(name))
         return Artifact.of(rec) if rec and rec.kind == "artifact" and visible(actor, rec) else None
 
     @strawberry.field
     async def registered_model(self, info: Info, project: str, name: str) -> RegisteredModel | None:
         actor = actor_of(info)
-        rec = await reads.collection_by_name(info.context.rt, refs.check_project_name(project), refs.check_name(name))
+        rec = await find.collection_named(info.context.rt, project=refs.check_project_name(project), name=refs.check_name(name))
         return RegisteredModel.of(rec) if rec and rec.kind == "model" and visible(actor, rec) else None
 
     @strawberry.field(description="Resolve any reference string to the artifact version it names.")
     async def resolve(self, info: Info, ref: str) -> ArtifactVersion | None:
-        actor = await project_reader(info, lambda: scope.version(info.context.rt, ref))
-        rec = await reads.resolve(info.context.rt, ref)
+        actor = await project_reader(info, lambda: owners.version(info.context.rt, ref=ref))
+        rec = await find.resolve(info.context.rt, ref=ref)
         in_project(actor, rec.project_id)  # a registered model's link may point into a project it can't read
         return ArtifactVersion.of(rec)
 
@@ -143,11 +144,11 @@ class Query:
         cursor = ids.encode_cursor(ids.sequence(after)) if after is not None else None
         if project is not None:
             refs.check_project_name(project)
-            await project_reader(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
+            await project_reader(info, lambda: owners.project(info.context.rt, name=project))  # type: ignore[arg-type]
         elif not actor.reads_everything:
-            return await connection(info, "events.in", None, Event.of, first=first, after=cursor,
+            return await connection(info, ListName.EVENTS_IN, None, Event.of, first=first, after=cursor,
                                     arg=actor.readable_projects())
-        return await connection(info, "events", None, Event.of, first=first, after=cursor, arg=project)
+        return await connection(info, ListName.EVENTS, None, Event.of, first=first, after=cursor, arg=project)
 
     @strawberry.field(description="2-10 versions (references or ids) side by side: the producing runs' config and "
                       "metrics, metadata, and files added/removed/changed against the first.")
@@ -155,7 +156,7 @@ class Query:
         actor = actor_of(info)
         compare.check_count(refs)
         for ref in refs:  # each one's project first: nothing is looked up below one it can't read
-            await project_reader(info, partial(scope.version, info.context.rt, ref))
+            await project_reader(info, partial(owners.version, info.context.rt, ref=ref))
         c = await compare.compare(info.context.rt, refs=refs)
         for version in c.versions:
             in_project(actor, version.project_id)
@@ -169,24 +170,24 @@ class Query:
     @strawberry.field(description="A dataset by namespace and name (or by one of its OpenLineage symlinks).")
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
         actor_of(info)  # datasets belong to no project: any reader may see them
-        rec = await reads.dataset_by_name(info.context.rt, namespace, name)
+        rec = await find.dataset_named(info.context.rt, namespace=namespace, name=name)
         return Dataset.of(rec) if rec else None
 
     @strawberry.field(description="Admin: a project's webhooks.")
     async def webhooks(self, info: Info, project: str) -> list[Webhook]:
-        await project_role(info, "admin", lambda: scope.project(info.context.rt, project))
+        await project_role(info, "admin", lambda: owners.project(info.context.rt, name=project))
         return [Webhook.of(rec) for rec in await webhooks.webhooks_of(info.context.rt, project=project)]
 
     @strawberry.field(description="Admin: one webhook's deliveries, newest first.")
     async def deliveries(self, info: Info, webhook: strawberry.ID, first: int | None = None,
                          after: str | None = None) -> Connection[WebhookDelivery]:
-        await project_role(info, "admin", lambda: scope.webhook(info.context.rt, ids.decode_as(webhook, "Webhook")))
+        await project_role(info, "admin", lambda: owners.webhook(info.context.rt, global_id=webhook))
         hook = await webhooks.get_webhook(info.context.rt, webhook_id=ids.decode_as(webhook, "Webhook"))
         convert = partial(WebhookDelivery.of, project_id=hook.project_id)
-        return await connection(info, "webhook.deliveries", hook.id, convert, first=first, after=after)
+        return await connection(info, ListName.WEBHOOK_DELIVERIES, hook.id, convert, first=first, after=after)
 
     @strawberry.field(description="Who has which role in a project (its viewers may see this).")
     async def members(self, info: Info, project: str) -> list[Member]:
         rt = info.context.rt
-        project_id = (await project_role(info, "viewer", lambda: scope.project(rt, project))).project_id
+        project_id = (await project_role(info, "viewer", lambda: owners.project(rt, name=project))).project_id
         return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]

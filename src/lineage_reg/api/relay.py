@@ -8,7 +8,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from .. import ids
-from ..services import reads
+from ..list_names import ListName
+from ..services import lists
 from .context import Info
 
 T = TypeVar("T")
@@ -40,12 +41,12 @@ class Connection(Generic[T]):
 
 
 async def connection(
-    info: Info, name: str, parent: Hashable, convert: Callable[[Any], T], *,
+    info: Info, name: ListName, parent: Hashable, convert: Callable[[Any], T], *,
     first: int | None, after: str | None, arg: Any = None,
 ) -> Connection[T]:
     """One page of list ``name`` under ``parent``, batched with its siblings."""
     loaders = info.context.loaders
-    size = reads.page_size(info.context.rt, first)
+    size = lists.page_size(info.context.rt, first=first)
     after_key = ids.decode_cursor(after) if after else None
     page = await loaders.page(name, parent, first=size, after=after_key, arg=arg)
     cursors = [ids.encode_cursor(k) for k in page.keys]

@@ -16,7 +16,7 @@ import strawberry
 from .. import ids, refs
 from ..errors import BadInput, NotFound, Overflow
 from ..services import events as event_service
-from ..services import reads, scope
+from ..services import find, owners
 from ..services.runtime import Runtime
 from ..event_kinds import EVENT_KINDS
 from ..records import EventRec
@@ -118,8 +118,8 @@ class Subscription:
         if collection is not None:
             c = refs.parse_collection(collection)
             project, name = c.project, c.name
-            await project_reader(info, lambda: scope.collection(info.context.rt, collection))  # type: ignore[arg-type]
-            if await reads.collection_by_name(info.context.rt, project, name) is None:
+            await project_reader(info, lambda: owners.collection(info.context.rt, ref=collection))  # type: ignore[arg-type]
+            if await find.collection_named(info.context.rt, project=project, name=name) is None:
                 raise NotFound(f"collection {collection!r} not found; subscribe to an existing project/name",
                                collection=collection)
         if alias is not None:
@@ -138,8 +138,8 @@ class Subscription:
     ) -> AsyncGenerator[Event, None]:
         actor_of(info)  # a subscription's root field is no resolver: ProjectAccess does not see it
         if project is not None:
-            await project_reader(info, lambda: scope.project(info.context.rt, project))  # type: ignore[arg-type]
-            if await reads.project_by_name(info.context.rt, refs.check_project_name(project)) is None:
+            await project_reader(info, lambda: owners.project(info.context.rt, name=project))  # type: ignore[arg-type]
+            if await find.project_named(info.context.rt, name=refs.check_project_name(project)) is None:
                 raise NotFound(f"project {project!r} not found", project=project)
         unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
         if unknown:

@@ -9,7 +9,7 @@ from .. import refs
 from ..errors import BadInput, Forbidden, NotFound
 from ..store import links as link_store
 from ..records import AliasRec, CollectionRec, VersionRec
-from . import lookup, protection
+from . import find, protection
 from .runtime import Runtime, Tx, write
 
 LATEST = "latest"
@@ -103,16 +103,16 @@ async def set_alias(rt: Runtime, *, actor: str | None, collection: str, alias: s
     coll_ref = refs.parse_collection(collection)
 
     async def work(tx: Tx) -> AliasSet:
-        coll = await lookup.collection(tx.conn, coll_ref)
+        coll = await find.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
-        target = await lookup.version(tx.conn, version)
+        target = await find.version(tx.conn, version)
         await check_target(tx, coll, target)
         existing = [a.name for a in (await link_store.aliases_of_collections(tx.conn, [coll.id])).get(coll.id, [])]
         await apply(rt, tx=tx, coll=coll, alias=alias, version=target, may_move_protected=may_move_protected)
         created = alias not in existing
         note = None
         if created:
-            others = lookup.closest_first(alias, existing)
+            others = find.closest_first(alias, existing)
             note = (f"created a new alias {alias!r} on {coll.ref}"
                     + (f"; its other aliases: {', '.join(others)}" if others else "")
                     + f"; if that was a typo, remove it with removeAlias(collection: {coll.ref!r}, alias: {alias!r})")
@@ -126,7 +126,7 @@ async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias
     coll_ref = refs.parse_collection(collection)
 
     async def work(tx: Tx) -> bool:
-        coll = await lookup.collection(tx.conn, coll_ref)
+        coll = await find.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
         await check_movable(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected)
         if not await drop(tx, coll, alias):

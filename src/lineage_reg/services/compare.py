@@ -11,7 +11,7 @@ from ..errors import BadInput, LimitExceeded
 from ..store import runs as run_store
 from ..store import versions as version_store
 from ..records import VersionRec
-from . import lookup
+from . import find
 from .runtime import Runtime
 
 MAX_VERSIONS = 10
@@ -78,7 +78,7 @@ def _side_by_side(maps: Sequence[dict[str, Any]]) -> list[Compared]:
 async def compare(rt: Runtime, *, refs: Sequence[str]) -> Comparison:
     check_count(refs)
     async with rt.db.reader() as r:
-        versions = [await lookup.version(r, ref) for ref in refs]
+        versions = [await find.version(r, ref) for ref in refs]
         run_ids = sorted({v.run_id for v in versions if v.run_id is not None})
         runs = await run_store.runs_by_id(r, run_ids)
         logged = await run_store.latest_metrics(r, run_ids) if run_ids else {}

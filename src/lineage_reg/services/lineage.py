@@ -197,3 +197,11 @@ async def _labels(conn: Conn, keys: Collection[NodeKey]) -> dict[NodeKey, Label]
 async def labels_of(rt: Runtime, *, keys: Collection[NodeKey]) -> dict[NodeKey, Label]:
     async with rt.db.reader() as r:
         return await _labels(r, keys)
+
+
+async def neighbours(
+    rt: Runtime, *, kind: str, node_ids: Sequence[int], downstream: bool, via: str | None = None
+) -> dict[int, list[tuple[str, int, str]]]:
+    """Each node's one-hop neighbours (kind, id, edge kind), in one statement: a nested field's batch."""
+    async with rt.db.reader() as r:
+        return await lineage_store.neighbours(r, kind, node_ids, downstream=downstream, via=via)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import BadInput
 from ..store import tokens as token_store
-from . import lookup
+from . import find
 from .actors import PROJECT_ROLES
 from .runtime import Runtime, Tx, write
 
@@ -23,7 +23,7 @@ async def set_member(rt: Runtime, *, actor: str | None, project_id: int, user: s
         raise BadInput("user name must be 1-128 characters (the name its tokens were created with)")
 
     async def work(tx: Tx) -> None:
-        project = await lookup.project_by_id(tx.conn, project_id)
+        project = await find.project_by_id(tx.conn, project_id)
         previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
         if previous == role:
             return  # nothing changes: no event
@@ -43,7 +43,7 @@ async def remove_member(rt: Runtime, *, actor: str | None, project_id: int, user
     """False when ``user`` has no role in the project; otherwise ``member.removed`` records who took it."""
 
     async def work(tx: Tx) -> bool:
-        project = await lookup.project_by_id(tx.conn, project_id)
+        project = await find.project_by_id(tx.conn, project_id)
         previous = await token_store.member_role(tx.conn, project_id, user, for_update=True)
         if previous is None or not await token_store.delete_member(tx.conn, project_id, user):
             return False

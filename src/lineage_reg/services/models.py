@@ -9,13 +9,13 @@ from ..errors import BadInput, Conflict
 from ..store import links as link_store
 from ..store import projects as project_store
 from ..records import CollectionRec, LinkRec
-from . import aliases, lookup
+from . import aliases, find
 from .projects import check_description
 from .runtime import Runtime, Tx, write
 
 
 async def _insert_model(tx: Tx, project: str, name: str, description: str | None) -> CollectionRec:
-    proj = await lookup.project(tx.conn, project)
+    proj = await find.project(tx.conn, project)
     await project_store.insert_collection(
         tx.conn, project_id=proj.id, name=name, kind="model", type=None,
         description=description, at=tx.at, actor=tx.actor,
@@ -55,7 +55,7 @@ async def link_version(
             raise BadInput("'latest' is set by the server on link; leave it out of aliases")
 
     async def work(tx: Tx) -> LinkRec:
-        target = await lookup.version(tx.conn, version)
+        target = await find.version(tx.conn, version)
         if target.state != "COMMITTED":
             raise BadInput(f"{target.ref} is {target.state}; only committed versions can be linked")
         coll = await project_store.collection_by_name(tx.conn, model_ref.project, model_ref.name)
@@ -86,7 +86,7 @@ async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
     """Remove a link; aliases it held go with it and ``latest`` falls back to the newest link left."""
 
     async def work(tx: Tx) -> bool:
-        rec = await lookup.link(tx.conn, link)
+        rec = await find.link(tx.conn, link)
         coll = (await project_store.collections_by_id(tx.conn, [rec.model_id]))[rec.model_id]
         await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         held = (await link_store.alias_names_of(tx.conn, [(coll.id, rec.version_id)]))[(coll.id, rec.version_id)]
@@ -98,7 +98,7 @@ async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
         if aliases.LATEST in held:
             newest = await link_store.latest_link(tx.conn, coll.id)
             if newest is not None:
-                await aliases.move(tx, coll, aliases.LATEST, await lookup.version_by_id(tx.conn, newest.version_id))
+                await aliases.move(tx, coll, aliases.LATEST, await find.version_by_id(tx.conn, newest.version_id))
         return True
 
     return await write(rt, actor=actor, work=work)

@@ -14,7 +14,7 @@ from .. import refs
 from ..errors import BadInput
 from ..store import projects as project_store
 from ..store import protection as store
-from . import lookup
+from . import find
 from .runtime import Runtime, Tx, write
 from ..store.db import Conn
 
@@ -67,7 +67,7 @@ async def protected_for(rt: Runtime, *, collection: str) -> tuple[str, ...]:
     """For ``project/name``; a collection that doesn't exist yet (linking creates it) follows its project."""
     ref = refs.parse_collection(collection)
     async with rt.db.reader() as r:
-        project = await lookup.project(r, ref.project)
+        project = await find.project(r, ref.project)
         coll = await project_store.collection_by_name(r, ref.project, ref.name)
     return await protected(rt, project_id=project.id, collection_id=coll.id if coll else None)
 
@@ -85,11 +85,11 @@ async def set_protected(rt: Runtime, *, actor: str | None, project: str | None, 
 
     async def work(tx: Tx) -> str:
         if collection is not None:
-            coll = await lookup.collection(tx.conn, refs.parse_collection(collection))
+            coll = await find.collection(tx.conn, refs.parse_collection(collection))
             project_id, collection_id, shown, name = coll.project_id, coll.id, f"{coll.project}/{coll.name}", coll.project
             target: Any = coll
         else:
-            proj = await lookup.project(tx.conn, project)  # type: ignore[arg-type]
+            proj = await find.project(tx.conn, project)  # type: ignore[arg-type]
             project_id, collection_id, shown, name, target = proj.id, None, proj.name, proj.name, None
         await store.guard(tx.conn, project_id, changing=True)
         await store.upsert(tx.conn, tx.dialect, dict(

@@ -11,7 +11,7 @@ from .. import ids
 from ..errors import BadInput, Conflict, LimitExceeded
 from ..store import runs as run_store
 from ..records import DatasetRec, RunRec, VersionRec
-from . import lookup
+from . import find
 from .runtime import Runtime, Tx, write
 
 RUN_STATUSES = ("RUNNING", "FINISHED", "FAILED")
@@ -40,7 +40,7 @@ async def start_run(
     run_name = name or f"run-{secrets.token_hex(4)}"
 
     async def work(tx: Tx) -> RunRec:
-        proj = await lookup.project(tx.conn, project)
+        proj = await find.project(tx.conn, project)
         values = dict(
             project_id=proj.id, name=run_name, status="RUNNING", config=config, summary={},
             git_commit=git_commit, created_by=tx.actor, created_at=tx.at, finished_at=None,
@@ -58,11 +58,11 @@ async def finish_run(rt: Runtime, *, actor: str | None, run: str, status: str = 
     summary = check_json_object(summary, "summary") if summary is not None else None
 
     async def work(tx: Tx) -> RunRec:
-        rec = await lookup.run(tx.conn, run, for_update=True)
+        rec = await find.run(tx.conn, run, for_update=True)
         if rec.status != "RUNNING":
             raise Conflict(f"run {run} already finished as {rec.status}")
         await run_store.finish_run(tx.conn, rec.id, status=status, summary=summary, at=tx.at)
-        proj = await lookup.project_by_id(tx.conn, rec.project_id)
+        proj = await find.project_by_id(tx.conn, rec.project_id)
         await tx.event("run.finished", project_id=proj.id, project=proj.name, run=run, status=status)
         rec.status, rec.finished_at = status, tx.at
         if summary is not None:
@@ -94,7 +94,7 @@ async def log_metrics(rt: Runtime, *, actor: str | None, run: str, step: int, me
     """Metric points are data, not registry changes: they write no events."""
 
     async def work(tx: Tx) -> bool:
-        rec = await lookup.run(tx.conn, run)
+        rec = await find.run(tx.conn, run)
         if rec.status != "RUNNING":
             raise Conflict(f"run {run} is {rec.status}; metrics can only be logged while it runs")
         await run_store.upsert_metrics(tx.conn, tx.dialect, _metric_rows(rec.id, step, metrics, tx.at))
@@ -105,14 +105,14 @@ async def log_metrics(rt: Runtime, *, actor: str | None, run: str, step: int, me
 
 async def use_artifact(rt: Runtime, *, actor: str | None, run: str, version: str) -> VersionRec:
     async def work(tx: Tx) -> VersionRec:
-        rec = await lookup.run(tx.conn, run)
-        target = await lookup.version(tx.conn, version)
+        rec = await find.run(tx.conn, run)
+        target = await find.version(tx.conn, version)
         if target.state != "COMMITTED":
             raise BadInput(f"{target.ref} is {target.state}; a run can only use committed versions")
         if target.run_id == rec.id:
             raise BadInput(f"run {run} produced {target.ref}; a run cannot use its own output")
         if await run_store.add_edge(tx.conn, tx.dialect, ("v", target.id), ("r", rec.id), tx.at):
-            proj = await lookup.project_by_id(tx.conn, rec.project_id)
+            proj = await find.project_by_id(tx.conn, rec.project_id)
             await tx.event("run.used_artifact", project_id=proj.id, project=proj.name, run=run, ref=target.ref,
                            to_version=target.id)
         return target
@@ -128,13 +128,19 @@ async def use_dataset(rt: Runtime, *, actor: str | None, run: str, namespace: st
             raise BadInput(f"dataset {label} must be 1-512 characters on one line")
 
     async def work(tx: Tx) -> DatasetRec:
-        rec = await lookup.run(tx.conn, run)
+        rec = await find.run(tx.conn, run)
         ds = await run_store.dataset_get_or_create(tx.conn, tx.dialect, namespace, name, tx.at)
         src, dst = (("d", ds.id), ("r", rec.id)) if mode == "read" else (("r", rec.id), ("d", ds.id))
         if await run_store.add_edge(tx.conn, tx.dialect, src, dst, tx.at):
-            proj = await lookup.project_by_id(tx.conn, rec.project_id)
+            proj = await find.project_by_id(tx.conn, rec.project_id)
             await tx.event("run.used_dataset", project_id=proj.id, project=proj.name, run=run,
                            dataset=f"{namespace}/{name}", mode=mode)
         return ds
 
     return await write(rt, actor=actor, work=work)
+
+
+async def metric_history(rt: Runtime, *, run_id: int, key: str | None, limit: int) -> list[tuple[str, int, float]]:
+    """A run's logged metric points (key, step, value), by key then step, at most ``limit``."""
+    async with rt.db.reader() as r:
+        return await run_store.metric_history(r, run_id, key, limit)

@@ -8,7 +8,7 @@ from .. import ids, refs
 from ..errors import BadInput, LimitExceeded
 from ..store import projects as project_store
 from ..store import versions as version_store
-from . import lookup
+from . import find
 from .runtime import Runtime, Tx, write
 
 MAX_TAGS = 100
@@ -21,7 +21,7 @@ async def change_tags(rt: Runtime, *, actor: str | None, target: str, add: Seque
 
     async def work(tx: Tx) -> list[str]:
         if kind == "ArtifactVersion":
-            version = await lookup.version_by_id(tx.conn, row_id, for_update=True)
+            version = await find.version_by_id(tx.conn, row_id, for_update=True)
             if version.state == "DELETED":
                 raise BadInput(f"{version.ref} is deleted")
             current, coll_id = version.tags, version.artifact_id

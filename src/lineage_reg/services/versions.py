@@ -22,7 +22,7 @@ from ..store import uploads as upload_store
 from ..store import versions as version_store
 from ..records import CollectionRec, FileRec, VersionRec
 from ..clock import utcnow
-from . import aliases, lookup
+from . import aliases, find
 from . import blobs as blob_service
 from .manifest import FileIn, check_known_sizes, check_manifest, digest, size_mismatch
 from .projects import check_description
@@ -56,8 +56,8 @@ async def create_version(
     version_digest = digest(manifest)
 
     async def work(tx: Tx) -> tuple[VersionRec, str, dict[str, str], set[str]]:
-        proj = await lookup.project(tx.conn, project)
-        producer = await lookup.run(tx.conn, run) if run else None
+        proj = await find.project(tx.conn, project)
+        producer = await find.run(tx.conn, run) if run else None
         if producer is not None and producer.project_id != proj.id:
             raise BadInput(f"run {run} belongs to another project than {project!r}")
         coll = await _artifact(tx, proj.id, project, artifact, type)
@@ -87,7 +87,7 @@ async def create_version(
         version_id = await version_store.insert_version(tx.conn, values, manifest)
         if producer is not None:
             await run_store.add_edge(tx.conn, tx.dialect, ("r", producer.id), ("v", version_id), tx.at)
-        rec = await lookup.version_by_id(tx.conn, version_id)
+        rec = await find.version_by_id(tx.conn, version_id)
         await tx.event("version.created", project_id=proj.id, project=project, collection=coll,
                        to_version=version_id, ref=rec.ref, digest=version_digest)
         return rec, "new", await _bounded_sessions(rt, tx, version_id, manifest, stored), missing
@@ -165,11 +165,11 @@ async def commit_version(rt: Runtime, *, actor: str | None, version: str, may_mo
     await blob_service.verify_missing(rt, version_id=version_id)
 
     async def work(tx: Tx) -> VersionRec:
-        rec = await lookup.version_by_id(tx.conn, version_id)
+        rec = await find.version_by_id(tx.conn, version_id)
         # The collection's lock first (the order every writer takes), then, if one was taken, the row again
         # under its own (where none is needed, the transaction is serialised and the row read is current).
         if await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id):
-            rec = await lookup.version_by_id(tx.conn, version_id, for_update=True)
+            rec = await find.version_by_id(tx.conn, version_id, for_update=True)
         if rec.state == "COMMITTED":
             raise VersionCommitted(f"{rec.ref} is already committed; committed versions never change")
         if rec.state != "PENDING":
@@ -207,9 +207,9 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
     """
 
     async def work(tx: Tx) -> VersionRec:
-        rec = await lookup.version(tx.conn, version)
+        rec = await find.version(tx.conn, version)
         await project_store.lock_collection(tx.conn, tx.dialect, rec.artifact_id)
-        rec = await lookup.version_by_id(tx.conn, rec.id, for_update=True)
+        rec = await find.version_by_id(tx.conn, rec.id, for_update=True)
         if rec.state == "DELETED":
             raise BadInput(f"{rec.ref} is already deleted")
         held = await link_store.aliases_on_version(tx.conn, rec.id)
@@ -225,7 +225,7 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
             if (link.model_id, aliases.LATEST) in held:
                 newest = await link_store.latest_link(tx.conn, link.model_id)
                 if newest is not None:
-                    await aliases.move(tx, model, aliases.LATEST, await lookup.version_by_id(tx.conn, newest.version_id))
+                    await aliases.move(tx, model, aliases.LATEST, await find.version_by_id(tx.conn, newest.version_id))
         artifact = collections[rec.artifact_id]
         await tx.event("version.deleted", project_id=artifact.project_id, project=artifact.project,
                        collection=artifact, from_version=rec.id, ref=rec.ref)

@@ -16,7 +16,7 @@ from ..errors import BadInput, NotFound
 from ..event_kinds import EVENT_KINDS
 from ..records import DeliveryRec, WebhookRec
 from ..store import webhooks as webhook_store
-from . import lookup
+from . import find
 from .runtime import Runtime, Tx, write
 from .webhook_delivery import allow_list, seal
 from .webhook_targets import check_url
@@ -55,7 +55,7 @@ async def _collection_id(conn: Conn, project: str, collection: str | None) -> in
     ref = refs.parse_collection(collection)
     if ref.project != project:
         raise BadInput(f"collection {collection!r} is not in project {project!r}")
-    return (await lookup.collection(conn, ref)).id
+    return (await find.collection(conn, ref)).id
 
 
 def _described(hook: WebhookRec) -> dict[str, Any]:
@@ -70,7 +70,7 @@ async def _event(tx: Tx, kind: str, hook: WebhookRec, **payload: Any) -> None:
     """The webhook's collection filter, if it has one, is the event's collection."""
     coll = None
     if hook.collection is not None:
-        coll = await lookup.collection(tx.conn, refs.CollectionRef(hook.project, hook.collection))
+        coll = await find.collection(tx.conn, refs.CollectionRef(hook.project, hook.collection))
     await tx.event(kind, project_id=hook.project_id, project=hook.project, collection=coll, **payload,
                    **_described(hook))
 
@@ -82,7 +82,7 @@ async def create_webhook(rt: Runtime, *, actor: str | None, project: str, url: s
                   active=True, created_by=actor)
 
     async def work(tx: Tx) -> WebhookRec:
-        proj = await lookup.project(tx.conn, project)
+        proj = await find.project(tx.conn, project)
         hook_id = await webhook_store.insert_webhook(tx.conn, dict(
             values, created_at=tx.at, project_id=proj.id,
             collection_id=await _collection_id(tx.conn, project, collection)))
@@ -176,6 +176,6 @@ async def get_webhook(rt: Runtime, *, webhook_id: int) -> WebhookRec:
 
 async def webhooks_of(rt: Runtime, *, project: str) -> list[WebhookRec]:
     async with rt.db.reader() as r:
-        return await webhook_store.webhooks_of(r, (await lookup.project(r, project)).id)
+        return await webhook_store.webhooks_of(r, (await find.project(r, project)).id)
 
 

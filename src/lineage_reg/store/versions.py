@@ -65,11 +65,16 @@ async def version_by_index(conn: Conn, artifact_id: int, index: int) -> VersionR
     return VersionRec.from_row(row) if row else None
 
 
-async def versions_by_digest_prefix(conn: Conn, artifact_ids: sa.ColumnElement[bool], prefix: str) -> list[VersionRec]:
-    """At most two matches: enough to tell unique from ambiguous."""
+async def versions_by_digest_prefix(conn: Conn, collection_id: int, kind: str, prefix: str) -> list[VersionRec]:
+    """Versions of an artifact (``kind`` "artifact") or linked into a registered model whose digest starts with
+    ``prefix``; at most two matches: enough to tell unique from ambiguous."""
+    if kind == "artifact":
+        scope = s.version.c.artifact_id == collection_id
+    else:
+        scope = s.version.c.id.in_(sa.select(s.link.c.version_id).where(s.link.c.model_id == collection_id))
     stmt = (
         s.select_versions()
-        .where(artifact_ids, s.version.c.digest.startswith(prefix, autoescape=True), s.version.c.state != "DELETED")
+        .where(scope, s.version.c.digest.startswith(prefix, autoescape=True), s.version.c.state != "DELETED")
         .order_by(s.version.c.id)
         .limit(2)
     )
@@ -178,3 +183,48 @@ def insert_blob_stmt(dialect: str, *, sha256: str, size: int, at: datetime) -> A
     if dialect == "postgresql":
         return postgresql.insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
     return sqlite.insert(s.blob).values(sha256=sha256, size=size, created_at=at).on_conflict_do_nothing()
+
+
+# The deploy bot's hot read: a reference (project/name:alias or :vN) to its version in one prebuilt statement.
+# Statements are built once with bind parameters, so SQLAlchemy's cache key and compiled form are computed once
+# per process, not per request.
+_coll = s.collection.alias("target")
+_proj = s.project.alias("target_project")
+_in_collection = sa.and_(
+    _coll.c.project_id == _proj.c.id,
+    _proj.c.name == sa.bindparam("project"),
+    _coll.c.name == sa.bindparam("name"),
+)
+
+_BY_ALIAS = s.select_versions().where(
+    s.version.c.id == sa.select(s.alias.c.version_id)
+    .join(_coll, _coll.c.id == s.alias.c.collection_id)
+    .join(_proj, _in_collection)
+    .where(s.alias.c.name == sa.bindparam("alias"))
+    .scalar_subquery()
+)
+
+_BY_INDEX = s.select_versions().where(
+    s.version.c.id.in_(
+        sa.union_all(
+            sa.select(s.version.c.id)
+            .join(_coll, sa.and_(_coll.c.id == s.version.c.artifact_id, _coll.c.kind == "artifact"))
+            .join(_proj, _in_collection)
+            .where(s.version.c.index == sa.bindparam("index")),
+            sa.select(s.link.c.version_id)
+            .join(_coll, sa.and_(_coll.c.id == s.link.c.model_id, _coll.c.kind == "model"))
+            .join(_proj, _in_collection)
+            .where(s.link.c.index == sa.bindparam("index")),
+        )
+    )
+)
+
+
+async def version_named_by_alias(conn: Conn, project: str, name: str, alias: str) -> VersionRec | None:
+    row = (await conn.execute(_BY_ALIAS, {"project": project, "name": name, "alias": alias})).first()
+    return VersionRec.from_row(row) if row else None
+
+
+async def version_named_by_index(conn: Conn, project: str, name: str, index: int) -> VersionRec | None:
+    row = (await conn.execute(_BY_INDEX, {"project": project, "name": name, "index": index})).first()
+    return VersionRec.from_row(row) if row else None

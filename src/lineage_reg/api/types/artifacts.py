@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from ...list_names import ListName
 from ... import ids, refs
 from ...errors import NotFound
 from ...records import CollectionRec, FileRec, VersionRec
-from ...services import reads
+from ...services import find
 from ..context import Info
 from ..relay import Connection, connection
 from .aliases import Alias, aliases_of
@@ -44,7 +45,7 @@ class Artifact(Node):
 
     @strawberry.field(description="Versions, newest first; deleted versions are left out.")
     async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ArtifactVersion]:
-        return await connection(info, "artifact.versions", self._rec.id, ArtifactVersion.of, first=first, after=after)
+        return await connection(info, ListName.ARTIFACT_VERSIONS, self._rec.id, ArtifactVersion.of, first=first, after=after)
 
     @strawberry.field(description="A version by `v3`, an alias such as `latest`, or a digest prefix.")
     async def version(self, info: Info, ref: str) -> ArtifactVersion | None:
@@ -60,7 +61,7 @@ async def version_in(info: Info, coll: CollectionRec, selector: str) -> Artifact
     text = f"{coll.ref}{selector}" if selector.startswith("@") else f"{coll.ref}:{selector}"
     refs.parse_selector(refs.CollectionRef(coll.project, coll.name), selector)
     try:
-        return ArtifactVersion.of(await reads.resolve(info.context.rt, text))
+        return ArtifactVersion.of(await find.resolve(info.context.rt, ref=text))
     except NotFound:
         return None
 
@@ -111,7 +112,7 @@ class ArtifactVersion(LineageField, Node):
         def convert(f: FileRec) -> File:
             return File(path=f.path, size=f.size, sha256=f.sha256)
 
-        return await connection(info, "version.files", self._rec.id, convert, first=first, after=after)
+        return await connection(info, ListName.VERSION_FILES, self._rec.id, convert, first=first, after=after)
 
     @strawberry.field(description="Aliases held in the artifact's own sequence (latest, …).")
     async def aliases(self, info: Info) -> list[str]:
@@ -126,7 +127,7 @@ class ArtifactVersion(LineageField, Node):
 
     @strawberry.field(description="Runs that used this version, newest first.")
     async def used_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        return await connection(info, "version.usedBy", self._rec.id, Run.of, first=first, after=after)
+        return await connection(info, ListName.VERSION_USED_BY, self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field(description="Registered models this version is linked into.")
     async def links(self, info: Info) -> list[Annotated[ModelLink, strawberry.lazy(".models")]]:

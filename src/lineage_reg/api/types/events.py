@@ -11,7 +11,7 @@ import strawberry
 from ... import ids
 from ...records import EventRec
 from ..context import Info
-from ...services import reads
+from ...services import find
 from ..permissions import may_read
 from .common import JSON, Node
 from .artifacts import ArtifactVersion
@@ -27,7 +27,7 @@ async def hide_foreign_refs(info: Info, own_project: str, payload: dict[str, Any
     out = {}
     for key, value in payload.items():
         if isinstance(value, str) and (m := REF_PROJECT.match(value)) and m.group(1) != own_project:
-            project = await reads.project_by_name(info.context.rt, m.group(1))
+            project = await find.project_named(info.context.rt, name=m.group(1))
             if project is not None and not may_read(info.context.actor, project.id):
                 value = HIDDEN
         out[key] = value

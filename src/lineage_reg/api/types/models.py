@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from ...list_names import ListName
 from ... import ids, refs
 from ...records import CollectionRec, LinkRec
 from ..context import Info
@@ -40,7 +41,7 @@ class RegisteredModel(Node):
 
     @strawberry.field(description="Links, newest first.")
     async def versions(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[ModelLink]:
-        return await connection(info, "model.versions", self._rec.id, ModelLink.of, first=first, after=after)
+        return await connection(info, ListName.MODEL_VERSIONS, self._rec.id, ModelLink.of, first=first, after=after)
 
     @strawberry.field(description="The link that holds this alias, or null.")
     async def alias(self, info: Info, name: str) -> ModelLink | None:
@@ -63,7 +64,7 @@ class RegisteredModel(Node):
     ) -> Connection[Annotated[Event, strawberry.lazy(".events")]]:
         from .events import Event
 
-        return await connection(info, "model.history", self._rec.id, Event.of, first=first, after=after)
+        return await connection(info, ListName.MODEL_HISTORY, self._rec.id, Event.of, first=first, after=after)
 
 
 @strawberry.type(description="An artifact version linked into a registered model.")

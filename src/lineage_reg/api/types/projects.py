@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from ...list_names import ListName
 from ... import ids
 from ...records import ProjectRec
 from ..context import Info
@@ -34,7 +35,7 @@ class Project(Node):
 
     @strawberry.field(description="Runs, newest first.")
     async def runs(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        return await connection(info, "project.runs", self._rec.id, Run.of, first=first, after=after)
+        return await connection(info, ListName.PROJECT_RUNS, self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field
     async def artifacts(
@@ -42,7 +43,7 @@ class Project(Node):
     ) -> Connection[Annotated[Artifact, strawberry.lazy(".artifacts")]]:
         from .artifacts import Artifact
 
-        return await connection(info, "project.artifacts", self._rec.id, Artifact.of, first=first, after=after, arg=type)
+        return await connection(info, ListName.PROJECT_ARTIFACTS, self._rec.id, Artifact.of, first=first, after=after, arg=type)
 
     @strawberry.field
     async def registered_models(
@@ -50,7 +51,7 @@ class Project(Node):
     ) -> Connection[Annotated[RegisteredModel, strawberry.lazy(".models")]]:
         from .models import RegisteredModel
 
-        return await connection(info, "project.models", self._rec.id, RegisteredModel.of, first=first, after=after)
+        return await connection(info, ListName.PROJECT_MODELS, self._rec.id, RegisteredModel.of, first=first, after=after)
 
 
 @strawberry.type(description="A user's role in a project.")

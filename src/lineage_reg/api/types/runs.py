@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from ...list_names import ListName
 from ... import ids
-from ...services import reads
+from ...services import runs as run_service
 from ...records import DatasetRec, RunRec
 from ..context import Info
 from ..relay import Connection, connection
@@ -100,7 +101,7 @@ class Run(LineageField, Node):
     @strawberry.field(description="Metric history logged with logMetrics, ordered by key then step.")
     async def metrics(self, info: Info, key: str | None = None, limit: int = 1000) -> list[MetricPoint]:
         limit = max(1, min(limit, MAX_METRIC_POINTS))
-        points = await reads.metric_history(info.context.rt, self._rec.id, key, limit)
+        points = await run_service.metric_history(info.context.rt, run_id=self._rec.id, key=key, limit=limit)
         return [MetricPoint(key=k, step=s, value=v) for k, s, v in points]
 
 
@@ -120,8 +121,8 @@ class Dataset(LineageField, Node):
 
     @strawberry.field
     async def read_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        return await connection(info, "dataset.readBy", self._rec.id, Run.of, first=first, after=after)
+        return await connection(info, ListName.DATASET_READ_BY, self._rec.id, Run.of, first=first, after=after)
 
     @strawberry.field
     async def written_by(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Run]:
-        return await connection(info, "dataset.writtenBy", self._rec.id, Run.of, first=first, after=after)
+        return await connection(info, ListName.DATASET_WRITTEN_BY, self._rec.id, Run.of, first=first, after=after)

@@ -8,6 +8,7 @@ from functools import partial
 
 import strawberry
 
+from ...list_names import ListName
 from ... import ids
 from ...records import DeliveryRec, WebhookRec
 from ..context import Info
@@ -84,4 +85,4 @@ class Webhook:
                          after: str | None = None) -> Connection[WebhookDelivery]:
         in_project(actor_of(info), self._rec.project_id, "admin")
         convert = partial(WebhookDelivery.of, project_id=self._rec.project_id)
-        return await connection(info, "webhook.deliveries", self._rec.id, convert, first=first, after=after)
+        return await connection(info, ListName.WEBHOOK_DELIVERIES, self._rec.id, convert, first=first, after=after)

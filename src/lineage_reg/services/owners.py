@@ -1,4 +1,4 @@
-"""Which project an argument belongs to, so access can be checked before anything below it is looked up.
+"""Who owns a thing: which project an argument belongs to, so access can be checked before anything below it is looked up.
 
 A project never changes under an object, so this read may happen outside the
 transaction that later acts on it. A target that doesn't exist comes back with
@@ -18,8 +18,8 @@ from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import versions as version_store
 from ..store import webhooks as webhook_store
-from .runtime import Runtime
 from ..store.db import Conn
+from .runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -28,25 +28,25 @@ class Target:
     project_id: int | None  # None: it does not exist
 
 
-async def project(rt: Runtime, name: str) -> Target:
+async def project(rt: Runtime, *, name: str) -> Target:
     refs.check_project_name(name)
     async with rt.db.reader() as r:
         found = await project_store.project_by_name(r, name)
     return Target(f"project {name!r}", found.id if found else None)
 
 
-async def collection(rt: Runtime, text: str) -> Target:
+async def collection(rt: Runtime, *, ref: str) -> Target:
     """``project/name``: its project (the collection itself may not exist yet: linking creates models)."""
-    return await project(rt, refs.parse_collection(text).project)
+    return await project(rt, name=refs.parse_collection(ref).project)
 
 
-async def version(rt: Runtime, text: str) -> Target:
+async def version(rt: Runtime, *, ref: str) -> Target:
     """A version named by a reference (its project) or a global id."""
-    if not ids.looks_like_id(text):
-        return await project(rt, refs.parse_version_ref(text).project)
-    version_id = ids.decode_as(text, "ArtifactVersion")
+    if not ids.looks_like_id(ref):
+        return await project(rt, name=refs.parse_version_ref(ref).project)
+    version_id = ids.decode_as(ref, "ArtifactVersion")
     async with rt.db.reader() as r:
-        return Target(f"artifact version {text}", await _version_project(r, version_id))
+        return Target(f"artifact version {ref}", await _version_project(r, version_id))
 
 
 async def _version_project(conn: Conn, version_id: int) -> int | None:
@@ -54,21 +54,21 @@ async def _version_project(conn: Conn, version_id: int) -> int | None:
     return rec.project_id if rec else None
 
 
-async def run(rt: Runtime, global_id: str) -> Target:
+async def run(rt: Runtime, *, global_id: str) -> Target:
     run_id = ids.decode_as(global_id, "Run")
     async with rt.db.reader() as r:
         found = (await run_store.runs_by_id(r, [run_id])).get(run_id)
     return Target(f"run {global_id}", found.project_id if found else None)
 
 
-async def link(rt: Runtime, global_id: str) -> Target:
+async def link(rt: Runtime, *, global_id: str) -> Target:
     link_id = ids.decode_as(global_id, "ModelLink")
     async with rt.db.reader() as r:
         found = (await link_store.links_by_id(r, [link_id])).get(link_id)
     return Target(f"model link {global_id}", found.project_id if found else None)
 
 
-async def tag_target(rt: Runtime, global_id: str) -> Target:
+async def tag_target(rt: Runtime, *, global_id: str) -> Target:
     kind, row_id = ids.decode(global_id, "ArtifactVersion", "Artifact", "RegisteredModel")
     async with rt.db.reader() as r:
         if kind == "ArtifactVersion":
@@ -77,7 +77,8 @@ async def tag_target(rt: Runtime, global_id: str) -> Target:
     return Target(f"{kind} {global_id}", int(found.project_id) if found else None)
 
 
-async def webhook(rt: Runtime, webhook_id: int) -> Target:
+async def webhook(rt: Runtime, *, global_id: str) -> Target:
+    webhook_id = ids.decode_as(global_id, "Webhook")
     async with rt.db.reader() as r:
         hook = await webhook_store.webhook_by_id(r, webhook_id)
-    return Target(f"webhook {ids.encode('Webhook', webhook_id)}", hook.project_id if hook else None)
+    return Target(f"webhook {global_id}", hook.project_id if hook else None)

@@ -1,6 +1,9 @@
-"""Finding things by name, reference or id; NOT_FOUND names what was missing.
+"""Finding things by name, reference or id.
 
-Works on a write transaction's connection and on a reader alike.
+The functions taking a connection work on a write transaction's connection and
+on a reader alike, and raise NOT_FOUND naming what was missing. Those taking the
+runtime open their own short read: ``resolve`` (the deploy bot's hot path) and
+the ``*_named`` lookups, which answer None for "not there" so the API decides.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from collections.abc import Sequence
 
 from .. import ids, refs
 from ..errors import BadInput, NotFound
+from ..records import CollectionRec, DatasetRec, LinkRec, ProjectRec, RunRec, VersionRec
 from ..store import links as link_store
+from ..store import openlineage as ol_store
 from ..store import projects as project_store
 from ..store import runs as run_store
-from ..store import schema as s
 from ..store import versions as version_store
-from ..records import CollectionRec, LinkRec, ProjectRec, RunRec, VersionRec
 from ..store.db import Conn
+from .runtime import Runtime
 
 
 async def project(conn: Conn, name: str) -> ProjectRec:
@@ -55,11 +59,7 @@ async def version_in(conn: Conn, coll: CollectionRec, ref: refs.VersionRef) -> V
             found = await version_store.version_by_id(conn, link.version_id) if link else None
     else:
         assert ref.digest_prefix is not None
-        if coll.kind == "artifact":
-            scope = s.version.c.artifact_id == coll.id
-        else:
-            scope = s.version.c.id.in_(s.link.select().with_only_columns(s.link.c.version_id).where(s.link.c.model_id == coll.id))
-        matches = await version_store.versions_by_digest_prefix(conn, scope, ref.digest_prefix)
+        matches = await version_store.versions_by_digest_prefix(conn, coll.id, coll.kind, ref.digest_prefix)
         if len(matches) > 1:
             raise BadInput(f"digest prefix in {str(ref)!r} matches several versions; give more characters")
         found = matches[0] if matches else None
@@ -128,3 +128,38 @@ async def project_by_id(conn: Conn, project_id: int) -> ProjectRec:
     if rec is None:
         raise NotFound(f"project {ids.encode('Project', project_id)} not found")
     return rec
+
+
+async def resolve(rt: Runtime, *, ref: str) -> VersionRec:
+    """The version a reference (or global id) names; NOT_FOUND says which part is missing.
+
+    Aliases and indices take one prebuilt statement; when it finds nothing, the
+    step-by-step lookup runs to say exactly what is missing.
+    """
+    async with rt.db.reader() as r:
+        if not ids.looks_like_id(ref):
+            parsed = refs.parse_version_ref(ref)
+            found = None
+            if parsed.alias is not None:
+                found = await version_store.version_named_by_alias(r, parsed.project, parsed.name, parsed.alias)
+            elif parsed.index is not None:
+                found = await version_store.version_named_by_index(r, parsed.project, parsed.name, parsed.index)
+            if found is not None:
+                return found
+        return await version(r, ref)
+
+
+async def project_named(rt: Runtime, *, name: str) -> ProjectRec | None:
+    async with rt.db.reader() as r:
+        return await project_store.project_by_name(r, name)
+
+
+async def collection_named(rt: Runtime, *, project: str, name: str) -> CollectionRec | None:
+    async with rt.db.reader() as r:
+        return await project_store.collection_by_name(r, project, name)
+
+
+async def dataset_named(rt: Runtime, *, namespace: str, name: str) -> DatasetRec | None:
+    async with rt.db.reader() as r:
+        row = await ol_store.dataset_by_name(r, namespace, name)
+    return DatasetRec.from_row(row) if row else None

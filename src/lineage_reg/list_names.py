@@ -1,0 +1,44 @@
+"""The names of the lists the API pages through and of the records it batches, shared by api, services and store.
+
+A list is named once here and defined once in ``store/lists.py``; a resolver
+asks for ``ListName.PROJECT_RUNS``, never a string a typo could make up.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ListName(StrEnum):
+    """Paged lists: roots (``PROJECTS``, ``EVENTS`` …) and lists hanging off a parent (``PROJECT_RUNS`` …)."""
+
+    PROJECTS = "projects"
+    PROJECTS_IN = "projects.in"  # only the projects bound as the list's argument (a non-admin's readable ones)
+    PROJECT_RUNS = "project.runs"
+    PROJECT_ARTIFACTS = "project.artifacts"
+    PROJECT_MODELS = "project.models"
+    ARTIFACT_VERSIONS = "artifact.versions"
+    VERSION_FILES = "version.files"
+    VERSION_USED_BY = "version.usedBy"
+    DATASET_READ_BY = "dataset.readBy"
+    DATASET_WRITTEN_BY = "dataset.writtenBy"
+    MODEL_VERSIONS = "model.versions"
+    MODEL_HISTORY = "model.history"
+    WEBHOOK_DELIVERIES = "webhook.deliveries"
+    EVENTS = "events"
+    EVENTS_IN = "events.in"  # only the events of the projects bound as the list's argument
+
+
+class Batch(StrEnum):
+    """Records fetched many keys at a time (the API's DataLoaders)."""
+
+    PROJECTS = "projects"
+    COLLECTIONS = "collections"
+    VERSIONS = "versions"
+    RUNS = "runs"
+    DATASETS = "datasets"
+    LINKS = "links"
+    EVENTS = "events"
+    LINKS_OF_VERSIONS = "links_of_versions"
+    ALIASES_OF_COLLECTIONS = "aliases_of_collections"
+    ALIAS_NAMES = "alias_names"
