@@ -102,6 +102,10 @@ LISTS: dict[str, ListSpec] = {
         sa.select(s.event).where(sa.false()), None, s.event.c.id, False, EventRec.from_row,
         filtered=sa.select(s.event).where(s.event.c.project_id.in_(sa.bindparam("arg", expanding=True))),
     ),
+    # Every project's events, no registry event (project_id NULL): the log as a non-admin global reader sees it.
+    "events.of_projects": ListSpec(
+        sa.select(s.event).where(s.event.c.project_id.is_not(None)), None, s.event.c.id, False, EventRec.from_row,
+    ),
     "events": ListSpec(
         sa.select(s.event), None, s.event.c.id, False, EventRec.from_row,
         filtered=sa.select(s.event).where(s.event.c.project == ARG),
