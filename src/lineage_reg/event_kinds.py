@@ -6,7 +6,8 @@ filters subscriptions and webhooks by them, so they live below every layer.
 
 from __future__ import annotations
 
-EVENT_KINDS = (
+# Events of one project: its readers see them, its webhooks may be sent them.
+PROJECT_KINDS = (
     "project.created", "artifact.created", "model.created",
     "version.created", "version.committed", "version.linked", "version.unlinked", "version.deleted",
     "version.abandoned", "alias.set", "alias.removed", "aliases.protected", "tags.changed",
@@ -14,6 +15,10 @@ EVENT_KINDS = (
     "member.added", "member.changed", "member.removed",
     "webhook.created", "webhook.updated", "webhook.deleted",
 )
+# Registry events belong to no project (``project_id`` NULL, ``project`` ""): only a global admin sees them,
+# and no webhook (webhooks are per project) is ever sent one.
+REGISTRY_KINDS = ("token.created", "token.revoked")
+EVENT_KINDS = PROJECT_KINDS + REGISTRY_KINDS
 
 EVENT_CHANNEL = "lineage_reg"  # LISTEN/NOTIFY channel of the PostgreSQL event bus
 AUTH_CHANGED = "auth"  # the NOTIFY payload of a transaction that revoked a token or changed a role

@@ -27,6 +27,7 @@ class ListName(StrEnum):
     WEBHOOK_DELIVERIES = "webhook.deliveries"
     EVENTS = "events"
     EVENTS_IN = "events.in"  # only the events of the projects bound as the list's argument
+    EVENTS_OF_PROJECTS = "events.of_projects"  # every project's events, no registry event (a non-admin's log)
 
 
 class Batch(StrEnum):

@@ -131,7 +131,7 @@ class EventRec(_Record):
     kind: str
     actor: str | None
     at: datetime
-    project_id: int
+    project_id: int | None  # None: a registry event (``event_kinds.REGISTRY_KINDS``), whose ``project`` is ""
     project: str
     collection_id: int | None
     collection: str | None

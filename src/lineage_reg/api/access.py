@@ -7,7 +7,7 @@ model in a shared registry project, an event in a subscription — without each
 resolver having to remember (no nested resolver calls ``actor_of`` just to be
 sure; a root field checks itself, as it must look at its arguments).
 An object of a project the actor can't read answers FORBIDDEN on every field,
-so nothing of it leaks. The check is synchronous: a refused field never creates
+so nothing of it leaks; so does a registry event (no project) to anyone but a global admin. The check is synchronous: a refused field never creates
 its resolver's coroutine.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from ..errors import Forbidden
-from ..records import ProjectRec
+from ..records import EventRec, ProjectRec
 from .permissions import actor_of
 
 
@@ -35,6 +35,8 @@ class ProjectAccess(SchemaExtension):
             return _next(root, info, *args, **kwargs)
         actor = actor_of(info)  # no valid actor at all: UNAUTHENTICATED on every nested field, as at the root
         rec = getattr(root, "_rec", None)
+        if isinstance(rec, EventRec) and rec.project_id is None and not actor.has("admin"):
+            raise Forbidden("this is a registry event (a token made or revoked): only a global admin reads it")
         if rec is not None:
             project_id = project_scope(rec)
             if project_id is not None and not actor.has_in(project_id, "viewer"):

@@ -13,6 +13,8 @@ The vocabulary, each name saying which role it asks about:
   existence oracle; ``project_reader(info, target_of)`` is its read-only form.
 - ``in_project(actor, project_id, role)``: ``role`` in a project already known (raises);
   ``may_read(actor, project_id)``: the same question for reading, as a yes/no (filters, hidden labels).
+- ``may_read_event(actor, project_id)``: ``may_read`` for an event; a registry event (no project: tokens made
+  or revoked) only for a global admin.
 
 Root fields check the project they touch; every field of a project-scoped object is checked again, and every
 field at all authenticated, by ``ProjectAccess`` (a schema extension, ``access.py``), so an object reached
@@ -75,6 +77,14 @@ def in_project(actor: Actor, project_id: int, role: str = "viewer") -> Actor:
 def may_read(actor: Actor | None, project_id: int) -> bool:
     """Whether ``actor`` may read the project: for filtering and hiding, where a refusal would be wrong."""
     return actor is not None and actor.role is not None and actor.has_in(project_id, "viewer")
+
+
+def may_read_event(actor: Actor | None, project_id: int | None) -> bool:
+    """Whether ``actor`` may read an event of that project; a registry event (``project_id`` None) is the global
+    admin's alone, as the tokens it tells of are."""
+    if project_id is None:
+        return actor is not None and actor.has("admin")
+    return may_read(actor, project_id)
 
 
 @dataclass(frozen=True)

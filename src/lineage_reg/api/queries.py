@@ -15,7 +15,8 @@ from ..services import members as member_service
 from .context import Info
 from .access import project_scope
 from ..services.actors import Actor
-from .permissions import actor_of, in_project, may_read, project_reader, project_role
+from ..records import EventRec
+from .permissions import actor_of, in_project, may_read, may_read_event, project_reader, project_role
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
@@ -40,6 +41,8 @@ _NODE_LOADERS = {
 
 
 def visible(actor: Actor, rec: object) -> bool:
+    if isinstance(rec, EventRec):
+        return may_read_event(actor, rec.project_id)  # a registry event: the global admin's alone
     project_id = project_scope(rec)
     return project_id is None or may_read(actor, project_id)
 
@@ -136,7 +139,8 @@ class Query:
     ) -> LineageGraph | None:
         return await lineage_path(info, from_, to, as_of)
 
-    @strawberry.field(description="The event log, oldest first; `after` is an event's sequence.")
+    @strawberry.field(description="The event log, oldest first; `after` is an event's sequence. Registry events "
+                      "(`token.created`, `token.revoked`: no project) are listed to global admins only.")
     async def events(
         self, info: Info, project: str | None = None, after: float | None = None, first: int | None = None
     ) -> Connection[Event]:
@@ -148,6 +152,8 @@ class Query:
         elif not actor.reads_everything:
             return await connection(info, ListName.EVENTS_IN, None, Event.of, first=first, after=cursor,
                                     arg=actor.readable_projects())
+        elif not actor.has("admin"):  # registry events (tokens made or revoked) are the global admin's alone
+            return await connection(info, ListName.EVENTS_OF_PROJECTS, None, Event.of, first=first, after=cursor)
         return await connection(info, ListName.EVENTS, None, Event.of, first=first, after=cursor, arg=project)
 
     @strawberry.field(description="2-10 versions (references or ids) side by side: the producing runs' config and "

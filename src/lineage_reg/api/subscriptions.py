@@ -14,15 +14,15 @@ from collections.abc import AsyncGenerator, Callable
 import strawberry
 
 from .. import ids, refs
-from ..errors import BadInput, NotFound, Overflow
+from ..errors import BadInput, Forbidden, NotFound, Overflow
 from ..services import events as event_service
 from ..services import find, owners
 from ..services.runtime import Runtime
-from ..event_kinds import EVENT_KINDS
+from ..event_kinds import EVENT_KINDS, REGISTRY_KINDS
 from ..records import EventRec
 from .context import Info
 from .loaders import Loaders
-from .permissions import actor_of, may_read, project_reader
+from .permissions import actor_of, may_read_event, project_reader
 from .types.events import AliasChange, Event
 
 ALIAS_KINDS = ("alias.set", "alias.removed")
@@ -127,7 +127,7 @@ class Subscription:
 
         def keep(e: EventRec) -> bool:
             return (e.kind in ALIAS_KINDS and (project is None or (e.project == project and e.collection == name))
-                    and (alias is None or e.alias == alias) and may_read(info.context.actor, e.project_id))
+                    and (alias is None or e.alias == alias) and may_read_event(info.context.actor, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, collection=name, alias=alias, kinds=ALIAS_KINDS):
             yield AliasChange.of(rec)
@@ -136,7 +136,7 @@ class Subscription:
     async def events(
         self, info: Info, project: str | None = None, kinds: list[str] | None = None, after: float | None = None
     ) -> AsyncGenerator[Event, None]:
-        actor_of(info)  # a subscription's root field is no resolver: ProjectAccess does not see it
+        actor = actor_of(info)  # a subscription's root field is no resolver: ProjectAccess does not see it
         if project is not None:
             await project_reader(info, lambda: owners.project(info.context.rt, name=project))  # type: ignore[arg-type]
             if await find.project_named(info.context.rt, name=refs.check_project_name(project)) is None:
@@ -144,10 +144,14 @@ class Subscription:
         unknown = [k for k in kinds or [] if k not in EVENT_KINDS]
         if unknown:
             raise BadInput(f"unknown event kinds {unknown}; known kinds: {', '.join(EVENT_KINDS)}")
+        registry = [k for k in kinds or [] if k in REGISTRY_KINDS]
+        if registry and not actor.has("admin"):
+            raise Forbidden(f"{', '.join(registry)} are registry events (tokens made or revoked): only a global "
+                            f"admin may subscribe to them; your token has {actor.role}")
 
         def keep(e: EventRec) -> bool:
             return ((project is None or e.project == project) and (not kinds or e.kind in kinds)
-                    and may_read(info.context.actor, e.project_id))
+                    and may_read_event(info.context.actor, e.project_id))
 
         async for rec in _stream(info, after, keep, project=project, kinds=kinds):
             yield Event.of(rec)

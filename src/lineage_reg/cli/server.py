@@ -122,7 +122,8 @@ def cmd_token_create(settings: config.Settings, *, name: str, role: str, expires
 
     async def create(rt: Runtime) -> int:
         lifetime = tokens.parse_lifetime(expires_in) if expires_in else None
-        print(await tokens.create_token(rt, name=name, role=role, expires_in=lifetime))
+        print(await tokens.create_token(rt, name=name, role=role, expires_in=lifetime,
+                                         via=tokens.VIA_CLI))
         return 0
 
     return _on_database(settings, create)
@@ -148,7 +149,7 @@ def cmd_token_revoke(settings: config.Settings, id: int) -> int:
     from ..services import tokens
 
     async def revoke(rt: Runtime) -> int:
-        if not await tokens.revoke_token(rt, token_id=id):
+        if not await tokens.revoke_token(rt, token_id=id, via=tokens.VIA_CLI):
             print(f"no active token with id {id}", file=sys.stderr)
             return 1
         return 0

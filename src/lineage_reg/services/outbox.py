@@ -59,7 +59,9 @@ async def event_payload(conn: Conn, event: EventRec) -> dict[str, Any]:
 
 async def enqueue(conn: Conn, events: list[EventRec]) -> int:
     """Write one delivery per (event, webhook that wants it); returns how many."""
-    hooks = await webhook_store.active_webhooks_of(conn, sorted({e.project_id for e in events}))
+    # Registry events (no project) go to no webhook: webhooks are a project's.
+    hooks = await webhook_store.active_webhooks_of(conn, sorted({e.project_id for e in events
+                                                                 if e.project_id is not None}))
     if not hooks:
         return 0
     rows: list[dict[str, Any]] = []

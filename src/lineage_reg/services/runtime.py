@@ -15,7 +15,7 @@ from ..store import tokens as token_store
 from ..store.db import Database
 from ..records import CollectionRec, EventRec
 from ..clock import utcnow
-from ..event_kinds import AUTH_CHANGED
+from ..event_kinds import AUTH_CHANGED, REGISTRY_KINDS
 from . import outbox
 from ..store.db import Conn
 
@@ -78,6 +78,18 @@ class Tx:
             to_version_id=to_version,
             payload=payload,
         )
+        return await self._insert(values)
+
+    async def registry_event(self, kind: str, **payload: Any) -> EventRec:
+        """An event of the registry itself (a token made or revoked): no project (``project_id`` NULL, ``project``
+        ""), so only a global admin reads it and no webhook is sent it."""
+        if kind not in REGISTRY_KINDS:
+            raise ValueError(f"{kind!r} is not a registry event kind ({', '.join(REGISTRY_KINDS)})")
+        values = dict(kind=kind, actor=self.actor, at=self.at, project_id=None, project="", collection_id=None,
+                      collection=None, alias=None, from_version_id=None, to_version_id=None, payload=payload)
+        return await self._insert(values)
+
+    async def _insert(self, values: dict[str, Any]) -> EventRec:
         rec = await event_store.insert_event(self.conn, values)
         self.events.append(rec)
         return rec

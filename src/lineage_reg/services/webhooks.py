@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from .. import ids, refs
 from ..clock import utcnow
 from ..errors import BadInput, NotFound
-from ..event_kinds import EVENT_KINDS
+from ..event_kinds import PROJECT_KINDS, REGISTRY_KINDS
 from ..records import DeliveryRec, WebhookRec
 from ..store import webhooks as webhook_store
 from . import find
@@ -28,9 +28,13 @@ ALIAS_PATTERN_RE = re.compile(r"[a-z0-9._*?\[\]-]{1,128}")
 # --- validation --------------------------------------------------------------
 
 def check_kinds(kinds: list[str]) -> list[str]:
-    unknown = [k for k in kinds if k not in EVENT_KINDS]
+    registry = [k for k in kinds if k in REGISTRY_KINDS]
+    if registry:
+        raise BadInput(f"webhook kinds: {', '.join(map(repr, registry))} are registry events, which belong to no "
+                       "project, and a webhook is a project's; read them with the `events` query as a global admin")
+    unknown = [k for k in kinds if k not in PROJECT_KINDS]
     if not kinds or unknown:
-        raise BadInput(f"webhook kinds must be a non-empty list of event kinds ({', '.join(EVENT_KINDS)})"
+        raise BadInput(f"webhook kinds must be a non-empty list of event kinds ({', '.join(PROJECT_KINDS)})"
                        + (f"; unknown: {', '.join(map(repr, unknown))}" if unknown else ""))
     return sorted(set(kinds))
 

@@ -101,6 +101,10 @@ LISTS: dict[ListName, ListSpec] = {
         filtered=sa.select(s.event).where(s.event.c.project == ARG),
     ),
     ListName.EVENTS_IN: _only_bound(s.event, s.event.c.project_id, EventRec.from_row),
+    # Registry events (tokens made or revoked) have no project: this is the log as a non-admin global reader sees it.
+    ListName.EVENTS_OF_PROJECTS: ListSpec(
+        sa.select(s.event).where(s.event.c.project_id.is_not(None)), None, s.event.c.id, False, EventRec.from_row,
+    ),
 }
 
 assert set(LISTS) == set(ListName), "every ListName needs a ListSpec"

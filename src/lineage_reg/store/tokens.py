@@ -35,9 +35,11 @@ async def count_tokens(conn: Conn) -> int:
     return int((await conn.execute(sa.select(sa.func.count()).select_from(s.api_token))).scalar_one())
 
 
-async def revoke_token(conn: Conn, token_id: int, at: datetime) -> bool:
-    stmt = sa.update(s.api_token).where(s.api_token.c.id == token_id, s.api_token.c.revoked_at.is_(None))
-    return bool((await conn.execute(stmt.values(revoked_at=at))).rowcount)
+async def revoke_token(conn: Conn, token_id: int, at: datetime) -> Any:
+    """Revoke the token if it is active: its (name, role, expires_at), or None when there was nothing to revoke."""
+    t = s.api_token.c
+    stmt = sa.update(s.api_token).where(t.id == token_id, t.revoked_at.is_(None)).values(revoked_at=at)
+    return (await conn.execute(stmt.returning(t.name, t.role, t.expires_at))).first()
 
 
 async def list_tokens(conn: Conn) -> list[Any]:

@@ -25,8 +25,8 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=64)
     actor: str | None = None
     at: datetime = Field(sa_column=time_column())
-    project_id: int = Field(foreign_key="project.id")
-    project: str = Field(max_length=128)
+    project_id: int | None = Field(default=None, foreign_key="project.id")  # None: a registry event
+    project: str = Field(max_length=128)  # "" for a registry event
     collection_id: int | None = Field(default=None, foreign_key="collection.id")
     collection: str | None = Field(default=None, max_length=128)
     alias: str | None = Field(default=None, max_length=64)
