@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from .tables import auth, events, lineage, registry, runs, webhooks
+from .tables import auth, events, lineage, metrics, registry, runs, webhooks
 from .db import Conn
 
 
@@ -39,6 +39,9 @@ protected_aliases = _table(auth.ProtectedAliases)
 access_epoch = _table(auth.AccessEpoch)
 webhook = _table(webhooks.Webhook)
 delivery = _table(webhooks.WebhookDelivery)
+version_metric = _table(metrics.VersionMetric)
+version_metric_summary = _table(metrics.VersionMetricSummary)
+metric_rule = _table(metrics.MetricRule)
 
 
 def select_collections() -> sa.Select[Any]:

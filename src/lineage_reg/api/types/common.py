@@ -12,7 +12,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 from strawberry.types.scalar import ScalarDefinition
 
-from ... import jsontext
+from ... import filters, jsontext
 from ...errors import BadInput
 
 __all__ = ["DATETIME_SCALAR", "JSON", "JSON_SCALAR", "LineageDirection", "LineageNodeKind", "Node", "RunStatus",
@@ -84,3 +84,11 @@ class LineageNodeKind(Enum):
     RUN = "RUN"
     ARTIFACT_VERSION = "ARTIFACT_VERSION"
     DATASET = "DATASET"
+
+
+FilterOp = strawberry.enum(
+    filters.FilterOp,
+    description="How a filter or a metric rule compares: EQ NE GT GTE LT LTE on one value, IN a list of values, "
+    "CONTAINS (a list holds the value, a string has it as a substring), EXISTS (the path is present; value false: "
+    "absent).",
+)
