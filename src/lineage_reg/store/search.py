@@ -71,7 +71,7 @@ class _Json:
             self.types = {"number": "", "string": "text", "array": "array"}
 
     def _contains(self, doc: Any) -> sa.ColumnElement[bool]:
-        return self.column.op("@>")(sa.cast(sa.literal(json.dumps(doc)), postgresql.JSONB))  # type: ignore[no-any-return]
+        return self.column.op("@>", is_comparison=True)(sa.cast(sa.literal(json.dumps(doc)), postgresql.JSONB))  # type: ignore[no-any-return]
 
     def equals(self, value: Any) -> sa.ColumnElement[bool]:
         if value is None:
@@ -121,7 +121,7 @@ class _Json:
 def _tags(column: Any, values: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
     """The JSON list ``column`` holds one of ``values``."""
     if dialect == "postgresql":
-        return sa.or_(*(column.op("@>")(sa.cast(sa.literal(json.dumps([t])), postgresql.JSONB)) for t in values))
+        return sa.or_(*(column.op("@>", is_comparison=True)(sa.cast(sa.literal(json.dumps([t])), postgresql.JSONB)) for t in values))
     each = sa.func.json_each(column).table_valued("value").alias("tag")
     return sa.exists().select_from(each).where(each.c.value.in_(list(values)))
 
