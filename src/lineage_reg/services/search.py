@@ -143,7 +143,7 @@ def _encode(search: Search, values: Sequence[Any]) -> str:
 def _decode(search: Search, cursor: str) -> list[Any]:
     raw = ids.decode_cursor(cursor)
     try:
-        data = json.loads(raw) if isinstance(raw, str) else None
+        data: Any = json.loads(raw) if isinstance(raw, str) else None
         values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else v for v in data["k"]]
         signature = data["o"]
     except (ValueError, TypeError, KeyError):

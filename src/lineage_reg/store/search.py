@@ -59,7 +59,7 @@ class _Json:
             at = sa.literal(list(self.path), postgresql.ARRAY(sa.Text))
             self.kind = sa.func.jsonb_typeof(column.op("#>")(at))
             self.text = column.op("#>>", return_type=sa.Text)(at)
-            self.number = sa.case((self.kind == "number", sa.cast(self.text, sa.Float)))
+            self.number: Any = sa.case((self.kind == "number", sa.cast(self.text, sa.Float)))
             self.types = {"number": "number", "string": "string", "array": "array"}
         else:
             jpath = "$" + "".join('."' + segment + '"' for segment in self.path)
@@ -67,7 +67,7 @@ class _Json:
             self.kind = sa.func.json_type(column, jpath)
             value = sa.func.json_extract(column, jpath)
             self.text = sa.case((self.kind == "text", value))
-            self.number = sa.case((self.kind.in_(["integer", "real"]), value), else_=None).cast(sa.Float)
+            self.number = sa.cast(sa.case((self.kind.in_(["integer", "real"]), value), else_=None), sa.Float)
             self.types = {"number": "", "string": "text", "array": "array"}
 
     def _contains(self, doc: Any) -> sa.ColumnElement[bool]:
@@ -284,7 +284,8 @@ def _keys(search: Search, dialect: str) -> list[tuple[Any, bool, bool]]:
 
 def _after(keys: list[tuple[Any, bool, bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
     """Rows strictly after the cursor ``values`` in the order ``keys`` (nulls last whatever the direction)."""
-    ors, equal = [], []
+    ors: list[sa.ColumnElement[bool]] = []
+    equal: list[sa.ColumnElement[bool]] = []
     for (expr, descending, nullable), value in zip(keys, values, strict=True):
         if value is None:  # only a nullable key: the cursor is among the nulls, which sort last
             ors.append(sa.and_(*equal, sa.false()))
