@@ -512,7 +512,7 @@ def main() -> None:
             loads.append(f"MLflow (direct SQLite insert, scale {args.mlflow_scale:g}): {mlflow_load_note}")
             for dialect, mine in ours.items():
                 for key, what in (("search", "tag candidate, newest first, 50"),
-                                  ("page", "50 newest of the big model"), ("page_deep", "page 1,000 (or last)")):
+                                  ("page", "50 newest of the big model"), ("page_deep", "deep page via cursor (1,000; the last full page at small scales)")):
                     if key in mine:
                         ratios.append(f"- {what}, {dialect}: MLflow p50 / ours p50 = "
                                       f"{p50s[key] / mine[key]:.1f}x (ours at scale {args.scale:g}, MLflow at "
