@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('threshold', sa.Float(), nullable=False),
     sa.Column('window', sa.Integer(), nullable=False),
     sa.Column('breached', sa.Boolean(), nullable=False),
+    sa.Column('breached_version_id', sa.Integer(), nullable=True),
     sa.Column('last_triggered_at', lineage_reg.store.tables.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', lineage_reg.store.tables.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
