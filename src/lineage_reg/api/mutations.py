@@ -267,7 +267,8 @@ class Mutation:
                                  window: int = 1) -> MetricRule:
         granted = await project_role(info, "admin", lambda: owners.collection(info.context.rt, ref=collection))
         rec = await metric_rules.create_rule(info.context.rt, actor=granted.name, collection=collection, alias=alias,
-                                             metric=metric, source=source, op=str(op.value), threshold=threshold,
+                                             metric=metric, source=source, op=str(op.value),  # type: ignore[attr-defined]
+                                             threshold=threshold,
                                              window=window)
         return MetricRule.of(rec)
 

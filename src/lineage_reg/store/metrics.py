@@ -146,7 +146,7 @@ async def points_counts(conn: Conn, keys: Sequence[SeriesKey], *, since: datetim
             .where(sa.tuple_(c.version_id, c.source, c.name).in_([tuple(k) for k in keys]), c.at >= since)
             .group_by(c.version_id, c.source, c.name))
     found = {(int(r[0]), r[1], r[2]): int(r[3]) for r in (await conn.execute(stmt)).all()}
-    return {k: found.get(tuple(k), 0) for k in keys}  # type: ignore[call-overload]
+    return {k: found.get((k[0], k[1], k[2]), 0) for k in keys}
 
 
 # --- the training source: the producing run's metric history, read in place ---
@@ -156,7 +156,7 @@ async def run_summaries(conn: Conn, run_ids: Sequence[int]) -> dict[int, list[Me
     """Each run's logged metrics as series (key ``version_id`` holds the run id): count/min/max/sum over its
     history, latest the value at the highest step, ``latest_at`` when that was logged."""
     m = s.metric.c
-    agg = (sa.select(m.run_id, m.key, sa.func.count().label("count"), sa.func.min(m.value).label("min"),
+    agg = (sa.select(m.run_id, m.key, sa.func.count().label("points"), sa.func.min(m.value).label("min"),
                      sa.func.max(m.value).label("max"), sa.func.sum(m.value).label("sum"),
                      sa.func.max(m.step).label("step"))
            .where(m.run_id.in_(list(run_ids))).group_by(m.run_id, m.key).subquery())
@@ -167,7 +167,7 @@ async def run_summaries(conn: Conn, run_ids: Sequence[int]) -> dict[int, list[Me
     for r in (await conn.execute(stmt)).all():
         out.setdefault(int(r.run_id), []).append(MetricSummaryRec(
             version_id=int(r.run_id), source="training", name=r.key, latest=float(r.value), latest_at=r.logged_at,
-            count=int(r.count), min=float(r.min), max=float(r.max), sum=float(r.sum)))
+            count=int(r.points), min=float(r.min), max=float(r.max), sum=float(r.sum)))
     return out
 
 
@@ -198,7 +198,7 @@ async def run_points_counts(conn: Conn, keys: Sequence[tuple[int, str]], *, sinc
             .where(sa.tuple_(m.run_id, m.key).in_([tuple(k) for k in keys]), m.logged_at >= since)
             .group_by(m.run_id, m.key))
     found = {(int(r[0]), r[1]): int(r[2]) for r in (await conn.execute(stmt)).all()}
-    return {k: found.get(tuple(k), 0) for k in keys}  # type: ignore[call-overload]
+    return {k: found.get((k[0], k[1]), 0) for k in keys}
 
 
 # --- rules ---

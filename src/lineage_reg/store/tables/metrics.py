@@ -60,6 +60,9 @@ class MetricRule(SQLModel, table=True):
     """
 
     __tablename__ = "metric_rule"
+    # A deleted rule's id is never given to a new one (SQLite would reuse the highest rowid): breach events and
+    # bots name rules by id.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
     collection_id: int = Field(foreign_key="collection.id", index=True)

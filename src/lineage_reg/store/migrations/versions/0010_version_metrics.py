@@ -37,7 +37,8 @@ def upgrade() -> None:
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.ForeignKeyConstraint(['collection_id'], ['collection.id'], name=op.f('fk_metric_rule_collection_id_collection')),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_metric_rule_project_id_project')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rule'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rule')),
+    sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_metric_rule_collection_id'), 'metric_rule', ['collection_id'], unique=False)
     op.create_table('version_metric',
