@@ -263,6 +263,12 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("removeMember", 'removeMember(project: "$X", user: "root") { user }', PROJECTS),
         ("setProtectedAliases", 'setProtectedAliases(project: "$X", names: []) { names }', PROJECTS),
         ("setProtectedAliases", 'setProtectedAliases(collection: "$X", names: []) { names }', COLLECTIONS),
+        ("logVersionMetrics", 'logVersionMetrics(version: "$X", metrics: {auc: 0.5})', versions),
+        ("logVersionMetricsBatch", 'logVersionMetricsBatch(points: [{version: "open/open-model:v0", '
+                                   'metrics: {auc: 1}}, {version: "$X", metrics: {auc: 0.5}}])', versions),
+        ("createMetricRule", 'createMetricRule(collection: "$X", alias: "production", metric: "auc", op: LT, '
+                             "threshold: 0.5) { id }", COLLECTIONS),
+        ("deleteMetricRule", 'deleteMetricRule(id: "$X")', [(ids.get("secret_rule", ""), missing_id("MetricRule"))]),
     ]
     return [(f, "query { " + d + " }", v) for f, d, v in q] + [(f, "mutation { " + d + " }", v) for f, d, v in m]
 
@@ -294,6 +300,9 @@ async def test_no_existence_oracle(api: Api, dialect: str) -> None:
                                        'secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
     await api('mutation { setAlias(input: {collection: "secret/secret-model-prod", alias: "staging", '
               'version: "secret/secret-model:v0"}) { name } }')
+    ids["secret_rule"] = (await api('mutation { createMetricRule(collection: "secret/secret-model-prod", '
+                                    'alias: "production", metric: "auc", op: LT, threshold: 0.5) { id } }')
+                          )["createMetricRule"]["id"]
     callers = {"no role": await user(api, "nobody"), "viewer of open": await user(api, "ivy", "open", "viewer"),
                "admin of open": await user(api, "adam", "open", "admin")}
     cases = oracle_cases(ids)
