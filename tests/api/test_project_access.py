@@ -225,6 +225,11 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("members", 'members(project: "$X") { user }', PROJECTS),
         ("webhooks", 'webhooks(project: "$X") { id }', PROJECTS),
         ("deliveries", 'deliveries(webhook: "$X") { totalCount }', hook),
+        ("searchVersions", 'searchVersions(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
+        ("searchVersions", 'searchVersions(query: "project:$X") { totalCount }', PROJECTS),
+        ("searchVersions", 'searchVersions(filter: {registeredModel: "$X"}) { totalCount }', COLLECTIONS),
+        ("searchRegisteredModels", 'searchRegisteredModels(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
+        ("searchRuns", 'searchRuns(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
     ]
     files = '[{path: "x.bin", size: 1, sha256: "' + "0" * 64 + '"}]'
     m = [

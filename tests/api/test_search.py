@@ -339,3 +339,15 @@ async def test_search_runs(seeded: Api, dialect: str) -> None:
     err = await api.error(RUNS, f={"metrics": [{"name": "auc", "source": "evaluation", "op": "GT", "value": 0}]})
     assert err.code == "BAD_INPUT" and "training" in err.errors[0]["message"]
     assert (await api.error(RUNS, q="tag:x")).code == "BAD_INPUT"
+
+
+async def test_page_size_and_cost_limits_apply_to_searches(seeded: Api, dialect: str) -> None:
+    api = seeded
+    too_many = await api.error(SEARCH, n=501)
+    assert too_many.code == "LIMIT_EXCEEDED" and "at most 500" in too_many.errors[0]["message"]
+    nested = ('{ searchVersions(first: 500) { edges { node { files(first: 500) { edges { node { path } } } '
+              'usedBy(first: 500) { edges { node { name } } } } } } }')
+    body = await api.raw(nested)
+    assert body.get("data") is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["LIMIT_EXCEEDED"]
+    assert body["errors"][0]["extensions"]["cost"] > body["errors"][0]["extensions"]["budget"]
