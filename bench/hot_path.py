@@ -52,13 +52,15 @@ def free_port() -> int:
 class Registry:
     """A `lineage-reg serve` subprocess and a GraphQL helper over one connection per thread."""
 
-    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, extra_env: dict[str, str] | None = None, database_url: str | None = None,
+                 data_dir: str = "lineage-reg") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = workdir / "lineage-reg"
+        self.data_dir = workdir / data_dir
         env = {**os.environ, **(extra_env or {})}
+        db = ["--database-url", database_url] if database_url else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lineage_reg.cli", "serve", "--data-dir", str(self.data_dir),
+            [sys.executable, "-m", "lineage_reg.cli", "serve", "--data-dir", str(self.data_dir), *db,
              "--port", str(self.port), "--log-level", "warning"], env=env,
         )
         deadline = time.time() + 60

@@ -14,6 +14,7 @@ PROJECT_KINDS = (
     "run.started", "run.finished", "run.used_artifact", "run.used_dataset",
     "member.added", "member.changed", "member.removed",
     "webhook.created", "webhook.updated", "webhook.deleted",
+    "metric_rule.created", "metric_rule.deleted", "metric.breached",
 )
 # Registry events belong to no project (``project_id`` NULL, ``project`` ""): only a global admin sees them,
 # and no webhook (webhooks are per project) is ever sent one.

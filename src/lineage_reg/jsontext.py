@@ -71,3 +71,15 @@ def check_depth(value: Any, *, what: str, limit: int = MAX_DEPTH) -> Any:
     if too_deep(value, limit):
         raise BadInput(f"{what} nests arrays and objects deeper than {limit} levels")
     return value
+
+
+def flatten(data: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
+    """{"optimizer": {"lr": 0.1}} -> {"optimizer.lr": 0.1}: nested config compares key by key."""
+    flat: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

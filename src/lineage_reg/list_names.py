@@ -43,3 +43,7 @@ class Batch(StrEnum):
     LINKS_OF_VERSIONS = "links_of_versions"
     ALIASES_OF_COLLECTIONS = "aliases_of_collections"
     ALIAS_NAMES = "alias_names"
+    METRIC_SUMMARIES = "metric_summaries"  # a version's stored series (evaluation, production, ...)
+    RUN_METRIC_SUMMARIES = "run_metric_summaries"  # a run's logged metrics as series (the training source)
+    METRIC_RULES = "metric_rules"
+    METRIC_RULES_OF_COLLECTIONS = "metric_rules_of_collections"

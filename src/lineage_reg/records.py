@@ -175,6 +175,58 @@ class DeliveryRec(_Record):
 
 
 @dataclass(slots=True)
+class MetricSummaryRec(_Record):
+    """One series of a version (``version_metric_summary``): the newest point and the running aggregates."""
+
+    version_id: int
+    source: str
+    name: str
+    latest: float | None
+    latest_at: datetime | None
+    count: int
+    min: float | None
+    max: float | None
+    sum: float | None
+
+    @property
+    def mean(self) -> float | None:
+        return self.sum / self.count if self.count and self.sum is not None else None
+
+
+@dataclass(slots=True)
+class MetricPointRec(_Record):
+    id: int  # the point's id (version metrics) or its step (training: the run's history)
+    value: float
+    at: datetime
+    step: int | None
+
+
+@dataclass(slots=True)
+class MetricRuleRec(_Record):
+    id: int
+    project_id: int
+    project: str
+    collection_id: int
+    collection: str
+    kind: str  # the collection's kind: "artifact" | "model"
+    alias: str
+    metric: str
+    source: str
+    op: str
+    threshold: float
+    window: int
+    breached: bool
+    breached_version_id: int | None
+    last_triggered_at: datetime | None
+    created_at: datetime
+    created_by: str | None
+
+    @property
+    def collection_ref(self) -> str:
+        return f"{self.project}/{self.collection}"
+
+
+@dataclass(slots=True)
 class Page(Generic[R]):
     """One page of a keyset-paginated list: the rows, their keys (the cursors), and whether more lie either side."""
 

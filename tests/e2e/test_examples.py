@@ -120,3 +120,17 @@ def test_promote_checks_before_it_moves(live: LiveServer, dialect: str) -> None:
         assert reg.resolve("quickstart/churn:canary").ref == "quickstart/churn-classifier:v0"
         same = run_example(live, "promote.py", "quickstart/churn", "--to", "canary")
         assert same.returncode == 0 and "nothing to do" in same.stdout
+
+
+def test_monitor_and_rollback(live: LiveServer, dialect: str) -> None:
+    for _ in range(2):  # a second run replays the first run's moves and breach, and must act only on its own
+        run = subprocess.run([sys.executable, str(EXAMPLES / "monitor_and_rollback.py")], env=user_env(live),
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout + run.stderr
+        moved = re.search(r"moved (\S+) -> (\S+);", run.stdout)
+        assert moved, run.stdout
+        good, new = moved.groups()
+        assert re.search(rf"breach: {re.escape(new)} latency_p99 mean \d+\.\d GT 50 \(production\)", run.stdout)
+        assert f"rolled back monitoring/ranker:production from {new} to {good}" in run.stdout
+        assert run.stdout.count("rolled back") == 1
+        assert f"monitoring/ranker:production is {good} again" in run.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from .types.common import JSON
@@ -80,3 +82,12 @@ class UpdateWebhookInput:
     collection: str | None = strawberry.field(default=None, description="\"\" removes the collection filter.")
     alias_pattern: str | None = strawberry.field(default=None, description="\"\" removes the alias filter.")
     active: bool | None = None
+
+
+@strawberry.input(description="Metric values for one version from one source (logVersionMetricsBatch).")
+class VersionMetricsInput:
+    version: str = strawberry.field(description="Reference or global id of a committed artifact version.")
+    metrics: JSON = strawberry.field(description="name → number")
+    source: str = "evaluation"
+    at: datetime | None = strawberry.field(default=None, description="When the values were measured; default now.")
+    step: int | None = None

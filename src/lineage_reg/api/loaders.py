@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from ..list_names import Batch, ListName
 from ..services import lineage, lists, protection
+from ..services import metrics as metric_service
 from ..services.runtime import Runtime
 from ..records import Page
 
@@ -59,9 +60,14 @@ class Loaders:
         self.links_of_version = _by_key(rt, Batch.LINKS_OF_VERSIONS, default=[])
         self.aliases_of_collection = _by_key(rt, Batch.ALIASES_OF_COLLECTIONS, default=[])
         self.alias_names = _by_key(rt, Batch.ALIAS_NAMES, default=[])
+        self.metric_summaries = _by_key(rt, Batch.METRIC_SUMMARIES, default=[])
+        self.run_metric_summaries = _by_key(rt, Batch.RUN_METRIC_SUMMARIES, default=[])
+        self.metric_rule = _by_key(rt, Batch.METRIC_RULES)
+        self.metric_rules_of_collection = _by_key(rt, Batch.METRIC_RULES_OF_COLLECTIONS, default=[])
         self.protected_aliases = _keyed(lambda keys: protection.protected_many(rt, keys=keys), default=())
         self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
         self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}
+        self._points: dict[tuple[Any, ...], DataLoader[Any, Any]] = {}
         self._neighbours: dict[tuple[Any, ...], DataLoader[int, list[tuple[str, int, str]]]] = {}
 
     def page(self, name: ListName, parent: Hashable, *, first: int, after: Any, arg: Any = None) -> Awaitable[Page[Any]]:
@@ -102,3 +108,31 @@ class Loaders:
 
             loader = self._neighbours[key] = SharedLoader(load_fn=load)
         return loader.load(node_id)
+
+    def points(self, key: tuple[int, str, str], *, first: int, after: Any, since: Any) -> Awaitable[Any]:
+        """A page of one metric series' points (``metric_service.points_pages``), batched with every series
+        asking for the same page."""
+        loader_key = ("page", first, after, since)
+        loader = self._points.get(loader_key)
+        if loader is None:
+            rt = self._rt
+
+            async def load(keys: list[tuple[int, str, str]]) -> list[Any]:
+                found = await metric_service.points_pages(rt, keys=keys, first=first, after=after, since=since)
+                return [found[k] for k in keys]
+
+            loader = self._points[loader_key] = SharedLoader(load_fn=load)
+        return loader.load(key)
+
+    def points_count(self, key: tuple[int, str, str], *, since: Any) -> Awaitable[int]:
+        loader_key = ("count", since)
+        loader = self._points.get(loader_key)
+        if loader is None:
+            rt = self._rt
+
+            async def load(keys: list[tuple[int, str, str]]) -> list[int]:
+                found = await metric_service.points_counts(rt, keys=keys, since=since)
+                return [found[k] for k in keys]
+
+            loader = self._points[loader_key] = SharedLoader(load_fn=load)
+        return loader.load(key)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from .. import ids
 from ..errors import BadInput, NotFound
-from ..services import aliases, models, projects, protection, runs, versions, webhooks
+from ..services import aliases, metric_rules, models, projects, protection, runs, versions, webhooks
+from ..services import metrics as metric_service
 from ..services import blobs as blob_service
 from ..services import members as member_service
 from ..services import tags as tags_service
@@ -14,13 +17,14 @@ from ..services.manifest import FileIn
 from .context import Info
 from .inputs import (
     CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
-    StartRunInput, UpdateWebhookInput,
+    StartRunInput, UpdateWebhookInput, VersionMetricsInput,
 )
 from ..services import owners
-from .permissions import global_role, project_role, role_somewhere
+from .permissions import global_role, metrics_writer, project_role, role_somewhere
 from .types.aliases import Alias, ProtectedAliases
 from .types.artifacts import ArtifactVersion
-from .types.common import JSON, RunStatus
+from .types.common import JSON, FilterOp, RunStatus
+from .types.metrics import MetricRule
 from .types.models import ModelLink, RegisteredModel
 from .types.payloads import CreateVersionPayload, UploadTarget
 from .types.projects import Member, Project
@@ -238,3 +242,47 @@ class Mutation:
         shown, protected = await protection.set_protected(rt, actor=actor, project=project, collection=collection,
                                                           names=names)
         return ProtectedAliases(scope=shown, names=list(protected))
+
+    @strawberry.mutation(description="Record metric values for a version (by reference or id). `metrics` maps name "
+                         "→ number; `at` defaults to now. Returns the number of points stored. Needs the member "
+                         "role in the version's project; see docs/metrics.md.")
+    async def log_version_metrics(self, info: Info, version: str, metrics: JSON, source: str = "evaluation",
+                                  at: datetime | None = None, step: int | None = None) -> int:
+        return await _log_points(info, [metric_service.PointsIn(version=version, metrics=metrics, source=source,
+                                                                at=at, step=step)])
+
+    @strawberry.mutation(description="The same for many versions/points in one request (an evaluation sweep, a "
+                         f"serving sidecar flushing its buffer): at most {metric_service.MAX_POINTS} points, all "
+                         "stored or none.")
+    async def log_version_metrics_batch(self, info: Info, points: list[VersionMetricsInput]) -> int:
+        return await _log_points(info, [metric_service.PointsIn(version=p.version, metrics=p.metrics,
+                                                                source=p.source, at=p.at, step=p.step)
+                                        for p in points])
+
+    @strawberry.mutation(description="Project admin: raise a `metric.breached` event when the mean of the last "
+                         "`window` points of `metric` (from `source`) for the version currently holding `alias` "
+                         "in `collection` satisfies `op threshold`.")
+    async def create_metric_rule(self, info: Info, collection: str, alias: str, metric: str,
+                                 source: str = "production", *, op: FilterOp, threshold: float,  # type: ignore[valid-type]
+                                 window: int = 1) -> MetricRule:
+        granted = await project_role(info, "admin", lambda: owners.collection(info.context.rt, ref=collection))
+        rec = await metric_rules.create_rule(info.context.rt, actor=granted.name, collection=collection, alias=alias,
+                                             metric=metric, source=source, op=str(op.value),  # type: ignore[attr-defined]
+                                             threshold=threshold,
+                                             window=window)
+        return MetricRule.of(rec)
+
+    @strawberry.mutation(description="Project admin: delete a metric rule.")
+    async def delete_metric_rule(self, info: Info, id: strawberry.ID) -> bool:
+        granted = await project_role(info, "admin", lambda: owners.metric_rule(info.context.rt, global_id=id))
+        return await metric_rules.delete_rule(info.context.rt, actor=granted.name,
+                                              rule_id=ids.decode_as(id, "MetricRule"))
+
+
+async def _log_points(info: Info, points: list[metric_service.PointsIn]) -> int:
+    if not points:
+        role_somewhere(info, "member")
+        return 0
+    metric_service.check_points(points)  # before any lookup: a malformed request costs no read
+    actor = await metrics_writer(info, [p.version for p in points])
+    return await metric_service.log_version_metrics(info.context.rt, actor=actor, points=points)

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from .. import ids, refs
 from ..errors import Forbidden, NotFound, Unauthenticated, not_found_or_unreadable
 from ..services import owners
 from ..services.actors import ROLES, Actor
@@ -120,3 +121,22 @@ async def project_reader(info: Info, target_of: Callable[[], Awaitable[owners.Ta
     if not actor.reads_everything:
         await project_role(info, "viewer", target_of)
     return actor
+
+
+async def metrics_writer(info: Info, versions: list[str]) -> str | None:
+    """``member`` in the project of every version a metrics request names: each distinct project once (a
+    reference names its project; a global id is looked up). Who acts."""
+    rt = info.context.rt
+    name: str | None = None
+    seen: set[str] = set()
+    for text in dict.fromkeys(versions):
+        key = text if ids.looks_like_id(text) else refs.parse_version_ref(text).project
+        if key in seen:
+            continue
+        seen.add(key)
+        if ids.looks_like_id(text):
+            granted = await project_role(info, "member", lambda t=text: owners.version(rt, ref=t))  # type: ignore[misc]
+        else:
+            granted = await project_role(info, "member", lambda k=key: owners.project(rt, name=k))  # type: ignore[misc]
+        name = granted.name
+    return name

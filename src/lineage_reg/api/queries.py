@@ -20,9 +20,10 @@ from .permissions import actor_of, in_project, may_read, may_read_event, project
 from .relay import Connection, connection
 from .types.common import LineageDirection, LineageNodeKind, Node
 from .types.events import Event
+from .types.metrics import MetricRule
 from .types.lineage import LINEAGE_DOC, ImpactHit, LineageGraph, impact_hits, lineage_graph, lineage_path
 from .types.artifacts import Artifact, ArtifactVersion
-from .types.compare import ComparedFile, ComparedValue, FileChange, VersionComparison
+from .types.compare import ComparedFile, ComparedMetricSeries, ComparedValue, FileChange, VersionComparison
 from .types.models import ModelLink, RegisteredModel
 from .types.projects import Member, Project
 from .types.runs import Dataset, Run
@@ -37,6 +38,7 @@ _NODE_LOADERS = {
     "ArtifactVersion": ("version", ArtifactVersion.of),
     "ModelLink": ("link", ModelLink.of),
     "Event": ("event", Event.of),
+    "MetricRule": ("metric_rule", MetricRule.of),
 }
 
 
@@ -171,6 +173,8 @@ class Query:
             metrics=_compared(c.metrics), metadata=_compared(c.metadata),
             files=[ComparedFile(path=f.path, change=FileChange(f.change), sha256=f.sha256, size=f.size)
                    for f in c.files],
+            metrics_by_source=[ComparedMetricSeries(source=s.source, name=s.name, latest=s.latest, mean=s.mean,
+                                                    count=s.count, differs=s.differs) for s in c.series],
         )
 
     @strawberry.field(description="A dataset by namespace and name (or by one of its OpenLineage symlinks).")

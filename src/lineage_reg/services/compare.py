@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import jsontext
 from ..errors import BadInput, LimitExceeded
 from ..store import runs as run_store
 from ..store import versions as version_store
-from ..records import VersionRec
+from ..records import MetricSummaryRec, VersionRec
+from ..store import metrics as metric_store
+from .metric_names import TRAINING
+from .metrics import training_series
 from . import find
 from .runtime import Runtime
 
@@ -45,12 +49,28 @@ class ComparedFile:
 
 
 @dataclass(frozen=True)
+class ComparedSeries:
+    """One metric of one source across the compared versions (None where a version has no such series)."""
+
+    source: str
+    name: str
+    latest: list[float | None]
+    mean: list[float | None]
+    count: list[int]
+
+    @property
+    def differs(self) -> bool:
+        return any(v != self.latest[0] for v in self.latest[1:])
+
+
+@dataclass(frozen=True)
 class Comparison:
     versions: list[VersionRec]
     config: list[Compared]
     metrics: list[Compared]
     metadata: list[Compared]
     files: list[ComparedFile]
+    series: list[ComparedSeries]
 
 
 def check_count(refs: Sequence[str]) -> None:
@@ -58,16 +78,7 @@ def check_count(refs: Sequence[str]) -> None:
         raise BadInput(f"compare 2 to {MAX_VERSIONS} versions, not {len(refs)}")
 
 
-def flatten(data: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
-    """{"optimizer": {"lr": 0.1}} -> {"optimizer.lr": 0.1}: nested config compares key by key."""
-    flat: dict[str, Any] = {}
-    for key, value in (data or {}).items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+flatten = jsontext.flatten
 
 
 def _side_by_side(maps: Sequence[dict[str, Any]]) -> list[Compared]:
@@ -87,6 +98,8 @@ async def compare(rt: Runtime, *, refs: Sequence[str]) -> Comparison:
             raise LimitExceeded(f"{too_big[0]} has more than {MAX_FILES} files; compare its files with "
                                 "`files` pages instead")
         files = await version_store.files_of(r, [v.id for v in versions])
+        stored = await metric_store.summaries_of(r, [v.id for v in versions])
+        history = await metric_store.run_summaries(r, run_ids) if run_ids else {}
     run_of = [runs.get(v.run_id) if v.run_id is not None else None for v in versions]
     by_version = [{f.path: f for f in files.get(v.id, [])} for v in versions]
     paths = sorted({p for m in by_version for p in m})
@@ -98,4 +111,17 @@ async def compare(rt: Runtime, *, refs: Sequence[str]) -> Comparison:
         metadata=_side_by_side([flatten(v.metadata) for v in versions]),
         files=[ComparedFile(p, [m[p].sha256 if p in m else None for m in by_version],
                             [m[p].size if p in m else None for m in by_version]) for p in paths],
+        series=_series_side_by_side([
+            [*stored.get(v.id, []),
+             *training_series(run, history.get(run.id, []) if run else [])]
+            for v, run in zip(versions, run_of, strict=True)]),
     )
+
+
+def _series_side_by_side(per_version: Sequence[Sequence[MetricSummaryRec]]) -> list[ComparedSeries]:
+    """Every (source, metric) any compared version has, evaluation and production first, training last."""
+    maps = [{(s.source, s.name): s for s in series} for series in per_version]
+    keys = sorted({k for m in maps for k in m}, key=lambda k: (k[0] == TRAINING, k))
+    return [ComparedSeries(source=k[0], name=k[1], latest=[m[k].latest if k in m else None for m in maps],
+                           mean=[m[k].mean if k in m else None for m in maps],
+                           count=[m[k].count if k in m else 0 for m in maps]) for k in keys]

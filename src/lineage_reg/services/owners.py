@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import ids, refs
 from ..store import links as link_store
+from ..store import metrics as metric_store
 from ..store import projects as project_store
 from ..store import runs as run_store
 from ..store import versions as version_store
@@ -82,3 +83,10 @@ async def webhook(rt: Runtime, *, global_id: str) -> Target:
     async with rt.db.reader() as r:
         hook = await webhook_store.webhook_by_id(r, webhook_id)
     return Target(f"webhook {global_id}", hook.project_id if hook else None)
+
+
+async def metric_rule(rt: Runtime, *, global_id: str) -> Target:
+    rule_id = ids.decode_as(global_id, "MetricRule")
+    async with rt.db.reader() as r:
+        found = (await metric_store.rules_by_id(r, [rule_id])).get(rule_id)
+    return Target(f"metric rule {global_id}", found.project_id if found else None)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from ..list_names import Batch
-from . import events, links, projects, runs, versions
+from . import events, links, metrics, projects, runs, versions
 from .db import Conn
 
 BATCHES: dict[Batch, Callable[[Conn, Sequence[Any]], Awaitable[dict[Any, Any]]]] = {
@@ -24,6 +24,10 @@ BATCHES: dict[Batch, Callable[[Conn, Sequence[Any]], Awaitable[dict[Any, Any]]]]
     Batch.LINKS_OF_VERSIONS: links.links_of_versions,
     Batch.ALIASES_OF_COLLECTIONS: links.aliases_of_collections,
     Batch.ALIAS_NAMES: links.alias_names_of,
+    Batch.METRIC_SUMMARIES: metrics.summaries_of,
+    Batch.RUN_METRIC_SUMMARIES: metrics.run_summaries,
+    Batch.METRIC_RULES: metrics.rules_by_id,
+    Batch.METRIC_RULES_OF_COLLECTIONS: metrics.rules_of_collections,
 }
 
 assert set(BATCHES) == set(Batch), "every Batch needs a store function"

@@ -44,6 +44,17 @@ def _pages_statement(stmt: sa.Select[Any], parent: sa.ColumnElement[Any], key: s
 
 
 @lru_cache(maxsize=256)
+def _one_parent_statement(stmt: sa.Select[Any], parent: sa.ColumnElement[Any], key: sa.ColumnElement[Any],
+                          with_after: bool, descending: bool) -> sa.Select[Any]:
+    """One parent's page as ORDER BY key LIMIT n: an index on (parent, key) stops after n rows, where
+    ``ROW_NUMBER() OVER (PARTITION BY parent)`` numbers every row of the parent first (a 100,000-version
+    artifact's first page took ~10x longer than a page read through a cursor near its end)."""
+    order = key.desc() if descending else key.asc()
+    stmt = _keyset(stmt.add_columns(parent.label("_parent"), key.label("_key")), key, with_after, descending)
+    return stmt.where(parent == sa.bindparam("parent")).order_by(order).limit(sa.bindparam("limit"))
+
+
+@lru_cache(maxsize=256)
 def _page_statement(stmt: sa.Select[Any], key: sa.ColumnElement[Any], with_after: bool,
                     descending: bool) -> sa.Select[Any]:
     order = key.desc() if descending else key.asc()
@@ -65,6 +76,13 @@ async def fetch_pages(
     params: dict[str, Any] | None = None,
 ) -> dict[Hashable, Page[R]]:
     """One page per parent, all in one statement."""
+    if len(parents) == 1:
+        values = {"parent": parents[0], "limit": first + 1, **(params or {})}
+        if after is not None:
+            values["after"] = after
+        rows = (await conn.execute(_one_parent_statement(stmt, parent, key, after is not None, descending),
+                                   values)).all()
+        return {parents[0]: _page(rows, first, after, build)}
     outer = _pages_statement(stmt, parent, key, after is not None, descending)
     values = {"parents": list(parents), "limit": first + 1, **(params or {})}
     if after is not None:

@@ -17,6 +17,7 @@ from ..relay import Connection, connection
 from .aliases import Alias, aliases_of
 from .common import JSON, Node, VersionState
 from .lineage import LineageField
+from .metrics import MetricRule, MetricSeries, rules_of, version_metric, version_metrics
 from .projects import Project
 from .runs import Run
 
@@ -54,6 +55,10 @@ class Artifact(Node):
     @strawberry.field
     async def aliases(self, info: Info) -> list[Alias]:
         return await aliases_of(info, self._rec)
+
+    @strawberry.field(description="Metric rules watching this artifact's aliases (docs/metrics.md).")
+    async def metric_rules(self, info: Info) -> list[MetricRule]:
+        return await rules_of(info, self._rec.id)
 
 
 async def version_in(info: Info, coll: CollectionRec, selector: str) -> ArtifactVersion | None:
@@ -134,3 +139,14 @@ class ArtifactVersion(LineageField, Node):
         from .models import ModelLink
 
         return [ModelLink.of(link) for link in await info.context.loaders.links_of_version.load(self._rec.id)]
+
+    @strawberry.field(description="The version's metric series: from `source` only (null: every source, training "
+                      "last), and of `names` only (null: all). See docs/metrics.md.")
+    async def metrics(self, info: Info, source: str | None = None,
+                      names: list[str] | None = None) -> list[MetricSeries]:
+        return await version_metrics(info, self._rec, source=source, names=names)
+
+    @strawberry.field(description="The latest value of one metric; source null = evaluation, then production, "
+                      "then training.")
+    async def metric(self, info: Info, name: str, source: str | None = None) -> float | None:
+        return await version_metric(info, self._rec, name=name, source=source)

@@ -34,6 +34,17 @@ class ComparedFile:
     size: list[float | None]
 
 
+@strawberry.type(description="One metric of one source across the compared versions; `latest[i]`, `mean[i]`, "
+                 "`count[i]` belong to `versions[i]` (null and 0 where that version has no such series).")
+class ComparedMetricSeries:
+    source: str
+    name: str
+    latest: list[float | None]
+    mean: list[float | None]
+    count: list[int]
+    differs: bool = strawberry.field(description="Whether the latest values differ.")
+
+
 @strawberry.type(description="Versions side by side: the producing runs' config and metrics, metadata, files.")
 class VersionComparison:
     versions: list[ArtifactVersion]
@@ -42,3 +53,6 @@ class VersionComparison:
         description="The producing run's summary, else the last logged value of each metric.")
     metadata: list[ComparedValue]
     files: list[ComparedFile]
+    metrics_by_source: list[ComparedMetricSeries] = strawberry.field(
+        description="Every metric of every source (evaluation, production, any other, training last) the versions "
+        "have: champion and challenger in one query. See docs/metrics.md.")

@@ -15,6 +15,7 @@ from ..relay import Connection, connection
 from .aliases import Alias, aliases_of
 from .artifacts import ArtifactVersion, version_in
 from .common import Node
+from .metrics import MetricRule, rules_of
 from .projects import Project
 
 if TYPE_CHECKING:
@@ -57,6 +58,10 @@ class RegisteredModel(Node):
     @strawberry.field
     async def aliases(self, info: Info) -> list[Alias]:
         return await aliases_of(info, self._rec)
+
+    @strawberry.field(description="Metric rules watching this registered model's aliases (docs/metrics.md).")
+    async def metric_rules(self, info: Info) -> list[MetricRule]:
+        return await rules_of(info, self._rec.id)
 
     @strawberry.field(description="Every change to this registered model, newest first.")
     async def history(

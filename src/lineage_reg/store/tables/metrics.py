@@ -55,10 +55,14 @@ class MetricRule(SQLModel, table=True):
     """Watches the version holding ``alias`` in a collection: a breach is a ``metric.breached`` event.
 
     ``breached`` is the rule's state: set when the condition starts to hold (the event is written then), cleared
-    when it stops, so a rule fires once per excursion, not once per point.
+    when it stops, so a rule fires once per excursion, not once per point. ``breached_version_id`` is the version
+    it held for then: when the alias moves to another version that breaches too, that is a new breach.
     """
 
     __tablename__ = "metric_rule"
+    # A deleted rule's id is never given to a new one (SQLite would reuse the highest rowid): breach events and
+    # bots name rules by id.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
     collection_id: int = Field(foreign_key="collection.id", index=True)
@@ -69,6 +73,7 @@ class MetricRule(SQLModel, table=True):
     threshold: float
     window: int
     breached: bool = False
+    breached_version_id: int | None = None  # the version the breach was seen on (a new holder may breach anew)
     last_triggered_at: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
     created_at: datetime = Field(sa_column=time_column())
     created_by: str | None = Field(default=None, max_length=128)

@@ -31,12 +31,14 @@ def upgrade() -> None:
     sa.Column('threshold', sa.Float(), nullable=False),
     sa.Column('window', sa.Integer(), nullable=False),
     sa.Column('breached', sa.Boolean(), nullable=False),
+    sa.Column('breached_version_id', sa.Integer(), nullable=True),
     sa.Column('last_triggered_at', lineage_reg.store.tables.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', lineage_reg.store.tables.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.ForeignKeyConstraint(['collection_id'], ['collection.id'], name=op.f('fk_metric_rule_collection_id_collection')),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_metric_rule_project_id_project')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rule'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_rule')),
+    sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_metric_rule_collection_id'), 'metric_rule', ['collection_id'], unique=False)
     op.create_table('version_metric',
