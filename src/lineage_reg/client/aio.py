@@ -438,14 +438,21 @@ class AsyncRegistry:
 
     async def log_version_metrics_batch(self, points: Iterable[dict[str, Any]]) -> int:
         """Many points at once: each ``{"version": ref-or-Version, "metrics": {...}, "source": ..., "at": ...,
-        "step": ...}`` (source defaults to "evaluation"). Sent in requests of ``search.BATCH_POINTS``; each
-        request is all-or-nothing. Returns the number of points stored."""
+        "step": ...}`` (source defaults to "evaluation"). Sent in requests of at most ``search.BATCH_POINTS``
+        points (one per metric name), the server's bound; each request is all-or-nothing, so after an error
+        the earlier requests' points are stored and the failing one's are not. Returns the number stored."""
         batch = [search.point(_ref(p["version"]), p["metrics"], source=p.get("source", "evaluation"),
                               at=p.get("at"), step=p.get("step")) for p in points]
-        stored = 0
-        for start in range(0, len(batch), search.BATCH_POINTS):
-            data = await self.query(LOG_METRICS_BATCH, p=batch[start:start + search.BATCH_POINTS])
-            stored += int(data["logVersionMetricsBatch"])
+        stored, request, size = 0, [], 0
+        for entry in [*batch, None]:
+            if entry is None or (request and size + len(entry["metrics"]) > search.BATCH_POINTS):
+                if request:
+                    data = await self.query(LOG_METRICS_BATCH, p=request)
+                    stored += int(data["logVersionMetricsBatch"])
+                request, size = [], 0
+            if entry is not None:
+                request.append(entry)
+                size += len(entry["metrics"])
         return stored
 
     async def version_metrics(self, version: Version | str, *, source: str | None = None,
