@@ -131,6 +131,25 @@ def pg_template(pg_admin_url: str) -> str:
     return name
 
 
+@pytest.fixture
+def empty_url(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with no tables at all (not the migrated template)."""
+    if dialect == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    admin_url = request.getfixturevalue("pg_admin_url")
+    name = f"lr_mig_{os.getpid()}_{next(_db_counter)}"
+
+    async def create() -> None:
+        admin = sa.ext.asyncio.create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+
+    asyncio.run(create())
+    yield str(sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file; each test gets a copy (migrating from nothing takes ~0.25 s, a copy ~1 ms)."""

@@ -87,6 +87,12 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "addMember": ('mutation { addMember(project: "churn", user: "mallory", role: "admin") { user } }', ()),
     "removeMember": ('mutation { removeMember(project: "churn", user: "bootstrap-admin") { user } }', ()),
     "setProtectedAliases": ('mutation { setProtectedAliases(project: "churn", names: []) { names } }', ()),
+    "logVersionMetrics": ('mutation { logVersionMetrics(version: "churn/classifier:v0", metrics: {auc: 0.9}) }', ()),
+    "logVersionMetricsBatch": ('mutation { logVersionMetricsBatch(points: [{version: "churn/classifier:v0", '
+                               'metrics: {auc: 0.9}}]) }', ()),
+    "createMetricRule": ('mutation { createMetricRule(collection: "churn/churn-model", alias: "production", '
+                         'metric: "auc", op: LT, threshold: 0.5) { id } }', ()),
+    "deleteMetricRule": ("mutation($rule: ID!) { deleteMetricRule(id: $rule) }", ("rule",)),
 }
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '

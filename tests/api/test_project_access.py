@@ -225,6 +225,11 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("members", 'members(project: "$X") { user }', PROJECTS),
         ("webhooks", 'webhooks(project: "$X") { id }', PROJECTS),
         ("deliveries", 'deliveries(webhook: "$X") { totalCount }', hook),
+        ("searchVersions", 'searchVersions(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
+        ("searchVersions", 'searchVersions(query: "project:$X") { totalCount }', PROJECTS),
+        ("searchVersions", 'searchVersions(filter: {registeredModel: "$X"}) { totalCount }', COLLECTIONS),
+        ("searchRegisteredModels", 'searchRegisteredModels(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
+        ("searchRuns", 'searchRuns(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
     ]
     files = '[{path: "x.bin", size: 1, sha256: "' + "0" * 64 + '"}]'
     m = [
@@ -263,6 +268,12 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("removeMember", 'removeMember(project: "$X", user: "root") { user }', PROJECTS),
         ("setProtectedAliases", 'setProtectedAliases(project: "$X", names: []) { names }', PROJECTS),
         ("setProtectedAliases", 'setProtectedAliases(collection: "$X", names: []) { names }', COLLECTIONS),
+        ("logVersionMetrics", 'logVersionMetrics(version: "$X", metrics: {auc: 0.5})', versions),
+        ("logVersionMetricsBatch", 'logVersionMetricsBatch(points: [{version: "open/open-model:v0", '
+                                   'metrics: {auc: 1}}, {version: "$X", metrics: {auc: 0.5}}])', versions),
+        ("createMetricRule", 'createMetricRule(collection: "$X", alias: "production", metric: "auc", op: LT, '
+                             "threshold: 0.5) { id }", COLLECTIONS),
+        ("deleteMetricRule", 'deleteMetricRule(id: "$X")', [(ids.get("secret_rule", ""), missing_id("MetricRule"))]),
     ]
     return [(f, "query { " + d + " }", v) for f, d, v in q] + [(f, "mutation { " + d + " }", v) for f, d, v in m]
 
@@ -294,6 +305,9 @@ async def test_no_existence_oracle(api: Api, dialect: str) -> None:
                                        'secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
     await api('mutation { setAlias(input: {collection: "secret/secret-model-prod", alias: "staging", '
               'version: "secret/secret-model:v0"}) { name } }')
+    ids["secret_rule"] = (await api('mutation { createMetricRule(collection: "secret/secret-model-prod", '
+                                    'alias: "production", metric: "auc", op: LT, threshold: 0.5) { id } }')
+                          )["createMetricRule"]["id"]
     callers = {"no role": await user(api, "nobody"), "viewer of open": await user(api, "ivy", "open", "viewer"),
                "admin of open": await user(api, "adam", "open", "admin")}
     cases = oracle_cases(ids)

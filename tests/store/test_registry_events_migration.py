@@ -4,12 +4,7 @@ registry events it can't keep."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,26 +17,6 @@ from lineage_reg.store import schema as s
 from lineage_reg.store.db import Database
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-_counter = itertools.count()
-
-
-@pytest.fixture
-def empty_url(dialect: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database with no tables at all (not the migrated template)."""
-    if dialect == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        return
-    admin_url = request.getfixturevalue("pg_admin_url")
-    name = f"lr_mig_{os.getpid()}_{next(_counter)}"
-
-    async def create() -> None:
-        admin = sa.ext.asyncio.create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        async with admin.connect() as conn:
-            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
-
-    asyncio.run(create())
-    yield str(sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False))
 
 
 async def _seed_0008(db: Database) -> None:

@@ -110,6 +110,10 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
                             f'{{ {sel("compareVersions")} }}'),
         ("members", 'members(project: "secret") { user role }'),
         ("webhooks", 'webhooks(project: "secret") { id url }'),
+        ("searchVersions", f"searchVersions {{ {sel('searchVersions')} }}"),
+        ("searchVersions", f'searchVersions(query: "secret") {{ {sel("searchVersions")} }}'),
+        ("searchRegisteredModels", f"searchRegisteredModels {{ {sel('searchRegisteredModels')} }}"),
+        ("searchRuns", f"searchRuns {{ {sel('searchRuns')} }}"),
     ]
     covered = {name for name, _ in asks}
     missing = set(query_type.fields) - covered - {"deliveries"}  # deliveries: by webhook id; tested in webhooks

@@ -28,6 +28,13 @@ from .types.models import ModelLink, RegisteredModel
 from .types.projects import Member, Project
 from .types.runs import Dataset, Run
 from .types.webhooks import Webhook, WebhookDelivery
+from .types.search import (
+    ModelFilter, RunFilter, RunOrder, VersionFilter, VersionOrder, model_terms, order_keys, run_terms,
+    search_connection, version_terms,
+)
+
+SEARCH_DOC = ("`filter` and the text `query` (docs/search.md) combined by AND; only what you may read. totalCount "
+              "is exact up to 10,000; 10001 means more than 10,000.")
 
 _NODE_LOADERS = {
     "Project": ("project", Project.of),
@@ -201,3 +208,31 @@ class Query:
         rt = info.context.rt
         project_id = (await project_role(info, "viewer", lambda: owners.project(rt, name=project))).project_id
         return [Member.of(row) for row in await member_service.members_of(rt, project_id=project_id)]
+
+    @strawberry.field(description="Versions matching a filter, newest first unless `orderBy` says otherwise (the "
+                      "id breaks ties). " + SEARCH_DOC)
+    async def search_versions(
+        self, info: Info, filter_: Annotated[VersionFilter | None, strawberry.argument(name="filter")] = None,
+        query: str | None = None, order_by: list[VersionOrder] | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ArtifactVersion]:
+        return await search_connection(info, "versions", version_terms(filter_), query, order_keys(order_by),
+                                       ArtifactVersion.of, first=first, after=after)
+
+    @strawberry.field(description="Registered models matching a filter, newest first. " + SEARCH_DOC)
+    async def search_registered_models(
+        self, info: Info, filter_: Annotated[ModelFilter | None, strawberry.argument(name="filter")] = None,
+        query: str | None = None, first: int | None = None, after: str | None = None,
+    ) -> Connection[RegisteredModel]:
+        return await search_connection(info, "models", model_terms(filter_), query, [], RegisteredModel.of,
+                                       first=first, after=after)
+
+    @strawberry.field(description="Runs matching a filter, newest first unless `orderBy` says otherwise. "
+                      + SEARCH_DOC)
+    async def search_runs(
+        self, info: Info, filter_: Annotated[RunFilter | None, strawberry.argument(name="filter")] = None,
+        query: str | None = None, order_by: list[RunOrder] | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Run]:
+        return await search_connection(info, "runs", run_terms(filter_), query, order_keys(order_by), Run.of,
+                                       first=first, after=after)

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from lineage_reg.store.migrations import include_object
 from lineage_reg.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -13,6 +14,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -28,7 +28,13 @@ class Collection(SQLModel, table=True):
     """
 
     __tablename__ = "collection"
-    __table_args__ = (sa.UniqueConstraint("project_id", "name"),)
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "name"),
+        # search (docs/search.md, "Indexes"): type:, and tag: on registered models (PostgreSQL)
+        sa.Index("ix_collection_type", "type"),
+        sa.Index("ix_collection_tags_gin", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"}
+                 ).ddl_if(dialect="postgresql"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
     name: str = Field(max_length=128)
@@ -45,6 +51,13 @@ class ArtifactVersion(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("artifact_id", "index"),
         sa.Index("ix_artifact_version_artifact_id_digest", "artifact_id", "digest"),
+        # search (docs/search.md, "Indexes"): newest first within a state, and by created_at alone
+        sa.Index("ix_artifact_version_state_created_at_id", "state", "created_at", "id"),
+        sa.Index("ix_artifact_version_created_at_id", "created_at", "id"),
+        sa.Index("ix_artifact_version_metadata_gin", "metadata", postgresql_using="gin",
+                 postgresql_ops={"metadata": "jsonb_path_ops"}).ddl_if(dialect="postgresql"),
+        sa.Index("ix_artifact_version_tags_gin", "tags", postgresql_using="gin",
+                 postgresql_ops={"tags": "jsonb_path_ops"}).ddl_if(dialect="postgresql"),
     )
     id: int | None = Field(default=None, primary_key=True)
     artifact_id: int = Field(foreign_key="collection.id")

@@ -16,6 +16,9 @@ class Run(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_run_project_id_id", "project_id", "id"),
         sa.Index("ix_run_external_id", "external_id", unique=True),
+        sa.Index("ix_run_created_at_id", "created_at", "id"),  # searchRuns, newest first
+        sa.Index("ix_run_config_gin", "config", postgresql_using="gin",
+                 postgresql_ops={"config": "jsonb_path_ops"}).ddl_if(dialect="postgresql"),
     )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
