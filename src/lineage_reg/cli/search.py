@@ -44,7 +44,7 @@ def _number(value: Any) -> str:
 
 VERSIONS = """query($q: String, $o: [VersionOrder!], $n: Int, $a: String) {
   searchVersions(query: $q, orderBy: $o, first: $n, after: $a) {
-    edges { node { id ref state size createdAt createdBy tags aliases metrics { name source latest } } }
+    edges { node { id ref state size createdAt tags aliases metrics { name source latest } } }
     pageInfo { hasNextPage endCursor } } }"""
 PAGE = 100
 

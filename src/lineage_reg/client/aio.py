@@ -443,7 +443,8 @@ class AsyncRegistry:
         the earlier requests' points are stored and the failing one's are not. Returns the number stored."""
         batch = [search.point(_ref(p["version"]), p["metrics"], source=p.get("source", "evaluation"),
                               at=p.get("at"), step=p.get("step")) for p in points]
-        stored, request, size = 0, [], 0
+        stored, size = 0, 0
+        request: list[dict[str, Any]] = []
         for entry in [*batch, None]:
             if entry is None or (request and size + len(entry["metrics"]) > search.BATCH_POINTS):
                 if request:
