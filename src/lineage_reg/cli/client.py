@@ -53,6 +53,7 @@ COMMANDS = {
     "updateWebhook": "`lineage-reg webhook update ID`",
     "deleteWebhook": "`lineage-reg webhook rm ID`",
     "pingWebhook": "`lineage-reg webhook ping ID`",
+    "logVersionMetrics": "`lineage-reg metrics log REF NAME=VALUE`",
 }
 _MUTATION = re.compile(r"\b(" + "|".join(COMMANDS) + r")\b")
 
@@ -447,7 +448,7 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 
 
 def register(app: typer.Typer) -> None:
-    from . import manage
+    from . import manage, search
 
     for command in (login, log, get, link, ls, show, history, lineage, diff):
         app.command()(command)
@@ -455,6 +456,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(project_app, name="project")
     app.add_typer(cache_app, name="cache")
     manage.register(app)
+    search.register(app)
 
 
 __all__ = ["EXIT_CODES", "Unreachable", "register"]

@@ -21,7 +21,8 @@ import asyncio
 import os
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +39,8 @@ from .files import manifest, safe_target, walk
 from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .run import AsyncRun
 from .transfers import USER_AGENT, Transfers, each
+from . import search
+from .search import LOG_METRICS, LOG_METRICS_BATCH, METRICS, SEARCH_MODELS, SEARCH_RUNS, SEARCH_VERSIONS
 from .version import MORE_FILES, VERSION_FIELDS, File, Version
 
 if TYPE_CHECKING:
@@ -208,7 +211,7 @@ class AsyncRegistry:
                "run": run if isinstance(run, str) or run is None else run.id}
         created = (await self.query(CREATE, input=inp))["createArtifactVersion"]
         if created["deduplicated"]:  # the latest version has this content: no upload, no new version
-            existing = Version.of(created["version"])
+            existing = Version.of(created["version"], self)
             for alias in aliases or ():  # what the caller asked for still holds; commit would have set them
                 await self.set_alias(f"{project}/{name}", alias, existing.id)
             return replace(existing, aliases=sorted({*existing.aliases, *(aliases or ())}))
@@ -219,7 +222,7 @@ class AsyncRegistry:
 
         await each(lambda target: self.transfers.upload(target, by_sha[target["sha256"]], complete),
                    created["uploads"], self.concurrency)
-        return Version.of((await self.query(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"])
+        return Version.of((await self.query(COMMIT, v=created["version"]["id"]))["commitArtifactVersion"], self)
 
     async def link(self, version: Version | str, registered_model: str, aliases: Sequence[str] = ()) -> str:
         """Link a version (a ``Version`` or a ref) into ``project/registered-model`` (created if missing);
@@ -250,7 +253,7 @@ class AsyncRegistry:
         parsed = _parse_ref(ref)
         if parsed is None:
             data = (await self.query(RESOLVE, r=ref))["resolve"]
-            version = Version.of(data)
+            version = Version.of(data, self)
         else:
             coll = parsed.collection
             if parsed.alias is not None:
@@ -258,18 +261,21 @@ class AsyncRegistry:
             else:
                 both = await self.query(RESOLVE_IN, r=ref, p=coll.project, n=coll.name)
             data, model = both["resolve"], both["registeredModel"]
-            version = Version.of(data)
+            version = Version.of(data, self)
             if model is not None:
                 held = ((model["alias"] or {}).get("aliases", []) if parsed.alias is not None else
                         [a["name"] for a in model["aliases"] if a["version"]["id"] == version.id])
                 version = replace(version, registered_model=str(coll), model_description=model["description"],
                                   model_aliases=sorted(held))
-        page = data["files"]["pageInfo"]
+        await self._all_files(version, data["files"]["pageInfo"])
+        return version
+
+    async def _all_files(self, version: Version, page: dict[str, Any]) -> None:
+        """Fetch the rest of ``version``'s files when its first page was not all of them."""
         while page["hasNextPage"]:
             files = (await self.query(MORE_FILES, id=version.id, after=page["endCursor"]))["node"]["files"]
             version.files.extend(File.of(e["node"]) for e in files["edges"])
             page = files["pageInfo"]
-        return version
 
     # --- tags ---
 
@@ -371,6 +377,92 @@ class AsyncRegistry:
                 return
             after = conn["pageInfo"]["endCursor"]
 
+    # --- search (docs/search.md) ---
+
+    async def search_versions(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                              order_by: str | Sequence[str] | None = None, limit: int | None = None,
+                              page_size: int = 50) -> AsyncIterator[Version]:
+        """Versions matching ``query`` (the text form: ``"type:model tag:candidate metric.auc>=0.9"``) and
+        ``filter`` (a ``VersionFilter`` as a dict), in ``order_by`` order (``"-metric.auc"``; default newest
+        first), fetched a page at a time as you iterate; at most ``limit``. Only projects this token may read."""
+        async for node in self._search(SEARCH_VERSIONS, "searchVersions", limit, page_size,
+                                       f=filter, q=query, o=search.orders(order_by)):
+            version = Version.of(node, self)
+            await self._all_files(version, node["files"]["pageInfo"])
+            yield version
+
+    async def search_models(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                            limit: int | None = None, page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
+        """Registered models matching ``query`` (``"tag:churn alias:production"``) and ``filter`` (a
+        ``ModelFilter``). Each item: ``id name project description tags createdAt aliases``."""
+        async for node in self._search(SEARCH_MODELS, "searchRegisteredModels", limit, page_size, f=filter, q=query):
+            yield node
+
+    async def search_runs(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                          order_by: str | Sequence[str] | None = None, limit: int | None = None,
+                          page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
+        """Runs matching ``query`` and ``filter`` (a ``RunFilter``), in ``order_by`` order (``"-metric.loss"``,
+        ``"created"``). Each item: ``id name project status config summary createdAt finishedAt createdBy``."""
+        async for node in self._search(SEARCH_RUNS, "searchRuns", limit, page_size, f=filter, q=query,
+                                       o=search.orders(order_by, runs=True)):
+            yield node
+
+    async def _search(self, text: str, field: str, limit: int | None, page_size: int,
+                      **variables: Any) -> AsyncIterator[dict[str, Any]]:
+        if limit is not None and limit < 0:
+            raise errors.BadInput(f"limit must be >= 0, got {limit}")
+        left, after = limit, None
+        while left is None or left > 0:
+            size = page_size if left is None else min(page_size, left)
+            conn = (await self.query(text, n=size, a=after, **variables))[field]
+            for edge in conn["edges"]:
+                yield edge["node"]
+            if left is not None:
+                left -= len(conn["edges"])
+            if not conn["pageInfo"]["hasNextPage"]:
+                return
+            after = conn["pageInfo"]["endCursor"]
+
+    # --- metrics on versions (docs/metrics.md) ---
+
+    async def log_version_metrics(self, version: Version | str, metrics: dict[str, float], *,
+                                  source: str = "evaluation", at: datetime | None = None,
+                                  step: int | None = None) -> int:
+        """Record ``metrics`` (name → number) on a version (a ``Version``, a ref or an id) from ``source``
+        ("evaluation", "production", or your own name); ``at`` defaults to the server's now. Returns the
+        number of points stored."""
+        p = search.point(_ref(version), metrics, source=source, at=at, step=step)
+        data = await self.query(LOG_METRICS, v=p["version"], m=p["metrics"], s=p["source"], at=p["at"],
+                                step=p["step"])
+        return int(data["logVersionMetrics"])
+
+    async def log_version_metrics_batch(self, points: Iterable[dict[str, Any]]) -> int:
+        """Many points at once: each ``{"version": ref-or-Version, "metrics": {...}, "source": ..., "at": ...,
+        "step": ...}`` (source defaults to "evaluation"). Sent in requests of at most ``search.BATCH_POINTS``
+        points (one per metric name), the server's bound; each request is all-or-nothing, so after an error
+        the earlier requests' points are stored and the failing one's are not. Returns the number stored."""
+        batch = [search.point(_ref(p["version"]), p["metrics"], source=p.get("source", "evaluation"),
+                              at=p.get("at"), step=p.get("step")) for p in points]
+        stored, size = 0, 0
+        request: list[dict[str, Any]] = []
+        for entry in [*batch, None]:
+            if entry is None or (request and size + len(entry["metrics"]) > search.BATCH_POINTS):
+                if request:
+                    data = await self.query(LOG_METRICS_BATCH, p=request)
+                    stored += int(data["logVersionMetricsBatch"])
+                request, size = [], 0
+            if entry is not None:
+                request.append(entry)
+                size += len(entry["metrics"])
+        return stored
+
+    async def version_metrics(self, version: Version | str, *, source: str | None = None,
+                              names: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """A version's metric series: ``[{name, source, latest, count, min, max, mean}]`` (``training`` is the
+        producing run's summary and history)."""
+        data = await self.query(METRICS, v=_ref(version), s=source, n=list(names) if names else None)
+        return list(data["resolve"]["metrics"])
+
     async def compare(self, *refs: str) -> dict[str, Any]:
         """2-10 versions side by side: ``versions``, ``config`` and ``metrics`` of the producing runs,
         ``metadata`` (each a list of ``{key, values, differs}``) and ``files`` (``{path, change, sha256, size}``,
@@ -419,3 +511,4 @@ def _parse_ref(ref: str) -> refs.VersionRef | None:
         return refs.parse_version_ref(ref)
     except errors.BadInput:
         return None
+

@@ -17,7 +17,8 @@ concurrently inside one call.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from .aio import CONCURRENCY, AsyncRegistry
 from .portal import Portal, blocking
 from .retry import Retry
 from .run import Run
+from .version import Version
 
 if TYPE_CHECKING:
     from .cache import BlobCache
@@ -88,13 +90,45 @@ class Registry:
     def start_run(self, project: str, name: str | None = None, config: dict[str, Any] | None = None,
                   git_commit: str | None = None) -> Run:
         """``AsyncRegistry.start_run``, as a blocking ``Run``."""
-        return Run(self._portal, self._portal.call(self._aio.start_run(project, name, config, git_commit)))
+        return Run(self._portal, self._portal.call(self._aio.start_run(project, name, config, git_commit)), self)
 
-    log_artifact = blocking(AsyncRegistry.log_artifact)  # run= takes a Run: anything with the run's id
+    def own(self, version: Version) -> Version:
+        """``version`` answering to this registry: its ``log_metrics``/``metrics`` block like every call here."""
+        return replace(version, owner=self)
+
+    def log_artifact(self, *args: Any, **kwargs: Any) -> Version:
+        """``AsyncRegistry.log_artifact``; ``run=`` takes a Run (anything with the run's id)."""
+        return self.own(self._portal.call(self._aio.log_artifact(*args, **kwargs)))
+
+    def resolve(self, ref: str) -> Version:
+        """``AsyncRegistry.resolve``: the version a reference names, with every file."""
+        return self.own(self._portal.call(self._aio.resolve(ref)))
+
+    def search_versions(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                        order_by: str | Sequence[str] | None = None, limit: int | None = None,
+                        page_size: int = 50) -> Iterator[Version]:
+        """``AsyncRegistry.search_versions`` as a blocking iterator (pages fetched as you iterate)."""
+        found = self._aio.search_versions(query, filter=filter, order_by=order_by, limit=limit, page_size=page_size)
+        return (self.own(v) for v in self._portal.iterate(found))
+
+    def search_models(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                      limit: int | None = None, page_size: int = 50) -> Iterator[dict[str, Any]]:
+        """``AsyncRegistry.search_models`` as a blocking iterator."""
+        return self._portal.iterate(self._aio.search_models(query, filter=filter, limit=limit, page_size=page_size))
+
+    def search_runs(self, query: str | None = None, *, filter: dict[str, Any] | None = None,
+                    order_by: str | Sequence[str] | None = None, limit: int | None = None,
+                    page_size: int = 50) -> Iterator[dict[str, Any]]:
+        """``AsyncRegistry.search_runs`` as a blocking iterator."""
+        return self._portal.iterate(self._aio.search_runs(query, filter=filter, order_by=order_by, limit=limit,
+                                                          page_size=page_size))
+
+    log_version_metrics = blocking(AsyncRegistry.log_version_metrics)
+    log_version_metrics_batch = blocking(AsyncRegistry.log_version_metrics_batch)
+    version_metrics = blocking(AsyncRegistry.version_metrics)
     link = blocking(AsyncRegistry.link)
     set_alias = blocking(AsyncRegistry.set_alias)
     remove_alias = blocking(AsyncRegistry.remove_alias)
-    resolve = blocking(AsyncRegistry.resolve)
     compare = blocking(AsyncRegistry.compare)
     download = blocking(AsyncRegistry.download)
     download_version = blocking(AsyncRegistry.download_version)

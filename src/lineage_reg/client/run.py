@@ -17,6 +17,7 @@ from .version import Version
 
 if TYPE_CHECKING:
     from .aio import AsyncRegistry
+    from .registry import Registry
 
 FINISH = ("mutation($r: ID!, $s: RunStatus!, $m: JSON) { finishRun(run: $r, status: $s, summary: $m) "
           "{ status } }")
@@ -109,9 +110,10 @@ class Run:
     """Made by ``Registry.start_run``: an ``AsyncRun`` behind blocking calls. As a context manager it finishes
     FINISHED, or FAILED when the block raises (unless ``finish`` was already called)."""
 
-    def __init__(self, portal: Portal, run: AsyncRun) -> None:
+    def __init__(self, portal: Portal, run: AsyncRun, registry: Registry | None = None) -> None:
         self._portal = portal
         self._aio = run
+        self._registry = registry  # the blocking Registry: versions logged here answer to it
 
     def __repr__(self) -> str:
         return f"Run({self.project}/{self.name}, id={self.id})"
@@ -130,8 +132,18 @@ class Run:
         self._portal.call(self._aio.__aexit__(exc_type, exc, tb))
 
     log_metrics = blocking(AsyncRun.log_metrics)
-    use = blocking(AsyncRun.use)
+
+    def use(self, ref: Version | str, root: str | Path | None = None) -> Any:
+        """``AsyncRun.use``, blocking."""
+        used = self._portal.call(self._aio.use(ref, root))
+        return self._registry.own(used) if isinstance(used, Version) and self._registry is not None else used
+
     use_artifact = blocking(AsyncRun.use_artifact)
     use_dataset = blocking(AsyncRun.use_dataset)
-    log_artifact = blocking(AsyncRun.log_artifact)
+
+    def log_artifact(self, *args: Any, **kwargs: Any) -> Version:
+        """``AsyncRun.log_artifact``, blocking: the version this run produced."""
+        version = self._portal.call(self._aio.log_artifact(*args, **kwargs))
+        return self._registry.own(version) if self._registry is not None else version
+
     finish = blocking(AsyncRun.finish)

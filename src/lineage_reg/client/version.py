@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 FILE_FIELDS = "edges { node { path size sha256 downloadUrl } } pageInfo { hasNextPage endCursor }"
@@ -48,10 +50,30 @@ class Version:
     registered_model: str | None = None
     model_aliases: list[str] = field(default_factory=list)
     model_description: str | None = None
+    # The registry this version came from (``Registry`` or ``AsyncRegistry``): what log_metrics/metrics call.
+    owner: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> Version:
+    def of(cls, data: dict[str, Any], owner: Any = None) -> Version:
         return cls(id=data["id"], ref=data["ref"], index=data["index"], digest=data["digest"], state=data["state"],
                    size=int(data["size"]), metadata=data["metadata"], aliases=data["aliases"],
                    files=[File.of(e["node"]) for e in data["files"]["edges"]],
-                   description=data.get("description"), tags=list(data.get("tags") or []))
+                   description=data.get("description"), tags=list(data.get("tags") or []), owner=owner)
+
+    def log_metrics(self, metrics: dict[str, float], *, source: str = "evaluation", at: datetime | None = None,
+                    step: int | None = None) -> Any:
+        """Record metric values on this version (``{"auc": 0.93}``), from ``source`` ("evaluation",
+        "production", or a name of your own); returns the number of points stored. From an ``AsyncRegistry``,
+        await it. See docs/metrics.md."""
+        return self._registry().log_version_metrics(self, metrics, source=source, at=at, step=step)
+
+    def metrics(self, *, source: str | None = None, names: Sequence[str] | None = None) -> Any:
+        """This version's metric series (``[{name, source, latest, count, min, max, mean}]``), every source or
+        one; ``training`` is the producing run's. From an ``AsyncRegistry``, await it."""
+        return self._registry().version_metrics(self, source=source, names=names)
+
+    def _registry(self) -> Any:
+        if self.owner is None:
+            raise TypeError("this Version was made by hand: call Registry.log_version_metrics(version, ...) "
+                            "or get it from a Registry (resolve, search_versions, log_artifact)")
+        return self.owner
