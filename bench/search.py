@@ -451,6 +451,9 @@ def run_mlflow(args: argparse.Namespace, work: Path) -> tuple[list[str], dict[st
         candidate = mlflow_load(peer.workdir / "mlflow.db", conn, spec)
         load_note = f"{time.perf_counter() - t:.2f} s"
         print(f"mlflow: {spec.versions:,} versions loaded into its SQLite in {load_note}", file=sys.stderr)
+        # A new connection: uvicorn closed the first one while the load ran (its keep-alive lasts 5 s).
+        conn.close()
+        conn = HTTPConnection("127.0.0.1", peer.port, timeout=600)
         cases = [
             ("tag search: tags.candidate = 'true', newest first, 50", "search", min(PAGE, candidate),
              {"filter": "tags.candidate = 'true'", "max_results": PAGE, "order_by": "creation_timestamp DESC"}),
@@ -504,6 +507,7 @@ def main() -> None:
             if args.db in (dialect, "both"):
                 got, ours[dialect], load_note = run(spec, args, work)
                 rows += got
+                print("\n".join(got), file=sys.stderr)  # now, in case a later part of the run fails
                 loads.append(f"{dialect}: {load_note}")
         peer: list[str] = []
         ratios: list[str] = []

@@ -17,7 +17,7 @@ from .config import Settings
 from .http import files, graphiql
 from .http import openlineage as openlineage_http
 from .services import actors, tokens
-from .services import gc
+from .services import gc, promotions
 from .services.lifecycle import build_blob_store, build_runtime, running
 from .services.runtime import Runtime
 from .services.webhook_delivery import Dispatcher
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
         async with running(rt):
             await dispatcher.start()
             gc_task = asyncio.create_task(periodic_gc(rt)) if settings.gc_interval_seconds > 0 else None
+            expiry_task = asyncio.create_task(promotions.periodic_expiry(rt))
             try:
                 if await tokens.bootstrap_admin_token(rt) is not None:
                     # Only where it is: logs are collected, shipped and kept where a secret must never go.
@@ -72,9 +73,10 @@ def create_app(settings: Settings) -> Starlette:
                                 "there", settings.data_dir / tokens.BOOTSTRAP_FILE)
                 yield
             finally:
-                if gc_task is not None:
-                    gc_task.cancel()
-                    await asyncio.gather(gc_task, return_exceptions=True)
+                for task in (gc_task, expiry_task):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
                 await dispatcher.stop()
 
     async def healthz(request: Request) -> Response:

@@ -9,7 +9,8 @@
      ├── BlobUnknown       BLOB_UNKNOWN       commit names a blob never uploaded
      ├── LimitExceeded     LIMIT_EXCEEDED     a bound (page size, depth) exceeded
      ├── Unauthenticated   UNAUTHENTICATED    no or bad token
-     └── Forbidden         FORBIDDEN          token lacks the role
+     ├── Forbidden         FORBIDDEN          token lacks the role
+     └── ApprovalRequired  APPROVAL_REQUIRED  an approval policy governs the alias
 
 Anything else raised inside the server is a bug and is masked before it
 reaches a client. Messages say what was wrong and how to fix it.
@@ -73,6 +74,12 @@ class Unauthenticated(RegistryError):
 
 class Forbidden(RegistryError):
     code = "FORBIDDEN"
+
+
+class ApprovalRequired(RegistryError):
+    """An alias under an approval policy moves only through an approved promotion request (or a rollback)."""
+
+    code = "APPROVAL_REQUIRED"
 
 
 class Overflow(Exception):

@@ -15,7 +15,11 @@ PROJECT_KINDS = (
     "member.added", "member.changed", "member.removed",
     "webhook.created", "webhook.updated", "webhook.deleted",
     "metric_rule.created", "metric_rule.deleted", "metric.breached",
+    "approval_policy.set", "approval_policy.removed", "promotion.requested", "promotion.reviewed",
+    "promotion.applied", "promotion.rejected", "promotion.cancelled", "promotion.expired", "alias.rolled_back",
 )
+# The events that move an alias: what aliasAt and aliasHistory read, and what `aliasChanged` streams.
+ALIAS_MOVES = ("alias.set", "alias.removed")
 # Registry events belong to no project (``project_id`` NULL, ``project`` ""): only a global admin sees them,
 # and no webhook (webhooks are per project) is ever sent one.
 REGISTRY_KINDS = ("token.created", "token.revoked")

@@ -255,3 +255,68 @@ class UploadTarget:
     headers: dict[str, str] = field(default_factory=dict)
     upload_id: str | None = None
     parts: tuple[UploadPart, ...] = ()
+
+
+@dataclass(slots=True)
+class ApprovalPolicyRec(_Record):
+    id: int
+    project_id: int
+    project: str
+    collection_id: int | None
+    collection: str | None  # None: the project's policy
+    alias: str
+    required_approvals: int
+    approver_role: str
+    allow_self_approval: bool
+    expires_after_hours: int | None
+    updated_at: datetime
+    updated_by: str | None
+
+    @property
+    def scope_ref(self) -> str:
+        """The project, or project/name of the collection: how an argument names where the policy is set."""
+        return f"{self.project}/{self.collection}" if self.collection else self.project
+
+
+PROMOTION_STATES = ("PENDING", "APPLIED", "REJECTED", "CANCELLED", "EXPIRED")
+
+
+@dataclass(slots=True)
+class PromotionRequestRec(_Record):
+    id: int
+    project_id: int
+    project: str
+    collection_id: int
+    collection: str
+    kind: str  # the collection's kind: "artifact" | "model"
+    alias: str
+    version_id: int
+    previous_version_id: int | None
+    state: str  # as stored: a PENDING request past expires_at is EXPIRED to every reader (``state_at``)
+    reason: str | None
+    requested_by: str
+    requested_at: datetime
+    required_approvals: int
+    approver_role: str
+    allow_self_approval: bool
+    decided_at: datetime | None
+    decided_by: str | None
+    expires_at: datetime | None
+
+    @property
+    def collection_ref(self) -> str:
+        return f"{self.project}/{self.collection}"
+
+    def state_at(self, now: datetime) -> str:
+        if self.state == "PENDING" and self.expires_at is not None and self.expires_at <= now:
+            return "EXPIRED"
+        return self.state
+
+
+@dataclass(slots=True)
+class ReviewRec(_Record):
+    request_id: int
+    reviewer: str
+    decision: str  # "APPROVE" | "REJECT"
+    comment: str | None
+    at: datetime

@@ -93,6 +93,17 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "createMetricRule": ('mutation { createMetricRule(collection: "churn/churn-model", alias: "production", '
                          'metric: "auc", op: LT, threshold: 0.5) { id } }', ()),
     "deleteMetricRule": ("mutation($rule: ID!) { deleteMetricRule(id: $rule) }", ("rule",)),
+    "setApprovalPolicy": ('mutation { setApprovalPolicy(project: "churn", alias: "canary", requiredApprovals: 1) '
+                          "{ alias } }", ()),
+    "removeApprovalPolicy": ('mutation { removeApprovalPolicy(collection: "churn/churn-model", alias: "approved") }',
+                             ()),
+    "requestPromotion": ('mutation { requestPromotion(collection: "churn/churn-model", alias: "approved", '
+                         'version: "churn/classifier:v0") { id } }', ()),
+    "reviewPromotion": ("mutation($request: ID!) { reviewPromotion(request: $request, decision: APPROVE) { state } }",
+                        ("request",)),
+    "cancelPromotion": ("mutation($request: ID!) { cancelPromotion(request: $request) { state } }", ("request",)),
+    "rollbackAlias": ('mutation { rollbackAlias(collection: "churn/churn-model", alias: "staging", reason: "bad") '
+                      "{ name } }", ()),
 }
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '

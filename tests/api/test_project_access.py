@@ -207,9 +207,11 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
     runs = [(ids["secret_run"], missing_id("Run"))]
     versions = REFS + version_ids
     hook = [(ids["secret_webhook"], missing_id("Webhook"))]
+    requests = [(ids.get("secret_request", ""), missing_id("PromotionRequest"))]
     q = [
         ("node", 'node(id: "$X") { id }', version_ids + runs + [(ids["secret_link"], missing_id("ModelLink")),
-                                                                 (ids["secret_model"], missing_id("RegisteredModel"))]),
+                                                                 (ids["secret_model"], missing_id("RegisteredModel"))]
+         + requests),
         ("project", 'project(name: "$X") { name }', PROJECTS),
         ("run", 'run(id: "$X") { name }', runs),
         ("artifact", 'artifact(project: "secret", name: "$X") { name }', [("secret-model", "nonexist")]),
@@ -228,6 +230,10 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("searchVersions", 'searchVersions(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
         ("searchVersions", 'searchVersions(query: "project:$X") { totalCount }', PROJECTS),
         ("searchVersions", 'searchVersions(filter: {registeredModel: "$X"}) { totalCount }', COLLECTIONS),
+        ("promotionRequests", 'promotionRequests(project: "$X") { totalCount }', PROJECTS),
+        ("promotionRequests", 'promotionRequests(collection: "$X") { totalCount }', COLLECTIONS),
+        ("aliasAt", 'aliasAt(collection: "$X", alias: "production", at: "2030-01-01T00:00:00Z") { ref }', COLLECTIONS),
+        ("aliasHistory", 'aliasHistory(collection: "$X", alias: "production") { totalCount }', COLLECTIONS),
         ("searchRegisteredModels", 'searchRegisteredModels(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
         ("searchRuns", 'searchRuns(filter: {projects: ["$X"]}) { totalCount }', PROJECTS),
     ]
@@ -274,6 +280,18 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("createMetricRule", 'createMetricRule(collection: "$X", alias: "production", metric: "auc", op: LT, '
                              "threshold: 0.5) { id }", COLLECTIONS),
         ("deleteMetricRule", 'deleteMetricRule(id: "$X")', [(ids.get("secret_rule", ""), missing_id("MetricRule"))]),
+        ("setApprovalPolicy", 'setApprovalPolicy(project: "$X", alias: "canary", requiredApprovals: 1) { alias }',
+         PROJECTS),
+        ("setApprovalPolicy", 'setApprovalPolicy(collection: "$X", alias: "canary", requiredApprovals: 1) { alias }',
+         COLLECTIONS),
+        ("removeApprovalPolicy", 'removeApprovalPolicy(collection: "$X", alias: "release")', COLLECTIONS),
+        ("requestPromotion", 'requestPromotion(collection: "$X", alias: "release", version: "open/open-model:v0") '
+                             "{ id }", COLLECTIONS),
+        ("requestPromotion", 'requestPromotion(collection: "open/shared-registry", alias: "release", version: "$X") '
+                             "{ id }", versions),
+        ("reviewPromotion", 'reviewPromotion(request: "$X", decision: APPROVE) { state }', requests),
+        ("cancelPromotion", 'cancelPromotion(request: "$X") { state }', requests),
+        ("rollbackAlias", 'rollbackAlias(collection: "$X", alias: "production", reason: "r") { name }', COLLECTIONS),
     ]
     return [(f, "query { " + d + " }", v) for f, d, v in q] + [(f, "mutation { " + d + " }", v) for f, d, v in m]
 

@@ -10,7 +10,8 @@ from support.versions import CREATE_VERSION, log_version, manifest
 
 async def seed(api: Api) -> dict[str, Any]:
     """As the bootstrap admin: a project, a run that produced v0, a pending v1, a registered model with
-    `staging` and `production` on its one link, a metric rule on `production`, and a tagged artifact. Returns the ids the writes need."""
+    `staging` and `production` on its one link, a metric rule on `production`, an approval policy on `approved` with
+    a pending request for it, and a tagged artifact. Returns the ids the writes need."""
     await api('mutation { createProject(name: "churn") { id } }')
     run = (await api('mutation { startRun(input: {project: "churn", name: "train"}) { id } }'))["startRun"]["id"]
     v0 = await log_version(api, {"m.bin": b"weights-0"}, run=run)
@@ -24,7 +25,12 @@ async def seed(api: Api) -> dict[str, Any]:
                          'kinds: ["version.deleted"], secret: "0123456789abcdef"}) { id } }'))["createWebhook"]["id"]
     rule = (await api('mutation { createMetricRule(collection: "churn/churn-model", alias: "production", '
                       'metric: "latency_p99", op: GT, threshold: 50) { id } }'))["createMetricRule"]["id"]
+    await api('mutation { setApprovalPolicy(collection: "churn/churn-model", alias: "approved", '
+              "requiredApprovals: 1) { alias } }")
+    request = (await api('mutation { requestPromotion(collection: "churn/churn-model", alias: "approved", '
+                         'version: "churn/classifier:v0") { id } }'))["requestPromotion"]["id"]
     return {
+        "request": request,
         "webhook": webhook,
         "rule": rule,
         "run": run,

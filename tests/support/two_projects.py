@@ -35,7 +35,12 @@ async def seed(api: Api) -> dict[str, Any]:
     dataset = (await api('{ dataset(namespace: "s3://lake", name: "shared") { id } }'))["dataset"]["id"]
     secret_model = (await api('{ registeredModel(project: "secret", name: "secret-model-prod") { id '
                               'versions { edges { node { id } } } } }'))["registeredModel"]
-    return {"secret_run": secret_run, "secret_version": secret_v["id"], "open_run": open_run,
+    await api('mutation { setApprovalPolicy(collection: "secret/secret-model-prod", alias: "release", '
+              "requiredApprovals: 1) { alias } }")
+    secret_request = (await api('mutation { requestPromotion(collection: "secret/secret-model-prod", '
+                                'alias: "release", version: "secret/secret-model:v0", reason: "s3cr3t-meta") { id } }')
+                      )["requestPromotion"]["id"]
+    return {"secret_request": secret_request, "secret_run": secret_run, "secret_version": secret_v["id"], "open_run": open_run,
             "open_version": open_v["id"], "dataset": dataset, "secret_model": secret_model["id"],
             "secret_link": secret_model["versions"]["edges"][0]["node"]["id"]}
 
@@ -80,7 +85,7 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
         return selection(query_type.fields[field].type, depth)
 
     typed = {"secret_run": "Run", "secret_version": "ArtifactVersion", "secret_model": "RegisteredModel",
-             "secret_link": "ModelLink"}
+             "secret_link": "ModelLink", "secret_request": "PromotionRequest"}
     asks = [("node", f'node(id: "{ids[key]}") {{ id ... on {t} {{ {selection(schema._schema.type_map[t], 2)} }} }}')
             for key, t in typed.items()]
     asks += [
@@ -114,6 +119,17 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("searchVersions", f'searchVersions(query: "secret") {{ {sel("searchVersions")} }}'),
         ("searchRegisteredModels", f"searchRegisteredModels {{ {sel('searchRegisteredModels')} }}"),
         ("searchRuns", f"searchRuns {{ {sel('searchRuns')} }}"),
+        ("promotionRequests", f"promotionRequests {{ {sel('promotionRequests')} }}"),
+        ("promotionRequests", f'promotionRequests(project: "secret") {{ {sel("promotionRequests")} }}'),
+        ("aliasAt", f'aliasAt(collection: "open/shared-registry", alias: "latest", at: "2100-01-01T00:00:00Z") '
+                    f'{{ {sel("aliasAt")} }}'),
+        ("aliasAt", f'aliasAt(collection: "secret/secret-model-prod", alias: "production", '
+                    f'at: "2100-01-01T00:00:00Z") {{ {sel("aliasAt")} }}'),
+        # latest of the shared registry moved from the secret version to open's: the secret one is refused.
+        ("aliasHistory", f'aliasHistory(collection: "open/shared-registry", alias: "latest") '
+                         f'{{ {sel("aliasHistory")} }}'),
+        ("aliasHistory", f'aliasHistory(collection: "secret/secret-model-prod", alias: "production") '
+                         f'{{ {sel("aliasHistory")} }}'),
     ]
     covered = {name for name, _ in asks}
     missing = set(query_type.fields) - covered - {"deliveries"}  # deliveries: by webhook id; tested in webhooks

@@ -64,6 +64,10 @@ class Loaders:
         self.run_metric_summaries = _by_key(rt, Batch.RUN_METRIC_SUMMARIES, default=[])
         self.metric_rule = _by_key(rt, Batch.METRIC_RULES)
         self.metric_rules_of_collection = _by_key(rt, Batch.METRIC_RULES_OF_COLLECTIONS, default=[])
+        self.promotion_request = _by_key(rt, Batch.PROMOTION_REQUESTS)
+        self.reviews_of_request = _by_key(rt, Batch.REVIEWS_OF_REQUESTS, default=[])
+        self.pending_of_collection = _by_key(rt, Batch.PENDING_OF_COLLECTIONS, default=[])
+        self.policies_of_collection = _by_key(rt, Batch.POLICIES_OF_COLLECTIONS, default=[])
         self.protected_aliases = _keyed(lambda keys: protection.protected_many(rt, keys=keys), default=())
         self._pages: dict[tuple[Any, ...], DataLoader[Hashable, Page[Any]]] = {}
         self._counts: dict[tuple[Any, ...], DataLoader[Hashable, int]] = {}

@@ -15,6 +15,7 @@ from ..services import members as member_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
+from .governance import GovernanceMutation
 from .inputs import (
     CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
     StartRunInput, UpdateWebhookInput, VersionMetricsInput,
@@ -33,7 +34,7 @@ from .types.webhooks import Webhook, WebhookDelivery
 
 
 @strawberry.type
-class Mutation:
+class Mutation(GovernanceMutation):
     @strawberry.mutation
     async def create_project(self, info: Info, name: str, description: str | None = None) -> Project:
         actor = global_role(info, "admin").name

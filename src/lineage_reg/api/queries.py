@@ -13,6 +13,8 @@ from .. import ids, refs
 from ..services import compare, find, owners, webhooks
 from ..services import members as member_service
 from .context import Info
+from .governance import GovernanceQuery
+from .types.governance import PromotionRequest
 from .access import project_scope
 from ..services.actors import Actor
 from ..records import EventRec
@@ -46,6 +48,7 @@ _NODE_LOADERS = {
     "ModelLink": ("link", ModelLink.of),
     "Event": ("event", Event.of),
     "MetricRule": ("metric_rule", MetricRule.of),
+    "PromotionRequest": ("promotion_request", PromotionRequest.of),
 }
 
 
@@ -61,7 +64,7 @@ def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
 
 
 @strawberry.type
-class Query:
+class Query(GovernanceQuery):
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         actor = actor_of(info)

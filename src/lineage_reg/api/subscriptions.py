@@ -18,14 +18,14 @@ from ..errors import BadInput, Forbidden, NotFound, Overflow
 from ..services import events as event_service
 from ..services import find, owners
 from ..services.runtime import Runtime
-from ..event_kinds import EVENT_KINDS, REGISTRY_KINDS
+from ..event_kinds import ALIAS_MOVES, EVENT_KINDS, REGISTRY_KINDS
 from ..records import EventRec
 from .context import Info
 from .loaders import Loaders
 from .permissions import actor_of, may_read_event, project_reader
 from .types.events import AliasChange, Event
 
-ALIAS_KINDS = ("alias.set", "alias.removed")
+ALIAS_KINDS = ALIAS_MOVES
 SLOW_CONSUMER_CLOSE = 1013
 REVOKED_CLOSE = 4403  # graphql-transport-ws: Forbidden
 

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 
 from .. import refs
 from ..errors import BadInput, Forbidden, NotFound
+from ..store import events as event_store
 from ..store import links as link_store
 from ..records import AliasRec, CollectionRec, VersionRec
-from . import find, protection
+from . import approvals, find, protection
 from .runtime import Runtime, Tx, write
 
 LATEST = "latest"
 
 
-async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec) -> bool:
-    """Point ``alias`` at ``version`` within ``coll``; False when it already did."""
+async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec, **why: object) -> bool:
+    """Point ``alias`` at ``version`` within ``coll``; False when it already did. ``why`` goes into the
+    ``alias.set`` event's payload (the promotion request that moved it, a rollback's reason)."""
     previous = await link_store.alias_target(tx.conn, coll.id, alias, for_update=True)
     if previous == version.id:
         return False
@@ -26,7 +28,7 @@ async def move(tx: Tx, coll: CollectionRec, alias: str, version: VersionRec) -> 
         await link_store.update_alias(tx.conn, coll.id, alias, version.id, tx.at)
     await tx.event(
         "alias.set", project_id=coll.project_id, project=coll.project, collection=coll, alias=alias,
-        from_version=previous, to_version=version.id, ref=version.ref,
+        from_version=previous, to_version=version.id, ref=version.ref, **why,
     )
     return True
 
@@ -43,7 +45,16 @@ async def apply(rt: Runtime, *, tx: Tx, coll: CollectionRec, alias: str, version
 
 
 async def check_movable(rt: Runtime, *, tx: Tx, coll: CollectionRec, names: Sequence[str],
-                        may_move_protected: bool, advice: str = "") -> None:
+                        may_move_protected: bool, advice: str = "", doing: str = "moving") -> None:
+    """APPROVAL_REQUIRED when an approval policy governs one of ``names`` (for everyone: only an approved
+    promotion request moves it); FORBIDDEN, naming the alias, when one is protected on ``coll`` and the actor
+    isn't an admin."""
+    await approvals.check_ungoverned(tx, coll, names, doing=doing)
+    await check_protection(rt, tx=tx, coll=coll, names=names, may_move_protected=may_move_protected, advice=advice)
+
+
+async def check_protection(rt: Runtime, *, tx: Tx, coll: CollectionRec, names: Sequence[str],
+                           may_move_protected: bool, advice: str = "") -> None:
     """FORBIDDEN, naming the alias, when one of ``names`` is protected on ``coll`` and the actor isn't an admin."""
     if may_move_protected or not names:
         return
@@ -128,9 +139,58 @@ async def remove_alias(rt: Runtime, *, actor: str | None, collection: str, alias
     async def work(tx: Tx) -> bool:
         coll = await find.collection(tx.conn, coll_ref)
         check_settable(alias, coll)
-        await check_movable(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected)
+        await check_movable(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected,
+                            doing="removing")
         if not await drop(tx, coll, alias):
             raise NotFound(f"alias {alias!r} is not set on {coll.ref}")
         return True
 
     return await write(rt, actor=actor, work=work)
+
+
+MAX_REASON = 2000
+
+
+async def rollback(rt: Runtime, *, actor: str | None, collection: str, alias: str, reason: str,
+                   may_move_protected: bool) -> AliasSet:
+    """Move ``alias`` back to the version it held before its last move, read from the event log.
+
+    The emergency brake: no approval policy stops it, protection does (whoever may move the alias without a
+    policy may roll it back). A rollback is itself a move, so a second one undoes the first. The previous
+    version must still be able to carry the alias (committed, and linked for a registered model)."""
+    coll_ref = refs.parse_collection(collection)
+    check_reason(reason)
+
+    async def work(tx: Tx) -> AliasSet:
+        coll = await find.collection(tx.conn, coll_ref)
+        check_settable(alias, coll)
+        await check_protection(rt, tx=tx, coll=coll, names=[alias], may_move_protected=may_move_protected)
+        current = await link_store.alias_target(tx.conn, coll.id, alias, for_update=True)
+        last = await event_store.last_alias_move(tx.conn, coll.id, alias)
+        if last is None:
+            raise NotFound(f"alias {alias!r} has never been set on {coll.ref}: there is nothing to roll back")
+        if last.from_version_id is None:
+            raise BadInput(f"{alias!r} on {coll.ref} held no version before its last move (event {last.id}, "
+                           f"{last.at.isoformat()}): there is nothing to roll back to; aliasHistory lists its moves")
+        target = await find.version_by_id(tx.conn, last.from_version_id)
+        try:
+            await check_target(tx, coll, target)
+        except BadInput as exc:
+            raise BadInput(f"cannot roll {alias!r} on {coll.ref} back to {target.ref}: {exc.message}",
+                           alias=alias, collection=coll.ref, version=target.ref) from None
+        await tx.event("alias.rolled_back", project_id=coll.project_id, project=coll.project, collection=coll,
+                       alias=alias, from_version=current, to_version=target.id, ref=target.ref, reason=reason,
+                       undoes=last.id)
+        await move(tx, coll, alias, target, rollback=True, reason=reason)
+        return AliasSet(AliasRec(collection_id=coll.id, name=alias, version_id=target.id), coll, target, False, None)
+
+    return await write(rt, actor=actor, work=work)
+
+
+def check_reason(reason: str | None, *, required: bool = True) -> None:
+    if reason is None or not reason.strip():
+        if required:
+            raise BadInput("give a reason: it is recorded with the move, for whoever reads the history")
+        return
+    if len(reason) > MAX_REASON:
+        raise BadInput(f"reason is {len(reason)} characters; at most {MAX_REASON}")

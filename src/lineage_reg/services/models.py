@@ -9,7 +9,7 @@ from ..errors import BadInput, Conflict
 from ..store import links as link_store
 from ..store import projects as project_store
 from ..records import CollectionRec, LinkRec
-from . import aliases, find
+from . import aliases, approvals, find, promotions
 from .projects import check_description
 from .runtime import Runtime, Tx, write
 
@@ -90,8 +90,11 @@ async def unlink_version(rt: Runtime, *, actor: str | None, link: str) -> bool:
         coll = (await project_store.collections_by_id(tx.conn, [rec.model_id]))[rec.model_id]
         await project_store.lock_collection(tx.conn, tx.dialect, coll.id)
         held = (await link_store.alias_names_of(tx.conn, [(coll.id, rec.version_id)]))[(coll.id, rec.version_id)]
+        await approvals.check_ungoverned(tx, coll, held, doing="unlinking the version holding")
         for alias in held:
             await aliases.drop(tx, coll, alias)
+        await promotions.cancel_naming(tx, await find.version_by_id(tx.conn, rec.version_id), collection=coll,
+                                       why="version unlinked")
         await link_store.delete_link(tx.conn, rec.id)
         await tx.event("version.unlinked", project_id=coll.project_id, project=coll.project, collection=coll,
                        from_version=rec.version_id, ref=rec.ref)

@@ -16,6 +16,7 @@ from .. import ids, refs
 from ..store import links as link_store
 from ..store import metrics as metric_store
 from ..store import projects as project_store
+from ..store import promotions as promotion_store
 from ..store import runs as run_store
 from ..store import versions as version_store
 from ..store import webhooks as webhook_store
@@ -90,3 +91,10 @@ async def metric_rule(rt: Runtime, *, global_id: str) -> Target:
     async with rt.db.reader() as r:
         found = (await metric_store.rules_by_id(r, [rule_id])).get(rule_id)
     return Target(f"metric rule {global_id}", found.project_id if found else None)
+
+
+async def promotion_request(rt: Runtime, *, global_id: str) -> Target:
+    request_id = ids.decode_as(global_id, "PromotionRequest")
+    async with rt.db.reader() as r:
+        found = (await promotion_store.by_id(r, [request_id])).get(request_id)
+    return Target(f"promotion request {global_id}", found.project_id if found else None)

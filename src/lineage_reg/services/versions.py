@@ -22,7 +22,7 @@ from ..store import uploads as upload_store
 from ..store import versions as version_store
 from ..records import CollectionRec, FileRec, VersionRec
 from ..clock import utcnow
-from . import aliases, find
+from . import aliases, approvals, find, promotions
 from . import blobs as blob_service
 from .manifest import FileIn, check_known_sizes, check_manifest, digest, size_mismatch
 from .projects import check_description
@@ -215,7 +215,10 @@ async def delete_version(rt: Runtime, *, actor: str | None, version: str) -> Ver
         held = await link_store.aliases_on_version(tx.conn, rec.id)
         collections = await project_store.collections_by_id(tx.conn, sorted({c for c, _ in held} | {rec.artifact_id}))
         for coll_id, alias in held:
+            await approvals.check_ungoverned(tx, collections[coll_id], [alias], doing="deleting the version holding")
+        for coll_id, alias in held:
             await aliases.drop(tx, collections[coll_id], alias)
+        await promotions.cancel_naming(tx, rec, collection=None, why="version deleted")
         await version_store.mark_deleted(tx.conn, rec.id)
         for link in (await link_store.links_of_versions(tx.conn, [rec.id]))[rec.id]:
             model = (await project_store.collections_by_id(tx.conn, [link.model_id]))[link.model_id]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from . import schema as s
+from ..event_kinds import ALIAS_MOVES
 from ..records import EventRec
 from .db import Conn
 
@@ -39,6 +41,24 @@ def events_after(*, after: int, before: int | None = None, project: str | None =
 
 async def fetch_events(conn: Conn, stmt: sa.Select[Any], limit: int) -> list[EventRec]:
     return [EventRec.from_row(r) for r in (await conn.execute(stmt.limit(limit))).all()]
+
+
+def _moves(collection_id: int, alias: str) -> sa.Select[Any]:
+    e = s.event.c
+    return (sa.select(s.event).where(e.collection_id == collection_id, e.alias == alias, e.kind.in_(ALIAS_MOVES))
+            .order_by(e.id.desc()).limit(1))
+
+
+async def last_alias_move(conn: Conn, collection_id: int, alias: str, *, at_or_before: datetime | None = None
+                          ) -> EventRec | None:
+    """The newest ``alias.set`` / ``alias.removed`` of one alias (at or before a time): one read down the
+    (collection_id, alias, id) index, newest first. Events are numbered in commit order of their inserts and
+    timed at their transaction's start, so for a time the newest event at or before it is the holder then."""
+    stmt = _moves(collection_id, alias)
+    if at_or_before is not None:
+        stmt = stmt.where(s.event.c.at <= at_or_before)
+    row = (await conn.execute(stmt)).first()
+    return EventRec.from_row(row) if row else None
 
 
 async def last_event_id(conn: Conn) -> int:

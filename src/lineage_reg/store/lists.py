@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..event_kinds import ALIAS_MOVES
 from ..list_names import ListName
 from ..records import (
     CollectionRec, DeliveryRec, EventRec, FileRec, LinkRec, Page, ProjectRec, RunRec, VersionRec,
@@ -92,6 +93,11 @@ LISTS: dict[ListName, ListSpec] = {
     ),
     ListName.MODEL_HISTORY: ListSpec(
         sa.select(s.event), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row
+    ),
+    # Fail closed: with no alias bound, no moves at all (never every event of the collection).
+    ListName.ALIAS_HISTORY: ListSpec(
+        sa.select(s.event).where(sa.false()), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row,
+        filtered=sa.select(s.event).where(s.event.c.alias == ARG, s.event.c.kind.in_(ALIAS_MOVES)),
     ),
     ListName.WEBHOOK_DELIVERIES: ListSpec(
         sa.select(s.delivery), s.delivery.c.webhook_id, s.delivery.c.id, True, DeliveryRec.from_row

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from .tables import auth, events, lineage, metrics, registry, runs, webhooks
+from .tables import auth, events, governance, lineage, metrics, registry, runs, webhooks
 from .db import Conn
 
 
@@ -42,6 +42,9 @@ delivery = _table(webhooks.WebhookDelivery)
 version_metric = _table(metrics.VersionMetric)
 version_metric_summary = _table(metrics.VersionMetricSummary)
 metric_rule = _table(metrics.MetricRule)
+approval_policy = _table(governance.ApprovalPolicy)
+promotion_request = _table(governance.PromotionRequest)
+promotion_review = _table(governance.PromotionReview)
 
 
 def select_collections() -> sa.Select[Any]:

@@ -22,6 +22,7 @@ from .projects import Project
 from .runs import Run
 
 if TYPE_CHECKING:
+    from .governance import ApprovalPolicy, PromotionRequest
     from .models import ModelLink
 
 
@@ -59,6 +60,20 @@ class Artifact(Node):
     @strawberry.field(description="Metric rules watching this artifact's aliases (docs/metrics.md).")
     async def metric_rules(self, info: Info) -> list[MetricRule]:
         return await rules_of(info, self._rec.id)
+
+    @strawberry.field(description="The approval policies in force on this artifact's aliases, one per alias (its own, "
+                      "else its project's); see docs/governance.md.")
+    async def approval_policies(self, info: Info) -> list[Annotated[ApprovalPolicy, strawberry.lazy(".governance")]]:
+        from .governance import policies_of
+
+        return await policies_of(info, self._rec)
+
+    @strawberry.field(description="Promotion requests waiting for review on this artifact, oldest first.")
+    async def pending_promotions(self, info: Info
+                                 ) -> list[Annotated[PromotionRequest, strawberry.lazy(".governance")]]:
+        from .governance import pending_of
+
+        return await pending_of(info, self._rec)
 
 
 async def version_in(info: Info, coll: CollectionRec, selector: str) -> ArtifactVersion | None:

@@ -19,6 +19,7 @@ from .metrics import MetricRule, rules_of
 from .projects import Project
 
 if TYPE_CHECKING:
+    from .governance import ApprovalPolicy, PromotionRequest
     from .events import Event
 
 
@@ -62,6 +63,20 @@ class RegisteredModel(Node):
     @strawberry.field(description="Metric rules watching this registered model's aliases (docs/metrics.md).")
     async def metric_rules(self, info: Info) -> list[MetricRule]:
         return await rules_of(info, self._rec.id)
+
+    @strawberry.field(description="The approval policies in force on this registered model's aliases, one per alias (its own, "
+                      "else its project's); see docs/governance.md.")
+    async def approval_policies(self, info: Info) -> list[Annotated[ApprovalPolicy, strawberry.lazy(".governance")]]:
+        from .governance import policies_of
+
+        return await policies_of(info, self._rec)
+
+    @strawberry.field(description="Promotion requests waiting for review on this registered model, oldest first.")
+    async def pending_promotions(self, info: Info
+                                 ) -> list[Annotated[PromotionRequest, strawberry.lazy(".governance")]]:
+        from .governance import pending_of
+
+        return await pending_of(info, self._rec)
 
     @strawberry.field(description="Every change to this registered model, newest first.")
     async def history(

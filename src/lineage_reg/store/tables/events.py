@@ -20,6 +20,8 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_event_project_id_id", "project_id", "id"),
         sa.Index("ix_event_collection_id_id", "collection_id", "id"),
+        # An alias's moves, newest first: aliasAt and aliasHistory (docs/governance.md).
+        sa.Index("ix_event_collection_id_alias_id", "collection_id", "alias", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64)
