@@ -14,7 +14,8 @@ Three actors, in one script so it runs on its own:
    with source ``production`` (``logVersionMetrics``; a serving sidecar needs only a member token).
 3. **The rollback bot**: subscribed to the project's ``alias.set`` and ``metric.breached`` events from the
    start of the log, it keeps each alias's history from the replay; on a breach of its rule by the version
-   holding the alias it moves the alias back to the version that held it before, and tags the bad one ``rolled-back``.
+   holding the alias it rolls the alias back (``rollbackAlias``: to the version that held it before, the reason
+   recorded) and tags the bad one ``rolled-back``.
 
 The rule fires once per breach: after the rollback the good version's points keep it quiet, and it would fire
 again only if the condition held again after clearing. Running the example again logs two new versions and
@@ -118,7 +119,11 @@ async def rollback_bot(reg: AsyncRegistry, token: str, rule: str, subscribed: as
                 payload = event["payload"]
                 print(f"breach: {bad} {payload['metric']} mean {payload['observed']:.1f} {payload['op']} "
                       f"{payload['threshold']:g} ({payload['source']})", flush=True)
-                await reg.set_alias(event["collection"], event["alias"], previous)
+                # rollbackAlias: back to the version before the last move, with the reason in the log; allowed
+                # even where an approval policy governs the alias (docs/governance.md).
+                restored = await reg.rollback(event["collection"], event["alias"],
+                                              reason=f"{payload['metric']} breached rule {rule}")
+                assert restored == previous, (restored, previous)
                 await reg.add_tags(bad, ["rolled-back"])
                 print(f"rolled back {event['collection']}:{event['alias']} from {bad} to {previous}", flush=True)
                 return previous

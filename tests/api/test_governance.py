@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from conftest import Api, snapshot
@@ -16,6 +17,7 @@ from lineage_reg.clock import utcnow
 from lineage_reg.services import promotions
 from support.two_projects import user
 from support.versions import CREATE_VERSION, log_version, manifest
+from support.ws import connected, subscribe
 
 MODEL = "churn/churn-model"
 POLICY = """mutation($alias: String!, $n: Int!, $p: String, $c: String, $role: String! = "admin",
@@ -380,3 +382,44 @@ async def test_concurrent_requests_make_one_pending(api: Api, dialect: str) -> N
             assert b["errors"][0]["extensions"]["request"] == made[0]
     listed = await api('{ promotionRequests(collection: "churn/churn-model") { totalCount } }')
     assert listed["promotionRequests"]["totalCount"] == 1
+
+
+async def test_an_approved_request_applies_on_top_of_whatever_holds_the_alias_now(api: Api, dialect: str) -> None:
+    v = await setup(api)
+    await api(SET_ALIAS, v=v[0])
+    await api(POLICY, alias="production", n=1, p="churn")
+    ci = await user(api, "ci", "churn", "member")
+    to_v1 = (await ci(REQUEST, v=v[1]))["requestPromotion"]
+    to_v2 = (await ci(REQUEST, v=v[2]))["requestPromotion"]
+    assert to_v1["previous"] == to_v2["previous"] == {"ref": v[0]}
+    assert (await api(REVIEW, id=to_v1["id"]))["reviewPromotion"]["previous"] == {"ref": v[0]}
+    applied = (await api(REVIEW, id=to_v2["id"]))["reviewPromotion"]  # still valid after production moved
+    assert applied["state"] == "APPLIED" and applied["previous"] == {"ref": v[1]}  # what it replaced
+    assert await holder(api) == v[2]
+    await api(ROLLBACK)
+    assert await holder(api) == v[1]
+
+
+@pytest.mark.network
+async def test_governance_events_reach_subscriptions_and_webhooks(api: Api, dialect: str) -> None:
+    v = await setup(api)
+    await api(POLICY, alias="production", n=1, p="churn", own=True)
+    kinds_ = ["promotion.requested", "promotion.reviewed", "promotion.applied", "alias.rolled_back"]
+    hook = await api('mutation($k: [String!]!) { createWebhook(input: {project: "churn", url: '
+                     '"https://hooks.example.com/chat", kinds: $k, secret: "0123456789abcdef"}) { kinds } }', k=kinds_)
+    assert sorted(hook["createWebhook"]["kinds"]) == sorted(kinds_)  # accepted: known kinds
+    query = ('subscription { events(project: "churn", kinds: ["promotion.requested", "promotion.applied", '
+             '"alias.rolled_back"]) { kind payload } }')
+    moves = 'subscription { aliasChanged(collection: "churn/churn-model", alias: "production") { version { ref } } }'
+    async with connected(api, api.token) as sock, connected(api, api.token) as bot:
+        await subscribe(sock, api.server, query)
+        await subscribe(bot, api.server, moves)
+        await api(SET_ALIAS.replace("production", "staging"), a="staging", v=v[0])  # not asked for
+        req = (await api(REQUEST, v=v[1]))["requestPromotion"]
+        await api(REVIEW, id=req["id"])
+        await api(REQUEST, v=v[2])
+        got = [await sock.next("events") for _ in range(3)]
+        assert (await bot.next("aliasChanged")) == {"version": {"ref": v[1]}}
+        await sock.quiet()
+    assert [e["kind"] for e in got] == ["promotion.requested", "promotion.applied", "promotion.requested"]
+    assert got[0]["payload"]["request"] == req["id"] and got[1]["payload"]["version"] == v[1]

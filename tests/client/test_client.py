@@ -31,7 +31,7 @@ MiB = 1024 * 1024
 
 def test_exported_members() -> None:
     assert sorted(lineage_reg.client.__all__) == [
-        "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
+        "ApprovalRequired", "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
         "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
         "connect",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -134,3 +135,42 @@ def test_monitor_and_rollback(live: LiveServer, dialect: str) -> None:
         assert f"rolled back monitoring/ranker:production from {new} to {good}" in run.stdout
         assert run.stdout.count("rolled back") == 1
         assert f"monitoring/ranker:production is {good} again" in run.stdout
+
+
+def test_promotion_review(live: LiveServer, dialect: str) -> None:
+    from lineage_reg.client import Registry
+
+    first = subprocess.run([sys.executable, str(EXAMPLES / "promotion_review.py")], env=user_env(live),
+                           capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "moving it now needs 1 approval by a project admin" in first.stdout
+    # Second run as in real life: CI with a token of its own (a member of the project), the admin reviewing.
+    with Registry(live.url, live.admin_token()) as reg:
+        ci_token = asyncio.run(_token(live, "ci-bot"))
+        reg.add_member("reviewed", "ci-bot", "member")
+    second = subprocess.run([sys.executable, str(EXAMPLES / "promotion_review.py")],
+                            env={**user_env(live, ci_token), "LINEAGE_REG_REVIEWER_TOKEN": live.admin_token()},
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stdout + second.stderr
+    for run, v in ((first, "v1"), (second, "v2")):
+        ref = f"reviewed/fraud-weights:{v}"
+        assert re.search(rf"CI requested production -> {re.escape(ref)}: request \S+ \(auc 0\.\d+ on holdout", run.stdout)
+        assert re.search(r"reviewer approved \S+: APPLIED", run.stdout)
+        assert f"deploy bot shipped {ref}" in run.stdout
+        assert run.stdout.strip().endswith(f"reviewed/fraud:production is {ref}")
+    with Registry(live.url, live.admin_token()) as reg:
+        moves = list(reg.alias_history("reviewed/fraud", "production"))
+        assert [m["version"] for m in moves] == ["reviewed/fraud-weights:v2", "reviewed/fraud-weights:v1",
+                                                 "reviewed/fraud-weights:v0"]
+        assert moves[0]["request"] and moves[1]["request"] and moves[2]["request"] is None
+        requests = list(reg.promotions(project="reviewed"))
+        assert [r["requestedBy"] for r in requests] == ["ci-bot", "bootstrap-admin"]
+
+
+async def _token(live: LiveServer, name: str) -> str:
+    """A token with no global role: what it may do comes from its project memberships."""
+    from lineage_reg.services import tokens
+    from lineage_reg.services.lifecycle import open_runtime
+
+    async with open_runtime(live.settings, events=False, migrate=False) as rt:
+        return await tokens.create_token(rt, name=name, role="user")

@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -315,8 +316,22 @@ HISTORY = """query($p: String!, $n: String!, $a: String) { registeredModel(proje
   pageInfo { hasNextPage endCursor } } } }"""
 
 
-def history(registered_model: str, as_json: Json = False, url: Url = None) -> None:
-    """The event log of a registered model, newest first: who moved which alias from what to what."""
+def history(registered_model: Annotated[str, typer.Argument(
+                metavar="COLLECTION", help="project/registered-model (or, with --alias, an artifact too)")],
+            alias: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                help="only the moves of this alias (aliasHistory), newest first")] = None,
+            at: Annotated[Optional[datetime], typer.Option(  # noqa: UP045
+                help="with --alias: which version held it at this time (ISO 8601; no zone means UTC)")] = None,
+            as_json: Json = False, url: Url = None) -> None:
+    """The event log of a registered model, newest first: who moved which alias from what to what. With --alias,
+    one alias's moves in any collection; with --alias and --at, the version it held then."""
+    if at is not None and alias is None:
+        raise errors.BadInput("--at needs --alias: which alias's holder do you want at that time?")
+    if alias is not None:
+        from .governance import alias_history
+
+        alias_history(registered_model, alias, at, as_json, url)
+        return
     rows: list[dict[str, Any]] = []
     with session(url) as reg:
         coll = refs.parse_collection(registered_model)
@@ -448,7 +463,7 @@ def _json_object(text: str | None, flag: str) -> dict[str, Any] | None:
 
 
 def register(app: typer.Typer) -> None:
-    from . import manage, search
+    from . import governance, manage, search
 
     for command in (login, log, get, link, ls, show, history, lineage, diff):
         app.command()(command)
@@ -457,6 +472,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cache_app, name="cache")
     manage.register(app)
     search.register(app)
+    governance.register(app)
 
 
 __all__ = ["EXIT_CODES", "Unreachable", "register"]

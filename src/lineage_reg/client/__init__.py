@@ -14,7 +14,7 @@
 
 from .. import connect
 from ..errors import (
-    BadInput, BlobUnknown, Conflict, DigestInvalid, Forbidden, LimitExceeded, NotFound, RegistryError,
+    ApprovalRequired, BadInput, BlobUnknown, Conflict, DigestInvalid, Forbidden, LimitExceeded, NotFound, RegistryError,
     Unauthenticated, VersionCommitted,
 )
 from .aio import AsyncRegistry
@@ -25,7 +25,7 @@ from .run import AsyncRun, Run
 from .version import File, Version
 
 __all__ = [
-    "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
+    "ApprovalRequired", "AsyncRegistry", "AsyncRun", "BadInput", "BlobUnknown", "Conflict", "DigestInvalid", "File", "Forbidden", "LimitExceeded", "NotFound",
     "Registry", "RegistryError", "Retry", "Run", "Unauthenticated", "Unreachable", "Version", "VersionCommitted",
     "connect",
 ]

@@ -36,6 +36,7 @@ from .cache import BlobCache, default_dir
 from .credentials import saved_credentials
 from .failures import Unreachable, graphql_error
 from .files import manifest, safe_target, walk
+from .governance import GovernanceCalls
 from .retry import TRANSIENT_STATUS, Retry, Transient, repeat
 from .run import AsyncRun
 from .transfers import USER_AGENT, Transfers, each
@@ -101,7 +102,7 @@ class Identified(Protocol):
     def id(self) -> str: ...
 
 
-class AsyncRegistry:
+class AsyncRegistry(GovernanceCalls):
     """A connection to a lineage-reg server, for async code. ``url`` and ``token`` default to ``LINEAGE_REG_URL``
     and ``LINEAGE_REG_TOKEN``, then to what ``lineage-reg login`` saved, then to http://127.0.0.1:8080 and no
     token. ``progress`` (optional) is called with the number of bytes of each chunk uploaded or downloaded.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -143,6 +144,29 @@ class Registry:
     add_member = blocking(AsyncRegistry.add_member)
     remove_member = blocking(AsyncRegistry.remove_member)
     members = blocking(AsyncRegistry.members)
+
+    # governance (docs/governance.md)
+    request_promotion = blocking(AsyncRegistry.request_promotion)
+    review = blocking(AsyncRegistry.review)
+    cancel_promotion = blocking(AsyncRegistry.cancel_promotion)
+    set_approval_policy = blocking(AsyncRegistry.set_approval_policy)
+    remove_approval_policy = blocking(AsyncRegistry.remove_approval_policy)
+    rollback = blocking(AsyncRegistry.rollback)
+
+    def alias_at(self, collection: str, alias: str, when: datetime | str) -> Version | None:
+        """``AsyncRegistry.alias_at``: the version ``alias`` held at ``when``, or None."""
+        found = self._portal.call(self._aio.alias_at(collection, alias, when))
+        return None if found is None else self.own(found)
+
+    def promotions(self, *, project: str | None = None, collection: str | None = None,
+                   states: Sequence[str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """``AsyncRegistry.promotions`` as a blocking iterator."""
+        return self._portal.iterate(self._aio.promotions(project=project, collection=collection, states=states,
+                                                         limit=limit))
+
+    def alias_history(self, collection: str, alias: str, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """``AsyncRegistry.alias_history`` as a blocking iterator: the moves of one alias, newest first."""
+        return self._portal.iterate(self._aio.alias_history(collection, alias, limit=limit))
 
     def versions(self, collection: str, *, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """``AsyncRegistry.versions`` as a blocking iterator: every version of artifact ``project/name``."""

@@ -1,0 +1,146 @@
+"""Governance for the SDK: promotion requests and reviews, approval policies, rollback, alias history.
+
+``AsyncRegistry`` inherits these methods (``Registry`` wraps them, blocking). A
+promotion request comes back as a dict with the fields of ``REQUEST_FIELDS``
+(``version`` and ``previous`` as refs); see docs/governance.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from .. import errors
+from .version import VERSION_FIELDS, Version
+
+if TYPE_CHECKING:
+    from .aio import AsyncRegistry
+
+REQUEST_FIELDS = ("id collection alias state reason requestedBy requestedAt requiredApprovals decidedAt expiresAt "
+                  "version { ref } previous { ref } reviews { reviewer decision comment at }")
+POLICY_FIELDS = "alias requiredApprovals approverRole allowSelfApproval expiresAfterHours scope"
+REQUEST = (f"mutation($c: String!, $a: String!, $v: String!, $r: String) {{ requestPromotion(collection: $c, "
+           f"alias: $a, version: $v, reason: $r) {{ {REQUEST_FIELDS} }} }}")
+REVIEW = (f"mutation($id: ID!, $d: ReviewDecision!, $m: String) {{ reviewPromotion(request: $id, decision: $d, "
+          f"comment: $m) {{ {REQUEST_FIELDS} }} }}")
+CANCEL = f"mutation($id: ID!) {{ cancelPromotion(request: $id) {{ {REQUEST_FIELDS} }} }}"
+REQUESTS = (f"query($p: String, $c: String, $s: [PromotionState!], $n: Int, $a: String) {{ promotionRequests("
+            f"project: $p, collection: $c, states: $s, first: $n, after: $a) {{ edges {{ node {{ {REQUEST_FIELDS} }} }} "
+            "pageInfo { hasNextPage endCursor } } }")
+SET_POLICY = (f"mutation($a: String!, $n: Int!, $p: String, $c: String, $r: String!, $s: Boolean!, $h: Int) {{ "
+              f"setApprovalPolicy(alias: $a, requiredApprovals: $n, project: $p, collection: $c, approverRole: $r, "
+              f"allowSelfApproval: $s, expiresAfterHours: $h) {{ {POLICY_FIELDS} }} }}")
+REMOVE_POLICY = ("mutation($a: String!, $p: String, $c: String) { removeApprovalPolicy(alias: $a, project: $p, "
+                 "collection: $c) }")
+ROLLBACK = ("mutation($c: String!, $a: String!, $r: String!) { rollbackAlias(collection: $c, alias: $a, reason: $r) "
+            "{ name version { ref } } }")
+ALIAS_AT = (f"query($c: String!, $a: String!, $t: DateTime!) {{ aliasAt(collection: $c, alias: $a, at: $t) "
+            f"{{ {VERSION_FIELDS} }} }}")
+HISTORY = ("query($c: String!, $a: String!, $n: Int, $x: String) { aliasHistory(collection: $c, alias: $a, "
+           "first: $n, after: $x) { edges { node { at actor rollback reason version { ref } previous { ref } "
+           "event { kind sequence } request { id } } } pageInfo { hasNextPage endCursor } } }")
+
+
+def _flat(node: dict[str, Any]) -> dict[str, Any]:
+    """``version { ref }`` → ``version: "p/a:v3"``: a request or move as a script reads it."""
+    out = dict(node)
+    for key in ("version", "previous"):
+        if key in out:
+            out[key] = (out[key] or {}).get("ref")
+    if "request" in out:
+        out["request"] = (out["request"] or {}).get("id")
+    return out
+
+
+def _id(request: dict[str, Any] | str) -> str:
+    return request["id"] if isinstance(request, dict) else request
+
+
+def _when(when: datetime | str) -> str:
+    if isinstance(when, datetime):
+        return when.isoformat()
+    return when
+
+
+class GovernanceCalls:
+    """The governance half of ``AsyncRegistry`` (``self`` is one: these are its methods)."""
+
+    if TYPE_CHECKING:  # what AsyncRegistry provides
+        async def query(self, text: str, /, **variables: Any) -> dict[str, Any]: ...
+        def _search(self, text: str, field: str, limit: int | None, page_size: int,
+                    **variables: Any) -> AsyncIterator[dict[str, Any]]: ...
+        async def _all_files(self, version: Version, page: dict[str, Any]) -> None: ...
+
+    async def request_promotion(self, collection: str, alias: str, version: Version | str, *,
+                                reason: str | None = None) -> dict[str, Any]:
+        """Ask for ``alias`` of ``collection`` (``project/name``) to move to ``version`` (a ``Version``, ref or
+        id); for a registered model the version must be linked into it. Returns the PENDING request."""
+        ref = version.ref if isinstance(version, Version) else version
+        data = await self.query(REQUEST, c=collection, a=alias, v=ref, r=reason)
+        return _flat(data["requestPromotion"])
+
+    async def review(self, request: dict[str, Any] | str, *, approve: bool = True,
+                     comment: str | None = None) -> dict[str, Any]:
+        """Approve (or, ``approve=False``, reject) a request (its dict or id). The approval that reaches the
+        policy's number moves the alias; the returned request's ``state`` says APPLIED then."""
+        data = await self.query(REVIEW, id=_id(request), d="APPROVE" if approve else "REJECT", m=comment)
+        return _flat(data["reviewPromotion"])
+
+    async def cancel_promotion(self, request: dict[str, Any] | str) -> dict[str, Any]:
+        """Withdraw a PENDING request: your own, or any as a project admin."""
+        return _flat((await self.query(CANCEL, id=_id(request)))["cancelPromotion"])
+
+    async def promotions(self, *, project: str | None = None, collection: str | None = None,
+                         states: Sequence[str] | None = None, limit: int | None = None,
+                         page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
+        """Promotion requests, newest first, of a project, a collection, or all you can read; ``states``
+        narrows them (``["PENDING"]``)."""
+        wanted = [s.upper() for s in states] if states else None
+        async for node in self._search(REQUESTS, "promotionRequests", limit, page_size, p=project, c=collection,
+                                       s=wanted):
+            yield _flat(node)
+
+    async def set_approval_policy(self, alias: str, required_approvals: int, *,
+                                  project: str | None = None, collection: str | None = None,
+                                  approver_role: str = "admin", allow_self_approval: bool = False,
+                                  expires_after_hours: int | None = None) -> dict[str, Any]:
+        """Project admin: moves of ``alias`` in ``project`` (or one ``collection``) need approval."""
+        data = await self.query(SET_POLICY, a=alias, n=required_approvals, p=project, c=collection,
+                                r=approver_role, s=allow_self_approval, h=expires_after_hours)
+        return dict(data["setApprovalPolicy"])
+
+    async def remove_approval_policy(self, alias: str, *, project: str | None = None,
+                                     collection: str | None = None) -> None:
+        await self.query(REMOVE_POLICY, a=alias, p=project, c=collection)
+
+    async def rollback(self, collection: str, alias: str, *, reason: str) -> str:
+        """Move ``alias`` back to the version it held before its last move; returns that version's ref."""
+        data = await self.query(ROLLBACK, c=collection, a=alias, r=reason)
+        return str(data["rollbackAlias"]["version"]["ref"])
+
+    async def alias_at(self, collection: str, alias: str, when: datetime | str) -> Version | None:
+        """The version ``alias`` held at ``when`` (a datetime, or ISO 8601 text; no zone means UTC), or None."""
+        node = (await self.query(ALIAS_AT, c=collection, a=alias, t=_when(when)))["aliasAt"]
+        if node is None:
+            return None
+        version = Version.of(node, cast("AsyncRegistry", self))
+        await self._all_files(version, node["files"]["pageInfo"])
+        return version
+
+    async def alias_history(self, collection: str, alias: str, *, limit: int | None = None,
+                            page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
+        """Every move of one alias, newest first: ``at actor version previous rollback reason request event``."""
+        if limit is not None and limit < 0:
+            raise errors.BadInput(f"limit must be >= 0, got {limit}")
+        left, after = limit, None
+        while left is None or left > 0:
+            size = page_size if left is None else min(page_size, left)
+            conn = (await self.query(HISTORY, c=collection, a=alias, n=size, x=after))["aliasHistory"]
+            for edge in conn["edges"]:
+                yield _flat(edge["node"])
+            if left is not None:
+                left -= len(conn["edges"])
+            if not conn["pageInfo"]["hasNextPage"]:
+                return
+            after = conn["pageInfo"]["endCursor"]
