@@ -9,7 +9,7 @@ filter and its text query both become.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -85,10 +85,15 @@ class MetricTerm:
 
 @dataclass(frozen=True)
 class Created:
-    """Created ``op`` (GT, GTE, LT, LTE) ``at``."""
+    """Created ``op`` (GT, GTE, LT, LTE) ``at``; a time without a zone is UTC, as everywhere else (the store
+    refuses naive times: a filter's ``createdBefore: "2026-11-05T21:02:59"`` was an internal error)."""
 
     op: FilterOp
     at: datetime
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            object.__setattr__(self, "at", self.at.replace(tzinfo=UTC))
 
 
 Term = Match | JsonTerm | MetricTerm | Created

@@ -298,6 +298,9 @@ async def test_search_registered_models(seeded: Api, dialect: str) -> None:
     assert await names(q="-tag:gold") == ["prod-model"]
     assert await names({"text": "DET"}) == ["det-prod"]
     assert await names({"createdAfter": "2000-01-01T00:00:00Z"}, "created<2000-01-01") == []
+    # A time without a zone is UTC (it was an internal error: the store refuses naive times).
+    assert await names({"createdBefore": "0770-11-05T21:02:59.000300"}) == []
+    assert await names({"createdAfter": "2000-01-01T00:00:00"}) == ["det-prod", "prod-model"]
     page = (await api(MODELS, n=1))["searchRegisteredModels"]
     rest = (await api(MODELS, n=1, a=page["pageInfo"]["endCursor"]))["searchRegisteredModels"]
     assert [e["node"]["name"] for e in page["edges"] + rest["edges"]] == ["det-prod", "prod-model"]
