@@ -234,6 +234,40 @@ async def test_orders_page_without_dupes_or_gaps(api: Api, dialect: str) -> None
     assert by_auc[0] != auc_asc[0]
 
 
+async def test_filtered_and_ordered_by_the_same_stored_metric(api: Api, dialect: str) -> None:
+    """The summary row is joined then (store/search.py): same answer as Python's sort, ties by id, every page."""
+    await api('mutation { createProject(name: "churn") { id } }')
+    aucs = [0.91, 0.97, 0.95, 0.97, 0.5, None, 0.99, 0.95, 0.93, 0.97]
+    for i, auc in enumerate(aucs):
+        v = await version(api, "m", f"w{i}".encode())
+        if auc is not None:
+            await api('mutation($v: String!, $m: JSON!) { logVersionMetrics(version: $v, metrics: $m) }',
+                      v=v, m={"auc": auc, "f1": 1 - auc})
+    for op, bound, direction in (("GTE", 0.93, "DESC"), ("GT", 0.93, "ASC"), ("LTE", 0.95, "DESC"),
+                                 ("EQ", 0.97, "ASC")):
+        keep = {"GTE": bound.__le__, "GT": bound.__lt__, "LTE": bound.__ge__, "EQ": bound.__eq__}[op]
+        rows = [(auc, i) for i, auc in enumerate(aucs) if auc is not None and keep(auc)]
+        rows.sort(reverse=direction == "DESC")  # ties by id, in the first key's direction
+        expected = [f"churn/m:v{i}" for _, i in rows]
+        f = {"metrics": [{"name": "auc", "source": "evaluation", "op": op, "value": bound}]}
+        o = [{"field": "METRIC", "metric": "auc", "source": "evaluation", "direction": direction}]
+        assert await refs(api, f=f, o=o) == expected, (op, direction)
+        for n in (1, 2, 3):
+            seen, after = [], None
+            while True:
+                page = (await api(SEARCH, f=f, o=o, n=n, a=after))["searchVersions"]
+                seen += [e["node"]["ref"] for e in page["edges"]]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            assert seen == expected, (op, direction, n)
+    # Ordered by one metric, filtered on another: the subquery form, same rules.
+    other = await refs(api, f={"metrics": [{"name": "f1", "source": "evaluation", "op": "LT", "value": 0.1}]},
+                       o=[{"field": "METRIC", "metric": "auc", "source": "evaluation", "direction": "DESC"}])
+    assert other == [f"churn/m:v{i}" for _, i in sorted(((a, i) for i, a in enumerate(aucs)
+                                                          if a is not None and 1 - a < 0.1), reverse=True)]
+
+
 @pytest.mark.parametrize("o", [None, [{"field": "SIZE", "direction": "ASC"}], [{"field": "INDEX", "direction": "ASC"}]])
 async def test_pagination_is_stable_while_another_client_inserts(api: Api, dialect: str, o: Any) -> None:
     await api('mutation { createProject(name: "churn") { id } }')

@@ -246,3 +246,28 @@ async def test_metrics_of_a_list_of_versions_cost_no_more_statements(api: Api, d
     assert all(len(v["node"]["metrics"]) == 3 for v in versions)
     assert all(v["node"]["metrics"][0]["points"]["totalCount"] == 1 for v in versions)
     assert len(large) <= len(small) + 2, "statement count grew with the number of versions: an N+1"
+
+
+async def test_a_batch_by_ids_costs_the_same_statements_for_any_number_of_versions(api: Api, dialect: str) -> None:
+    """A serving sidecar's flush names hundreds of versions by id: their projects (access) and the versions
+    (the write) are each read in one statement, not one per version."""
+    await api('mutation { createProject(name: "churn") { id } }')
+    version_ids = [(await log_version(api, {"model.bin": f"w{i}".encode()}))["id"] for i in range(12)]
+
+    async def statements(n: int) -> int:
+        points = [{"version": v, "metrics": {"latency": float(i)}, "source": "production"}
+                  for i, v in enumerate(version_ids[:n])]
+        with count_statements(api.server) as seen:
+            assert (await api(BATCH, p=points))["logVersionMetricsBatch"] == n
+        # The points' INSERT ... RETURNING is one statement on PostgreSQL; SQLAlchemy sends it row by row to
+        # SQLite (in-process, no round trip). Everything else must not grow.
+        return len([s for s in seen if "INSERT INTO version_metric " not in s])
+
+    assert await statements(2) == await statements(12)
+    outsider_id = version_ids[0]
+    await api('mutation { createProject(name: "other") { id } }')
+    stranger = await user(api, "stan", "other", "member")
+    before = await snapshot(api.server)
+    err = await stranger.error(BATCH, p=[{"version": outsider_id, "metrics": {"x": 1}}])
+    assert err.code == "NOT_FOUND"  # churn is not stan's: answered as if the version didn't exist
+    assert await snapshot(api.server) == before

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from .. import ids, refs
 from ..errors import Forbidden, NotFound, Unauthenticated, not_found_or_unreadable
@@ -125,18 +126,23 @@ async def project_reader(info: Info, target_of: Callable[[], Awaitable[owners.Ta
 
 async def metrics_writer(info: Info, versions: list[str]) -> str | None:
     """``member`` in the project of every version a metrics request names: each distinct project once (a
-    reference names its project; a global id is looked up). Who acts."""
+    reference names its project; global ids are looked up together, in one read). Who acts."""
     rt = info.context.rt
     name: str | None = None
-    seen: set[str] = set()
-    for text in dict.fromkeys(versions):
-        key = text if ids.looks_like_id(text) else refs.parse_version_ref(text).project
-        if key in seen:
-            continue
-        seen.add(key)
-        if ids.looks_like_id(text):
-            granted = await project_role(info, "member", lambda t=text: owners.version(rt, ref=t))  # type: ignore[misc]
-        else:
-            granted = await project_role(info, "member", lambda k=key: owners.project(rt, name=k))  # type: ignore[misc]
-        name = granted.name
+    distinct = list(dict.fromkeys(versions))
+    by_id = [t for t in distinct if ids.looks_like_id(t)]
+    targets = await owners.versions(rt, global_ids=by_id) if by_id else {}
+    checked: set[object] = set()
+    for text in by_id:
+        target = targets[text]
+        key = target.project_id if target.project_id is not None else text  # a missing one: answered as itself
+        if key not in checked:
+            checked.add(key)
+            name = (await project_role(info, "member", partial(_known, target))).name
+    for project in dict.fromkeys(refs.parse_version_ref(t).project for t in distinct if t not in targets):
+        name = (await project_role(info, "member", partial(owners.project, rt, name=project))).name
     return name
+
+
+async def _known(target: owners.Target) -> owners.Target:
+    return target

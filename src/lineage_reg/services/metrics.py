@@ -27,6 +27,7 @@ from ..errors import BadInput, LimitExceeded, NotFound
 from ..records import MetricPointRec, MetricSummaryRec, RunRec, VersionRec
 from ..store import metrics as metric_store
 from ..store import runs as run_store
+from ..store import versions as version_store
 from ..store.metrics import SeriesKey
 from . import find, metric_rules
 from .metric_names import EVALUATION, PRECEDENCE, TRAINING, check_name, check_source, check_value
@@ -89,7 +90,11 @@ async def log_version_metrics(rt: Runtime, *, actor: str | None, points: Sequenc
     check_points(points)
 
     async def work(tx: Tx) -> int:
-        versions: dict[str, VersionRec] = {}
+        # Versions named by id in one read (a serving sidecar's batch names hundreds); references one by one.
+        by_id = {p.version: ids.decode_as(p.version, "ArtifactVersion") for p in points
+                 if ids.looks_like_id(p.version)}
+        found = await version_store.versions_by_id(tx.conn, sorted(set(by_id.values()))) if by_id else {}
+        versions: dict[str, VersionRec] = {text: found[v] for text, v in by_id.items() if v in found}
         for index, entry in enumerate(points):
             if entry.version not in versions:
                 try:

@@ -257,11 +257,37 @@ def _base(kind: str) -> tuple[sa.Select[Any], Any]:
     return sa.select(s.run).join(s.project, P.id == R.project_id), RunRec.from_row
 
 
-def _filtered(search: Search, dialect: str) -> tuple[sa.Select[Any], Any]:
+# "Filter by a stored metric, order by the same metric" (``auc >= 0.9``, best first) joins that metric's summary
+# row instead of asking a correlated subquery per row: the database then walks ix_version_metric_summary_by_value
+# (source, name, latest, version_id) in the order asked for and stops once the page is full, where the subquery
+# form read every version the metric term let through, then sorted them (1.1 M versions, ~55,000 with auc >= 0.95:
+# 250 ms). The join drops versions without the metric, which the filter on it drops anyway.
+MS = s.version_metric_summary.alias("ms")
+_BOUNDED = (FilterOp.GT, FilterOp.GTE, FilterOp.LT, FilterOp.LTE, FilterOp.EQ)
+
+
+def _joined_metric(search: Search) -> MetricTerm | None:
+    """The filter's term on the order key's stored metric, when the summary row can be joined (one order key:
+    the index's order is then the whole order)."""
+    if search.kind != "versions" or len(search.order) != 1:
+        return None
+    first = search.order[0]
+    if first.field != "metric" or first.source in (None, "training"):
+        return None
+    return next((t for t in search.terms if isinstance(t, MetricTerm) and t.source == first.source
+                 and t.name == first.metric and t.op in _BOUNDED), None)
+
+
+def _filtered(search: Search, dialect: str, *, join_metric: bool = True) -> tuple[sa.Select[Any], Any]:
     stmt, build = _base(search.kind)
     if search.project_ids is not None:
         stmt = stmt.where(P.id.in_(list(search.project_ids)) if search.project_ids else sa.false())
-    return stmt.where(*(condition(t, search.kind, dialect) for t in search.terms)), build
+    joined = _joined_metric(search)
+    if joined is not None and join_metric:
+        stmt = stmt.join(MS, sa.and_(MS.c.version_id == V.id, MS.c.source == joined.source,
+                                     MS.c.name == joined.name))
+        stmt = stmt.where(_compare(MS.c.latest, joined.op, joined.value))
+    return stmt.where(*(condition(t, search.kind, dialect) for t in search.terms if t is not joined)), build
 
 
 # --- order and keyset ---
@@ -279,7 +305,11 @@ def _keys(search: Search, dialect: str) -> list[tuple[Any, bool, bool]]:
     """(expression, descending, nullable) for each order key, then the id (in the first key's direction)."""
     keys = [(*_order_expr(k, search.kind, dialect), k) for k in search.order]
     out = [(expr, k.descending, nullable) for expr, nullable, k in keys]
-    return [*out, (_ID[search.kind], search.order[0].descending if search.order else True, False)]
+    last = _ID[search.kind]
+    if _joined_metric(search) is not None:  # the joined row's columns: the index's own order
+        out[0] = (MS.c.latest, search.order[0].descending, False)
+        last = MS.c.version_id
+    return [*out, (last, search.order[0].descending if search.order else True, False)]
 
 
 def _after(keys: list[tuple[Any, bool, bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
@@ -300,9 +330,39 @@ def _after(keys: list[tuple[Any, bool, bool]], values: Sequence[Any]) -> sa.Colu
     return sa.or_(*ors)
 
 
+def _walk_metric_index(search: Search, joined: MetricTerm, after: Sequence[Any] | None,
+                       limit: int) -> tuple[sa.Select[Any], list[str]]:
+    """PostgreSQL's form of the joined metric: its planner estimates JSONB containment (``tags @> ...``) far too
+    selective, so with a plain join it reads every version the tag and metadata indexes give, then sorts (230 ms
+    at 1.1 M versions). Here the summary index is walked in order and each candidate version is checked by its
+    primary key in a LATERAL subquery that ``OFFSET 0`` keeps from being flattened back into that plan (20 ms)."""
+    descending = search.order[0].descending
+    keys = [(MS.c.latest, descending, False), (MS.c.version_id, descending, False)]
+    cand = sa.select(MS.c.version_id, MS.c.latest).where(
+        MS.c.source == joined.source, MS.c.name == joined.name, _compare(MS.c.latest, joined.op, joined.value))
+    if after is not None:
+        cand = cand.where(_after(keys, after))
+    cand_q = cand.subquery("cand")
+    inner, _ = _filtered(search, "postgresql", join_metric=False)
+    version = inner.where(V.id == cand_q.c.version_id).offset(0).lateral("v")
+    order = [cand_q.c.latest.desc() if descending else cand_q.c.latest.asc(),
+             cand_q.c.version_id.desc() if descending else cand_q.c.version_id.asc()]
+    stmt = (sa.select(version, cand_q.c.latest.label("_k0"), cand_q.c.version_id.label("_k1"))
+            .select_from(cand_q.join(version, sa.true())).order_by(*order).limit(limit))
+    return stmt, ["_k0", "_k1"]
+
+
 async def search_page(conn: Conn, search: Search, *, first: int, after: Sequence[Any] | None) -> Page[Any]:
     """One page; each key is the row's order values, its id last (what the cursor encodes)."""
     dialect = conn.dialect_name
+    joined = _joined_metric(search)
+    if joined is not None and dialect == "postgresql":
+        walk, names = _walk_metric_index(search, joined, after, first + 1)
+        rows = (await conn.execute(walk)).all()
+        kept = rows[:first]
+        return Page(items=[VersionRec.from_row(r) for r in kept],
+                    keys=[[r._mapping[n] for n in names] for r in kept], has_next=len(rows) > first,
+                    has_previous=after is not None)
     stmt, build = _filtered(search, dialect)
     keys = _keys(search, dialect)
     labels = [f"_k{i}" for i in range(len(keys))]
