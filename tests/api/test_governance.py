@@ -277,13 +277,16 @@ async def test_rollback_is_the_emergency_brake(api: Api, dialect: str) -> None:
     back = (await api(ROLLBACK))["rollbackAlias"]
     assert back == {"name": "production", "protected": True, "version": {"ref": v[0]}}
     assert await holder(api) == v[0]
-    assert (await api(ROLLBACK, r="undo the rollback"))["rollbackAlias"]["version"] == {"ref": v[1]}
+    before = await snapshot(api.server)
+    again = await api.error(ROLLBACK, r="pulled the brake too")  # a second rollback would put v1 back
+    assert again.code == "CONFLICT" and "was a rollback" in message(again)
+    assert await snapshot(api.server) == before
     moves = (await api(HISTORY))["aliasHistory"]
-    assert moves["totalCount"] == 4
+    assert moves["totalCount"] == 3
     assert [(m["node"]["rollback"], m["node"]["reason"], m["node"]["version"]["ref"]) for m in moves["edges"]] == [
-        (True, "undo the rollback", v[1]), (True, "v1 is broken", v[0]), (False, None, v[1]), (False, None, v[0])]
+        (True, "v1 is broken", v[0]), (False, None, v[1]), (False, None, v[0])]
     rolled = [e["node"] for e in (await api(EVENTS))["events"]["edges"] if e["node"]["kind"] == "alias.rolled_back"]
-    assert [r["payload"]["reason"] for r in rolled] == ["v1 is broken", "undo the rollback"]
+    assert [r["payload"]["reason"] for r in rolled] == ["v1 is broken"]
     # An ordinary alias: a member may roll it back (the policy doesn't stop it; nothing protects it).
     await api(POLICY, alias="staging", n=1, p="churn")
     await api(POLICY, alias="staging", n=0, c=MODEL)
@@ -293,10 +296,11 @@ async def test_rollback_is_the_emergency_brake(api: Api, dialect: str) -> None:
     assert (await member(ROLLBACK, a="staging"))["rollbackAlias"]["version"] == {"ref": v[0]}
     # Back to a version deleted since: refused, naming it.
     await api(POLICY, alias="staging", n=0, c=MODEL)
+    await member(SET_ALIAS, a="staging", v=v[1])
     await member(SET_ALIAS, a="staging", v=v[2])
-    await api('mutation { deleteArtifactVersion(version: "churn/classifier:v0") { id } }')
+    await api('mutation { deleteArtifactVersion(version: "churn/classifier:v1") { id } }')
     err = await api.error(ROLLBACK, a="staging")
-    assert err.code == "BAD_INPUT" and v[0] in message(err)
+    assert err.code == "BAD_INPUT" and v[1] in message(err)
 
 
 async def test_alias_at_and_history_from_the_event_log(api: Api, dialect: str) -> None:
@@ -423,3 +427,16 @@ async def test_governance_events_reach_subscriptions_and_webhooks(api: Api, dial
         await sock.quiet()
     assert [e["kind"] for e in got] == ["promotion.requested", "promotion.applied", "promotion.requested"]
     assert got[0]["payload"]["request"] == req["id"] and got[1]["payload"]["version"] == v[1]
+
+
+async def test_two_rollbacks_at_once_roll_back_once(api: Api, dialect: str) -> None:
+    v = await setup(api)
+    for ref in v:
+        await api(SET_ALIAS, v=ref)
+    await api(POLICY, alias="production", n=1, p="churn")
+    bodies = await asyncio.gather(*(api.raw(ROLLBACK, {"r": f"on-call {i}"}) for i in range(4)))
+    ok = [b for b in bodies if not b.get("errors")]
+    assert len(ok) == 1 and ok[0]["data"]["rollbackAlias"]["version"] == {"ref": v[1]}
+    assert all(b["errors"][0]["extensions"]["code"] == "CONFLICT" for b in bodies if b.get("errors"))
+    assert await holder(api) == v[1]
+    assert (await kinds(api)).count("alias.rolled_back") == 1

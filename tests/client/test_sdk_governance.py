@@ -64,6 +64,8 @@ def test_request_review_rollback_and_history(live: LiveServer, reg: Registry) ->
         ("churn/clf:v0", True, None), ("churn/clf:v1", False, req["id"]), ("churn/clf:v0", False, None)]
     assert [m["reason"] for m in moves][0] == "latency regression"
     assert list(reg.alias_history(MODEL, "production", limit=1))[0]["version"] == "churn/clf:v0"
+    with pytest.raises(Conflict, match="was a rollback"):
+        reg.rollback(MODEL, "production", reason="again")
     held = reg.alias_at(MODEL, "production", moves[1]["at"])
     assert held is not None and held.ref == "churn/clf:v1" and [f.path for f in held.files] == ["model.bin"]
     assert reg.alias_at(MODEL, "production", "2001-01-01T00:00:00") is None  # no zone: UTC
@@ -117,6 +119,8 @@ def test_cli_promote_rollback_history(live: LiveServer, reg: Registry, tmp_path:
     assert run_cli("promote", "list", "--state", "PENDING", env=admin).stdout.strip() == "no promotion requests match"
     back = run_cli("rollback", MODEL, "production", "--reason", "errors up", env=admin)
     assert back.returncode == 0 and "rolled back to churn/clf:v0" in back.stdout
+    twice = run_cli("rollback", MODEL, "production", "--reason", "again", env=admin)
+    assert twice.returncode != 0 and "was a rollback" in twice.stderr
     no_reason = run_cli("rollback", MODEL, "production", env=admin)
     assert no_reason.returncode != 0 and "--reason" in no_reason.stderr
     moves = json.loads(run_cli("history", MODEL, "--alias", "production", "--json", env=admin).stdout)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import refs
-from ..errors import BadInput, Forbidden, NotFound
+from ..errors import BadInput, Conflict, Forbidden, NotFound
 from ..store import events as event_store
 from ..store import links as link_store
 from ..records import AliasRec, CollectionRec, VersionRec
@@ -156,8 +156,10 @@ async def rollback(rt: Runtime, *, actor: str | None, collection: str, alias: st
     """Move ``alias`` back to the version it held before its last move, read from the event log.
 
     The emergency brake: no approval policy stops it, protection does (whoever may move the alias without a
-    policy may roll it back). A rollback is itself a move, so a second one undoes the first. The previous
-    version must still be able to carry the alias (committed, and linked for a registered model)."""
+    policy may roll it back). A rollback right after a rollback is refused (CONFLICT): two people pulling the
+    brake at once must not undo each other and put the bad version back; moving forward again is a setAlias
+    or a promotion request. The previous version must still be able to carry the alias (committed, and
+    linked for a registered model)."""
     coll_ref = refs.parse_collection(collection)
     check_reason(reason)
 
@@ -172,6 +174,11 @@ async def rollback(rt: Runtime, *, actor: str | None, collection: str, alias: st
         if last.from_version_id is None:
             raise BadInput(f"{alias!r} on {coll.ref} held no version before its last move (event {last.id}, "
                            f"{last.at.isoformat()}): there is nothing to roll back to; aliasHistory lists its moves")
+        if last.payload.get("rollback"):
+            raise Conflict(f"the last move of {alias!r} on {coll.ref} was a rollback (by {last.actor or 'anonymous'} "
+                           f"at {last.at.isoformat()}): rolling back again would undo it. To move it forward, use "
+                           "setAlias or requestPromotion; aliasHistory lists its moves", alias=alias,
+                           collection=coll.ref, event=last.id)
         target = await find.version_by_id(tx.conn, last.from_version_id)
         try:
             await check_target(tx, coll, target)
