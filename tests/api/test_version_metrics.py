@@ -271,3 +271,16 @@ async def test_a_batch_by_ids_costs_the_same_statements_for_any_number_of_versio
     err = await stranger.error(BATCH, p=[{"version": outsider_id, "metrics": {"x": 1}}])
     assert err.code == "NOT_FOUND"  # churn is not stan's: answered as if the version didn't exist
     assert await snapshot(api.server) == before
+
+
+async def test_latest_of_a_batch_is_its_last_point_for_the_same_time(api: Api, dialect: str) -> None:
+    """Points of one series at the same time (no `at`: the request's now) keep their order: the last one given is
+    the latest, on PostgreSQL's array insert too (its ids are drawn in the order given)."""
+    await setup(api)
+    points = [{"version": "churn/classifier:v0", "metrics": {"auc": value}} for value in (0.3, 0.9, 0.1, 0.7)]
+    await api(BATCH, p=points)
+    auc = (await series(api, "churn/classifier:v0", names=["auc"]))[0]
+    assert (auc["latest"], auc["count"], auc["min"], auc["max"]) == (0.7, 4, 0.1, 0.9)
+    await api(BATCH, p=list(reversed(points)))
+    auc = (await series(api, "churn/classifier:v0", names=["auc"]))[0]
+    assert (auc["latest"], auc["count"]) == (0.3, 8)

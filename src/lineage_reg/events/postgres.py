@@ -40,6 +40,8 @@ class PostgresBus(CatchUpBus):
             self.auth_changed()
             self.wake()
             return
+        if payload == "":
+            return  # a write with no events (metric points): nothing in the log to read
         if payload.isdigit() and self.seen(int(payload)):
             return  # our own write (published at commit) or already caught up: no read needed
         self.wake()

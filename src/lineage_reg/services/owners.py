@@ -55,9 +55,8 @@ async def versions(rt: Runtime, *, global_ids: list[str]) -> dict[str, Target]:
     """Many versions by global id in one read (a metrics batch names hundreds)."""
     wanted = {text: ids.decode_as(text, "ArtifactVersion") for text in global_ids}
     async with rt.db.reader() as r:
-        found = await version_store.versions_by_id(r, sorted(set(wanted.values())))
-    return {text: Target(f"artifact version {text}", found[v].project_id if v in found else None)
-            for text, v in wanted.items()}
+        found = await version_store.projects_of_versions(r, sorted(set(wanted.values())))
+    return {text: Target(f"artifact version {text}", found.get(v)) for text, v in wanted.items()}
 
 
 async def _version_project(conn: Conn, version_id: int) -> int | None:

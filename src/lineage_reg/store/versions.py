@@ -55,6 +55,18 @@ async def versions_by_id(conn: Conn, ids: Sequence[int], *, for_update: bool = F
     return {r.id: VersionRec.from_row(r) for r in (await conn.execute(stmt, {"ids": list(ids)})).all()}
 
 
+_PROJECTS_OF = (
+    sa.select(s.version.c.id, s.collection.c.project_id)
+    .join(s.collection, s.collection.c.id == s.version.c.artifact_id)
+    .where(s.version.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+async def projects_of_versions(conn: Conn, ids: Sequence[int]) -> dict[int, int]:
+    """version id → its project id, for the ids that exist (access checks need no more than this)."""
+    return {int(r[0]): int(r[1]) for r in (await conn.execute(_PROJECTS_OF, {"ids": list(ids)})).all()}
+
+
 async def version_by_id(conn: Conn, version_id: int, *, for_update: bool = False) -> VersionRec | None:
     return (await versions_by_id(conn, [version_id], for_update=for_update)).get(version_id)
 
