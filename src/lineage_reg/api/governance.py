@@ -55,7 +55,7 @@ class GovernanceQuery:
         collection_id: int | None = None
         if collection is not None:
             await project_reader(info, lambda: owners.collection(rt, ref=collection))  # type: ignore[arg-type]
-            collection_id = (await alias_history.collection_of(rt, collection=collection, alias="latest")).id
+            collection_id = (await alias_history.collection_of(rt, collection=collection)).id
         elif project is not None:
             granted = await project_role(info, "viewer", lambda: owners.project(rt, name=project))  # type: ignore[arg-type]
             project_ids = [granted.project_id]

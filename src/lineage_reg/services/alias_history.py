@@ -18,10 +18,12 @@ from . import find
 from .runtime import Runtime
 
 
-async def collection_of(rt: Runtime, *, collection: str, alias: str) -> CollectionRec:
-    """The collection whose alias history is asked for (NOT_FOUND when it doesn't exist)."""
+async def collection_of(rt: Runtime, *, collection: str, alias: str | None = None) -> CollectionRec:
+    """The collection an alias history (or a list of its requests) is asked for; NOT_FOUND when it doesn't
+    exist. ``alias``, when given, is checked too."""
     ref = refs.parse_collection(collection)
-    refs.check_alias(alias)
+    if alias is not None:
+        refs.check_alias(alias)
     async with rt.db.reader() as r:
         return await find.collection(r, ref)
 
