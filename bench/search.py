@@ -18,7 +18,7 @@ requests each after a warm-up:
 * ``searchVersions``: a selective filter (tag ``candidate``, metadata
   framework = sklearn, evaluation auc >= 0.95, ordered by auc) and an
   unselective one (type model, newest first), first 50;
-* ``logVersionMetricsBatch`` ingest: batches of 1,000 points (250 inputs x 4
+* ``logVersionMetricsBatch`` ingest: 40 batches per client of 1,000 points (250 inputs x 4
   metrics) from 4 concurrent clients: points/s.
 
 Search and ingest need the API of issue 17; on a tree whose schema lacks a
