@@ -12,7 +12,7 @@ from .errors import BadInput
 
 MAX_ROW_ID = 2**63 - 1  # what both databases' BIGINT holds: a larger number can name no row
 TYPES = ("Project", "Run", "Dataset", "Artifact", "ArtifactVersion", "RegisteredModel", "ModelLink", "Event",
-         "Webhook", "WebhookDelivery", "MetricRule", "PromotionRequest")
+         "Webhook", "WebhookDelivery", "MetricRule", "PromotionRequest", "Comment")
 
 
 def encode(type_name: str, row_id: int) -> str:

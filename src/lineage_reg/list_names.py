@@ -24,6 +24,7 @@ class ListName(StrEnum):
     DATASET_WRITTEN_BY = "dataset.writtenBy"
     MODEL_VERSIONS = "model.versions"
     MODEL_HISTORY = "model.history"
+    COMMENTS = "comments"  # one target's comments, oldest first; parent the target key ("v:12", "m:3", "r:7")
     ALIAS_HISTORY = "alias.history"  # one alias's moves (alias.set / alias.removed), parent the collection, arg the alias
     WEBHOOK_DELIVERIES = "webhook.deliveries"
     EVENTS = "events"
@@ -48,6 +49,7 @@ class Batch(StrEnum):
     RUN_METRIC_SUMMARIES = "run_metric_summaries"  # a run's logged metrics as series (the training source)
     METRIC_RULES = "metric_rules"
     METRIC_RULES_OF_COLLECTIONS = "metric_rules_of_collections"
+    COMMENTS = "comments"
     PROMOTION_REQUESTS = "promotion_requests"
     REVIEWS_OF_REQUESTS = "reviews_of_requests"
     PENDING_OF_COLLECTIONS = "pending_of_collections"  # stored-PENDING promotion requests per collection

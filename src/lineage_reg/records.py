@@ -320,3 +320,14 @@ class ReviewRec(_Record):
     decision: str  # "APPROVE" | "REJECT"
     comment: str | None
     at: datetime
+
+
+@dataclass(slots=True)
+class CommentRec(_Record):
+    id: int
+    project_id: int
+    target: str  # "v:<version id>", "m:<collection id>", "r:<promotion request id>"
+    author: str
+    text: str
+    at: datetime
+    edited_at: datetime | None

@@ -102,9 +102,14 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reviewPromotion": ("mutation($request: ID!) { reviewPromotion(request: $request, decision: APPROVE) { state } }",
                         ("request",)),
     "cancelPromotion": ("mutation($request: ID!) { cancelPromotion(request: $request) { state } }", ("request",)),
+    "addComment": ('mutation($model: ID!) { addComment(target: $model, text: "hi") { id } }', ("model",)),
+    "editComment": ('mutation($comment: ID!) { editComment(id: $comment, text: "changed") { id } }', ("comment",)),
+    "deleteComment": ("mutation($comment: ID!) { deleteComment(id: $comment) }", ("comment",)),
     "rollbackAlias": ('mutation { rollbackAlias(collection: "churn/churn-model", alias: "staging", reason: "bad") '
                       "{ name } }", ()),
 }
+
+VIEWER_WRITES = {"addComment", "editComment", "deleteComment"}  # viewers may comment (an author edits their own)
 
 SET_ALIAS = ('mutation($c: String!, $a: String!, $v: String!) { setAlias(input: {collection: $c, alias: $a, '
              'version: $v}) { name protected version { ref } } }')
@@ -207,8 +212,15 @@ async def test_viewer_reads_but_never_writes(api: Api, dialect: str) -> None:
         data = await viewer(query, **variables(query, ids))
         assert data[name] is not None, name
     for name, (query, needs) in WRITES.items():
+        if name in VIEWER_WRITES:
+            continue
         body = await refused(viewer, "FORBIDDEN", query, **{k: ids[k] for k in needs})
         assert "role" in body["errors"][0]["message"], name
+    # Comments are the one thing a viewer writes (docs/security.md): their own, and only theirs.
+    said = await viewer(WRITES["addComment"][0], model=ids["model"])
+    await viewer(WRITES["editComment"][0], comment=said["addComment"]["id"])
+    await refused(viewer, "FORBIDDEN", WRITES["editComment"][0], comment=ids["comment"])  # the admin's
+    await refused(viewer, "FORBIDDEN", WRITES["deleteComment"][0], comment=ids["comment"])
 
 
 async def test_member_writes_runs_versions_links_and_ordinary_aliases(api: Api, dialect: str) -> None:
@@ -576,6 +588,8 @@ async def test_writes_check_the_role_first() -> None:
                                                    loaders=mock.MagicMock(), base_url="http://x"))
     answered = []
     for field in mutation.fields:
+        if field.python_name in {"add_comment", "edit_comment", "delete_comment"}:  # VIEWER_WRITES
+            continue  # a viewer may comment: these look the target up (test_viewer_reads_but_never_writes)
         func = field.base_resolver.wrapped_func
         kwargs = {n: (info if n == "info" else mock.MagicMock()) for n, p in inspect.signature(func).parameters.items()
                   if p.default is inspect.Parameter.empty}

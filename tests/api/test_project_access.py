@@ -208,10 +208,11 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
     versions = REFS + version_ids
     hook = [(ids["secret_webhook"], missing_id("Webhook"))]
     requests = [(ids.get("secret_request", ""), missing_id("PromotionRequest"))]
+    comments = [(ids.get("secret_comment", ""), missing_id("Comment"))]
     q = [
         ("node", 'node(id: "$X") { id }', version_ids + runs + [(ids["secret_link"], missing_id("ModelLink")),
                                                                  (ids["secret_model"], missing_id("RegisteredModel"))]
-         + requests),
+         + requests + comments),
         ("project", 'project(name: "$X") { name }', PROJECTS),
         ("run", 'run(id: "$X") { name }', runs),
         ("artifact", 'artifact(project: "secret", name: "$X") { name }', [("secret-model", "nonexist")]),
@@ -292,6 +293,10 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("reviewPromotion", 'reviewPromotion(request: "$X", decision: APPROVE) { state }', requests),
         ("cancelPromotion", 'cancelPromotion(request: "$X") { state }', requests),
         ("rollbackAlias", 'rollbackAlias(collection: "$X", alias: "production", reason: "r") { name }', COLLECTIONS),
+        ("addComment", 'addComment(target: "$X", text: "t") { id }', version_ids + requests
+         + [(ids["secret_model"], missing_id("RegisteredModel"))]),
+        ("editComment", 'editComment(id: "$X", text: "t") { id }', comments),
+        ("deleteComment", 'deleteComment(id: "$X")', comments),
     ]
     return [(f, "query { " + d + " }", v) for f, d, v in q] + [(f, "mutation { " + d + " }", v) for f, d, v in m]
 

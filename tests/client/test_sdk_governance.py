@@ -134,3 +134,28 @@ def test_cli_promote_rollback_history(live: LiveServer, reg: Registry, tmp_path:
     assert "REJECTED" in run_cli("promote", "reject", rejected, "--comment", "no", env=admin).stdout
     cancel = run_cli("promote", "request", MODEL, "production", "churn/clf:v1", env=ci).stdout.split()[1].rstrip(":")
     assert "CANCELLED" in run_cli("promote", "cancel", cancel, env=ci).stdout
+
+
+def test_comments_from_sdk_and_cli(live: LiveServer, reg: Registry, tmp_path: Path) -> None:
+    env = {"LINEAGE_REG_URL": live.url, "LINEAGE_REG_TOKEN": token(live, "viewer", "vera"),
+           "LINEAGE_REG_CREDENTIALS": str(tmp_path / "none.json")}
+    said = reg.comment("churn/clf:v1", "recall on EU?")
+    assert (said["author"], said["text"]) == ("bootstrap-admin", "recall on EU?")
+    reg.comment(MODEL, "card: add the eval set")
+    req = reg.request_promotion(MODEL, "production", "churn/clf:v2")
+    reg.comment(req, "waiting for the EU numbers")
+    done = run_cli("comment", "churn/clf:v1", "fixed in v2", env=env)  # a viewer comments
+    assert done.returncode == 0 and "as vera" in done.stdout, done.stderr
+    listed = json.loads(run_cli("comment", "churn/clf:v1", "--json", env=env).stdout)
+    assert [(c["author"], c["text"]) for c in listed] == [("bootstrap-admin", "recall on EU?"), ("vera", "fixed in v2")]
+    assert [c["text"] for c in reg.comments(MODEL)] == ["card: add the eval set"]
+    assert [c["text"] for c in reg.comments(req)] == ["waiting for the EU numbers"]
+    assert reg.edit_comment(said, "recall on EU? (v1)")["editedAt"]
+    reg.delete_comment(said["id"])
+    assert [c["author"] for c in reg.comments("churn/clf:v1", limit=5)] == ["vera"]
+    admins = next(iter(reg.comments(MODEL)))
+    with Registry(live.url, token(live, "viewer", "vera")) as vera:
+        with pytest.raises(Forbidden, match="only its author"):
+            vera.delete_comment(admins)  # not hers
+        with pytest.raises(NotFound):
+            vera.delete_comment(said["id"])  # deleted above

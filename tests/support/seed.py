@@ -29,7 +29,12 @@ async def seed(api: Api) -> dict[str, Any]:
               "requiredApprovals: 1) { alias } }")
     request = (await api('mutation { requestPromotion(collection: "churn/churn-model", alias: "approved", '
                          'version: "churn/classifier:v0") { id } }'))["requestPromotion"]["id"]
+    model = (await api('{ registeredModel(project: "churn", name: "churn-model") { id } }'))["registeredModel"]["id"]
+    comment = (await api('mutation($m: ID!) { addComment(target: $m, text: "ship it?") { id } }', m=model)
+               )["addComment"]["id"]
     return {
+        "model": model,
+        "comment": comment,
         "request": request,
         "webhook": webhook,
         "rule": rule,

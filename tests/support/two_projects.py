@@ -40,7 +40,10 @@ async def seed(api: Api) -> dict[str, Any]:
     secret_request = (await api('mutation { requestPromotion(collection: "secret/secret-model-prod", '
                                 'alias: "release", version: "secret/secret-model:v0", reason: "s3cr3t-meta") { id } }')
                       )["requestPromotion"]["id"]
-    return {"secret_request": secret_request, "secret_run": secret_run, "secret_version": secret_v["id"], "open_run": open_run,
+    secret_comment = (await api('mutation($r: ID!) { addComment(target: $r, text: "s3cr3t-meta: ask Bob") { id } }',
+                                r=secret_request))["addComment"]["id"]
+    await api('mutation($v: ID!) { addComment(target: $v, text: "s3cr3t-meta on the version") { id } }', v=secret_v["id"])
+    return {"secret_comment": secret_comment, "secret_request": secret_request, "secret_run": secret_run, "secret_version": secret_v["id"], "open_run": open_run,
             "open_version": open_v["id"], "dataset": dataset, "secret_model": secret_model["id"],
             "secret_link": secret_model["versions"]["edges"][0]["node"]["id"]}
 
@@ -85,7 +88,7 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
         return selection(query_type.fields[field].type, depth)
 
     typed = {"secret_run": "Run", "secret_version": "ArtifactVersion", "secret_model": "RegisteredModel",
-             "secret_link": "ModelLink", "secret_request": "PromotionRequest"}
+             "secret_link": "ModelLink", "secret_request": "PromotionRequest", "secret_comment": "Comment"}
     asks = [("node", f'node(id: "{ids[key]}") {{ id ... on {t} {{ {selection(schema._schema.type_map[t], 2)} }} }}')
             for key, t in typed.items()]
     asks += [

@@ -14,6 +14,7 @@ from ..services import compare, find, owners, webhooks
 from ..services import members as member_service
 from .context import Info
 from .governance import GovernanceQuery
+from .types.comments import Comment
 from .types.governance import PromotionRequest
 from .access import project_scope
 from ..services.actors import Actor
@@ -49,6 +50,7 @@ _NODE_LOADERS = {
     "Event": ("event", Event.of),
     "MetricRule": ("metric_rule", MetricRule.of),
     "PromotionRequest": ("promotion_request", PromotionRequest.of),
+    "Comment": ("comment", Comment.of),
 }
 
 

@@ -19,6 +19,7 @@ from .subscriptions import Subscription
 from .types.common import DATETIME_SCALAR, JSON, JSON_SCALAR
 from .types.events import AliasChange, Event
 from .types.artifacts import Artifact, ArtifactVersion
+from .types.comments import Comment
 from .types.governance import PromotionRequest
 from .types.models import ModelLink, RegisteredModel
 from .types.projects import Project
@@ -38,7 +39,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         # Every Node implementation, so `node(id:)` can return any of them.
         types=[Project, Run, Dataset, Artifact, ArtifactVersion, RegisteredModel, ModelLink, Event, AliasChange,
-               PromotionRequest],
+               PromotionRequest, Comment],
         # Order matters: each check runs before the work it protects (see limits.py, ratelimit.py).
         extensions=[
             TokenLimit,

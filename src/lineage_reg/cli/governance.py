@@ -6,6 +6,7 @@
     lineage-reg promote list [--project P | --collection C] [--state PENDING] [--json]
     lineage-reg rollback COLLECTION ALIAS --reason TEXT
     lineage-reg history COLLECTION --alias production [--at 2026-11-30T12:00]   (in client.py)
+    lineage-reg comment TARGET ["text"]
 """
 
 from __future__ import annotations
@@ -110,6 +111,21 @@ def alias_history(collection: str, alias: str, at: datetime | None, as_json: boo
     table(rows, ["sequence", "at", "kind", "actor", "previous", "version", "how", "reason"], as_json)
 
 
+def comment(target: Annotated[str, typer.Argument(
+                help="a version (project/name:v3), a registered model (project/name) or a promotion request id")],
+            text: Annotated[Optional[str], typer.Argument(help="the comment; leave out to list them")] = None,  # noqa: UP045
+            as_json: Json = False, url: Url = None) -> None:
+    """Comment on TARGET, or (without TEXT) list its comments, oldest first."""
+    with session(url) as reg:
+        if text is not None:
+            said = reg.comment(target, text)
+            out.print(f"commented on {target} as {said['author']}: {said['id']}", highlight=False, markup=False)
+            return
+        found = list(reg.comments(target))
+    table(found, ["at", "author", "text", "editedAt", "id"], as_json)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(promote_app, name="promote")
     app.command()(rollback)
+    app.command()(comment)

@@ -37,6 +37,15 @@ ROLLBACK = ("mutation($c: String!, $a: String!, $r: String!) { rollbackAlias(col
             "{ name version { ref } } }")
 ALIAS_AT = (f"query($c: String!, $a: String!, $t: DateTime!) {{ aliasAt(collection: $c, alias: $a, at: $t) "
             f"{{ {VERSION_FIELDS} }} }}")
+COMMENT_FIELDS = "id author text at editedAt target"
+ADD_COMMENT = f"mutation($t: ID!, $x: String!) {{ addComment(target: $t, text: $x) {{ {COMMENT_FIELDS} }} }}"
+EDIT_COMMENT = f"mutation($id: ID!, $x: String!) {{ editComment(id: $id, text: $x) {{ {COMMENT_FIELDS} }} }}"
+DELETE_COMMENT = "mutation($id: ID!) { deleteComment(id: $id) }"
+COMMENTS = (f"query($id: ID!, $n: Int, $a: String) {{ node(id: $id) {{ ... on ArtifactVersion {{ comments(first: $n, "
+            f"after: $a) {{ ...page }} }} ... on RegisteredModel {{ comments(first: $n, after: $a) {{ ...page }} }} "
+            f"... on PromotionRequest {{ comments(first: $n, after: $a) {{ ...page }} }} }} }} "
+            f"fragment page on CommentConnection {{ edges {{ node {{ {COMMENT_FIELDS} }} }} "
+            "pageInfo { hasNextPage endCursor } }")
 HISTORY = ("query($c: String!, $a: String!, $n: Int, $x: String) { aliasHistory(collection: $c, alias: $a, "
            "first: $n, after: $x) { edges { node { at actor rollback reason version { ref } previous { ref } "
            "event { kind sequence } request { id } } } pageInfo { hasNextPage endCursor } } }")
@@ -68,6 +77,7 @@ class GovernanceCalls:
 
     if TYPE_CHECKING:  # what AsyncRegistry provides
         async def query(self, text: str, /, **variables: Any) -> dict[str, Any]: ...
+        async def _tag_target(self, target: Version | str) -> str: ...
         def _search(self, text: str, field: str, limit: int | None, page_size: int,
                     **variables: Any) -> AsyncIterator[dict[str, Any]]: ...
         async def _all_files(self, version: Version, page: dict[str, Any]) -> None: ...
@@ -139,6 +149,48 @@ class GovernanceCalls:
             conn = (await self.query(HISTORY, c=collection, a=alias, n=size, x=after))["aliasHistory"]
             for edge in conn["edges"]:
                 yield _flat(edge["node"])
+            if left is not None:
+                left -= len(conn["edges"])
+            if not conn["pageInfo"]["hasNextPage"]:
+                return
+            after = conn["pageInfo"]["endCursor"]
+
+    # --- comments ---
+
+    async def _comment_target(self, target: Version | dict[str, Any] | str) -> str:
+        """A version (``Version`` or ref), a registered model (``p/name``), a promotion request (its dict), or an
+        id of any of them."""
+        if isinstance(target, dict):
+            return str(target["id"])
+        if isinstance(target, str) and "/" not in target:
+            return target  # an id
+        return await self._tag_target(target)
+
+    async def comment(self, target: Version | dict[str, Any] | str, text: str) -> dict[str, Any]:
+        """Comment on a version, registered model or promotion request (a viewer may). Returns the comment:
+        ``id author text at editedAt target``."""
+        data = await self.query(ADD_COMMENT, t=await self._comment_target(target), x=text)
+        return dict(data["addComment"])
+
+    async def edit_comment(self, comment: dict[str, Any] | str, text: str) -> dict[str, Any]:
+        return dict((await self.query(EDIT_COMMENT, id=_id(comment), x=text))["editComment"])
+
+    async def delete_comment(self, comment: dict[str, Any] | str) -> None:
+        await self.query(DELETE_COMMENT, id=_id(comment))
+
+    async def comments(self, target: Version | dict[str, Any] | str, *, limit: int | None = None,
+                       page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
+        """A target's comments, oldest first."""
+        target_id = await self._comment_target(target)
+        left, after = limit, None
+        while left is None or left > 0:
+            size = page_size if left is None else min(page_size, left)
+            node = (await self.query(COMMENTS, id=target_id, n=size, a=after))["node"]
+            if node is None or "comments" not in node:
+                raise errors.NotFound(f"nothing to comment on with id {target_id}")
+            conn = node["comments"]
+            for edge in conn["edges"]:
+                yield dict(edge["node"])
             if left is not None:
                 left -= len(conn["edges"])
             if not conn["pageInfo"]["hasNextPage"]:

@@ -152,6 +152,14 @@ class Registry:
     set_approval_policy = blocking(AsyncRegistry.set_approval_policy)
     remove_approval_policy = blocking(AsyncRegistry.remove_approval_policy)
     rollback = blocking(AsyncRegistry.rollback)
+    comment = blocking(AsyncRegistry.comment)
+    edit_comment = blocking(AsyncRegistry.edit_comment)
+    delete_comment = blocking(AsyncRegistry.delete_comment)
+
+    def comments(self, target: Version | dict[str, Any] | str, *, limit: int | None = None
+                 ) -> Iterator[dict[str, Any]]:
+        """``AsyncRegistry.comments`` as a blocking iterator: oldest first."""
+        return self._portal.iterate(self._aio.comments(target, limit=limit))
 
     def alias_at(self, collection: str, alias: str, when: datetime | str) -> Version | None:
         """``AsyncRegistry.alias_at``: the version ``alias`` held at ``when``, or None."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, refs
+from ..store import comments as comment_store
 from ..store import links as link_store
 from ..store import metrics as metric_store
 from ..store import projects as project_store
@@ -106,3 +107,22 @@ async def promotion_request(rt: Runtime, *, global_id: str) -> Target:
     async with rt.db.reader() as r:
         found = (await promotion_store.by_id(r, [request_id])).get(request_id)
     return Target(f"promotion request {global_id}", found.project_id if found else None)
+
+
+async def comment_target(rt: Runtime, *, global_id: str) -> Target:
+    """What a comment may be on: a version, a registered model, a promotion request."""
+    kind, row_id = ids.decode(global_id, "ArtifactVersion", "RegisteredModel", "PromotionRequest")
+    if kind == "ArtifactVersion":
+        return await version(rt, ref=global_id)
+    if kind == "PromotionRequest":
+        return await promotion_request(rt, global_id=global_id)
+    async with rt.db.reader() as r:
+        found = (await project_store.collections_by_id(r, [row_id])).get(row_id)
+    return Target(f"{kind} {global_id}", int(found.project_id) if found and found.kind == "model" else None)
+
+
+async def comment(rt: Runtime, *, global_id: str) -> Target:
+    comment_id = ids.decode_as(global_id, "Comment")
+    async with rt.db.reader() as r:
+        found = (await comment_store.by_id(r, [comment_id])).get(comment_id)
+    return Target(f"comment {global_id}", found.project_id if found else None)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ..event_kinds import ALIAS_MOVES
 from ..list_names import ListName
 from ..records import (
-    CollectionRec, DeliveryRec, EventRec, FileRec, LinkRec, Page, ProjectRec, RunRec, VersionRec,
+    CollectionRec, CommentRec, DeliveryRec, EventRec, FileRec, LinkRec, Page, ProjectRec, RunRec, VersionRec,
 )
 from . import pages
 from . import schema as s
@@ -94,6 +94,7 @@ LISTS: dict[ListName, ListSpec] = {
     ListName.MODEL_HISTORY: ListSpec(
         sa.select(s.event), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row
     ),
+    ListName.COMMENTS: ListSpec(sa.select(s.comment), s.comment.c.target, s.comment.c.id, False, CommentRec.from_row),
     # Fail closed: with no alias bound, no moves at all (never every event of the collection).
     ListName.ALIAS_HISTORY: ListSpec(
         sa.select(s.event).where(sa.false()), s.event.c.collection_id, s.event.c.id, True, EventRec.from_row,

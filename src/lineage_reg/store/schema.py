@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from .tables import auth, events, governance, lineage, metrics, registry, runs, webhooks
+from .tables import auth, comments, events, governance, lineage, metrics, registry, runs, webhooks
 from .db import Conn
 
 
@@ -45,6 +45,7 @@ metric_rule = _table(metrics.MetricRule)
 approval_policy = _table(governance.ApprovalPolicy)
 promotion_request = _table(governance.PromotionRequest)
 promotion_review = _table(governance.PromotionReview)
+comment = _table(comments.Comment)
 
 
 def select_collections() -> sa.Select[Any]:

@@ -22,6 +22,7 @@ from .projects import Project
 from .runs import Run
 
 if TYPE_CHECKING:
+    from .comments import Comment
     from .governance import ApprovalPolicy, PromotionRequest
     from .models import ModelLink
 
@@ -165,3 +166,10 @@ class ArtifactVersion(LineageField, Node):
                       "then training.")
     async def metric(self, info: Info, name: str, source: str | None = None) -> float | None:
         return await version_metric(info, self._rec, name=name, source=source)
+
+    @strawberry.field(description="Comments on this version, oldest first.")
+    async def comments(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Connection[Annotated[Comment, strawberry.lazy(".comments")]]:
+        from .comments import comments_of
+
+        return await comments_of(info, "ArtifactVersion", self._rec.id, first=first, after=after)

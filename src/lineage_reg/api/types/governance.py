@@ -11,7 +11,9 @@ from ... import ids
 from ...clock import utcnow
 from ...records import ApprovalPolicyRec, CollectionRec, EventRec, PromotionRequestRec, ReviewRec
 from ..context import Info
+from ..relay import Connection
 from .artifacts import ArtifactVersion
+from .comments import Comment, comments_of
 from .common import Node
 from .events import Event
 
@@ -116,6 +118,11 @@ class PromotionRequest(Node):
     @strawberry.field
     def allow_self_approval(self) -> bool:
         return self._rec.allow_self_approval
+
+    @strawberry.field(description="The discussion of the request, oldest first.")
+    async def comments(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Connection[Comment]:
+        return await comments_of(info, "PromotionRequest", self._rec.id, first=first, after=after)
 
 
 @strawberry.type(description="One move of an alias, from the event log.")

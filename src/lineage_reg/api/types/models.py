@@ -19,6 +19,7 @@ from .metrics import MetricRule, rules_of
 from .projects import Project
 
 if TYPE_CHECKING:
+    from .comments import Comment
     from .governance import ApprovalPolicy, PromotionRequest
     from .events import Event
 
@@ -63,6 +64,13 @@ class RegisteredModel(Node):
     @strawberry.field(description="Metric rules watching this registered model's aliases (docs/metrics.md).")
     async def metric_rules(self, info: Info) -> list[MetricRule]:
         return await rules_of(info, self._rec.id)
+
+    @strawberry.field(description="Comments on this registered model, oldest first.")
+    async def comments(self, info: Info, first: int | None = None, after: str | None = None
+                       ) -> Connection[Annotated[Comment, strawberry.lazy(".comments")]]:
+        from .comments import comments_of
+
+        return await comments_of(info, "RegisteredModel", self._rec.id, first=first, after=after)
 
     @strawberry.field(description="The approval policies in force on this registered model's aliases, one per alias (its own, "
                       "else its project's); see docs/governance.md.")
