@@ -17,7 +17,7 @@ PROJECT_KINDS = (
     "metric_rule.created", "metric_rule.deleted", "metric.breached",
     "approval_policy.set", "approval_policy.removed", "promotion.requested", "promotion.reviewed",
     "promotion.applied", "promotion.rejected", "promotion.cancelled", "promotion.expired", "alias.rolled_back",
-    "comment.added", "comment.edited", "comment.deleted",
+    "comment.added", "comment.edited", "comment.deleted", "model.updated", "artifact.updated", "version.updated",
 )
 # The events that move an alias: what aliasAt and aliasHistory read, and what `aliasChanged` streams.
 ALIAS_MOVES = ("alias.set", "alias.removed")

@@ -102,6 +102,11 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reviewPromotion": ("mutation($request: ID!) { reviewPromotion(request: $request, decision: APPROVE) { state } }",
                         ("request",)),
     "cancelPromotion": ("mutation($request: ID!) { cancelPromotion(request: $request) { state } }", ("request",)),
+    "updateRegisteredModel": ('mutation { updateRegisteredModel(model: "churn/churn-model", description: "d") { id } }',
+                              ()),
+    "updateArtifact": ('mutation { updateArtifact(artifact: "churn/classifier", description: "d") { id } }', ()),
+    "updateArtifactVersion": ('mutation { updateArtifactVersion(version: "churn/classifier:v0", metadata: {a: 1}) '
+                              "{ id } }", ()),
     "addComment": ('mutation($model: ID!) { addComment(target: $model, text: "hi") { id } }', ("model",)),
     "editComment": ('mutation($comment: ID!) { editComment(id: $comment, text: "changed") { id } }', ("comment",)),
     "deleteComment": ("mutation($comment: ID!) { deleteComment(id: $comment) }", ("comment",)),

@@ -293,6 +293,10 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("reviewPromotion", 'reviewPromotion(request: "$X", decision: APPROVE) { state }', requests),
         ("cancelPromotion", 'cancelPromotion(request: "$X") { state }', requests),
         ("rollbackAlias", 'rollbackAlias(collection: "$X", alias: "production", reason: "r") { name }', COLLECTIONS),
+        ("updateRegisteredModel", 'updateRegisteredModel(model: "$X", description: "d") { id }',
+         [("secret/secret-model-prod", "secret/nonexist"), ("secret/secret-model-prod", "nope/secret-model-prod")]),
+        ("updateArtifact", 'updateArtifact(artifact: "$X", description: "d") { id }', COLLECTIONS),
+        ("updateArtifactVersion", 'updateArtifactVersion(version: "$X", description: "d") { id }', versions),
         ("addComment", 'addComment(target: "$X", text: "t") { id }', version_ids + requests
          + [(ids["secret_model"], missing_id("RegisteredModel"))]),
         ("editComment", 'editComment(id: "$X", text: "t") { id }', comments),

@@ -159,3 +159,15 @@ def test_comments_from_sdk_and_cli(live: LiveServer, reg: Registry, tmp_path: Pa
             vera.delete_comment(admins)  # not hers
         with pytest.raises(NotFound):
             vera.delete_comment(said["id"])  # deleted above
+
+
+def test_update_annotations_from_the_sdk(reg: Registry) -> None:
+    assert reg.update_version("churn/clf:v1", description="retrained", metadata={"auc": 0.93}) == {
+        "ref": "churn/clf:v1", "description": "retrained", "metadata": {"auc": 0.93}}
+    assert reg.resolve("churn/clf:v1").metadata == {"auc": 0.93}
+    assert reg.update_artifact("churn/clf", description="weights")["description"] == "weights"
+    assert reg.update_model(MODEL, name="churn-prod", description="prod") == {"name": "churn-prod",
+                                                                              "description": "prod"}
+    assert reg.resolve("churn/churn-prod:production").ref == "churn/clf:v0"
+    with pytest.raises(Conflict):
+        reg.update_model("churn/churn-prod", name="clf")

@@ -18,13 +18,16 @@ from ..clock import utcnow
 from ..errors import BadInput, Forbidden
 from ..list_names import ListName
 from ..services import aliases, alias_history, approvals, owners, promotions, protection
+from ..services import annotations as annotation_service
 from ..services import comments as comment_service
 from ..services import lists as list_service
 from .context import Info
 from .permissions import actor_of, in_project, project_reader, project_role, role_somewhere
 from .relay import Connection, Edge, PageInfo, connection
 from .types.aliases import Alias
-from .types.artifacts import ArtifactVersion
+from .types.artifacts import Artifact, ArtifactVersion
+from .types.common import JSON
+from .types.models import RegisteredModel
 from .types.comments import Comment
 from .types.governance import AliasMove, ApprovalPolicy, PromotionRequest, PromotionState, ReviewDecision
 
@@ -201,3 +204,30 @@ class CommentMutation:
         granted = await project_role(info, "viewer", lambda: owners.comment(rt, global_id=id))
         return await comment_service.delete(rt, actor=granted.name, comment_id=ids.decode_as(id, "Comment"),
                                             may_moderate=granted.may_move_protected)
+
+
+@strawberry.type
+class AnnotationMutation:
+    @strawberry.mutation(description="Member: describe or rename a registered model (`project/name`). Its links, "
+                         "aliases and history stay; references use the new name at once.")
+    async def update_registered_model(self, info: Info, model: str, description: str | None = None,
+                                      name: str | None = None) -> RegisteredModel:
+        rt = info.context.rt
+        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=model))
+        rec = await annotation_service.update_model(rt, actor=granted.name, model=model, description=description, name=name)
+        return RegisteredModel.of(rec)
+
+    @strawberry.mutation(description="Member: change an artifact's description.")
+    async def update_artifact(self, info: Info, artifact: str, description: str | None = None) -> Artifact:
+        rt = info.context.rt
+        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=artifact))
+        return Artifact.of(await annotation_service.update_artifact(rt, actor=granted.name, artifact=artifact,
+                                                             description=description))
+
+    @strawberry.mutation(description="Editable annotations of a version; its files and digest never change.")
+    async def update_artifact_version(self, info: Info, version: str, description: str | None = None,
+                                      metadata: JSON | None = None) -> ArtifactVersion:
+        rt = info.context.rt
+        granted = await project_role(info, "member", lambda: owners.version(rt, ref=version))
+        return ArtifactVersion.of(await annotation_service.update_version(rt, actor=granted.name, version=version,
+                                                                   description=description, metadata=metadata))

@@ -15,7 +15,7 @@ from ..services import members as member_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
-from .governance import CommentMutation, GovernanceMutation
+from .governance import AnnotationMutation, CommentMutation, GovernanceMutation
 from .inputs import (
     CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
     StartRunInput, UpdateWebhookInput, VersionMetricsInput,
@@ -34,7 +34,7 @@ from .types.webhooks import Webhook, WebhookDelivery
 
 
 @strawberry.type
-class Mutation(GovernanceMutation, CommentMutation):
+class Mutation(GovernanceMutation, CommentMutation, AnnotationMutation):
     @strawberry.mutation
     async def create_project(self, info: Info, name: str, description: str | None = None) -> Project:
         actor = global_role(info, "admin").name

@@ -37,6 +37,12 @@ ROLLBACK = ("mutation($c: String!, $a: String!, $r: String!) { rollbackAlias(col
             "{ name version { ref } } }")
 ALIAS_AT = (f"query($c: String!, $a: String!, $t: DateTime!) {{ aliasAt(collection: $c, alias: $a, at: $t) "
             f"{{ {VERSION_FIELDS} }} }}")
+UPDATE_MODEL = ("mutation($m: String!, $d: String, $n: String) { updateRegisteredModel(model: $m, description: $d, "
+                "name: $n) { name description } }")
+UPDATE_ARTIFACT = ("mutation($a: String!, $d: String) { updateArtifact(artifact: $a, description: $d) "
+                   "{ name description } }")
+UPDATE_VERSION = ("mutation($v: String!, $d: String, $m: JSON) { updateArtifactVersion(version: $v, description: $d, "
+                  "metadata: $m) { ref description metadata } }")
 COMMENT_FIELDS = "id author text at editedAt target"
 ADD_COMMENT = f"mutation($t: ID!, $x: String!) {{ addComment(target: $t, text: $x) {{ {COMMENT_FIELDS} }} }}"
 EDIT_COMMENT = f"mutation($id: ID!, $x: String!) {{ editComment(id: $id, text: $x) {{ {COMMENT_FIELDS} }} }}"
@@ -196,3 +202,19 @@ class GovernanceCalls:
             if not conn["pageInfo"]["hasNextPage"]:
                 return
             after = conn["pageInfo"]["endCursor"]
+
+    # --- editable annotations ---
+
+    async def update_model(self, model: str, *, description: str | None = None,
+                           name: str | None = None) -> dict[str, Any]:
+        """Describe or rename a registered model (``project/name``); returns its ``name`` and ``description``."""
+        return dict((await self.query(UPDATE_MODEL, m=model, d=description, n=name))["updateRegisteredModel"])
+
+    async def update_artifact(self, artifact: str, *, description: str) -> dict[str, Any]:
+        return dict((await self.query(UPDATE_ARTIFACT, a=artifact, d=description))["updateArtifact"])
+
+    async def update_version(self, version: Version | str, *, description: str | None = None,
+                             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A version's description and/or metadata (replaced whole); its files never change."""
+        ref = version.ref if isinstance(version, Version) else version
+        return dict((await self.query(UPDATE_VERSION, v=ref, d=description, m=metadata))["updateArtifactVersion"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -73,6 +74,11 @@ async def lock_collection(conn: Conn, dialect: str, collection_id: int) -> bool:
         return False
     await conn.execute(_LOCK_COLLECTION, {"id": collection_id})
     return True
+
+
+async def update_collection(conn: Conn, collection_id: int, values: dict[str, Any]) -> None:
+    """Set ``description`` and/or ``name`` (the (project, name) unique key refuses a taken name)."""
+    await conn.execute(sa.update(s.collection).where(s.collection.c.id == collection_id).values(**values))
 
 
 async def set_collection_tags(conn: Conn, collection_id: int, tags: list[str]) -> None:

@@ -125,6 +125,12 @@ async def mark_deleted(conn: Conn, version_id: int) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(state="DELETED"))
 
 
+async def update_annotations(conn: Conn, version_id: int, values: dict[str, Any]) -> None:
+    """Set ``description`` and/or ``metadata``: never a file, the digest or the state."""
+    assert set(values) <= {"description", "metadata"}, values
+    await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(**values))
+
+
 async def set_version_tags(conn: Conn, version_id: int, tags: list[str]) -> None:
     await conn.execute(sa.update(s.version).where(s.version.c.id == version_id).values(tags=tags))
 
