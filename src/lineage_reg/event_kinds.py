@@ -18,6 +18,7 @@ PROJECT_KINDS = (
     "approval_policy.set", "approval_policy.removed", "promotion.requested", "promotion.reviewed",
     "promotion.applied", "promotion.rejected", "promotion.cancelled", "promotion.expired", "alias.rolled_back",
     "comment.added", "comment.edited", "comment.deleted", "model.updated", "artifact.updated", "version.updated",
+    "card.updated",
 )
 # The events that move an alias: what aliasAt and aliasHistory read, and what `aliasChanged` streams.
 ALIAS_MOVES = ("alias.set", "alias.removed")

@@ -50,6 +50,7 @@ class Batch(StrEnum):
     METRIC_RULES = "metric_rules"
     METRIC_RULES_OF_COLLECTIONS = "metric_rules_of_collections"
     COMMENTS = "comments"
+    CARDS = "cards"  # by target key ("m:3", "v:12"); a target without a row has the empty card
     PROMOTION_REQUESTS = "promotion_requests"
     REVIEWS_OF_REQUESTS = "reviews_of_requests"
     PENDING_OF_COLLECTIONS = "pending_of_collections"  # stored-PENDING promotion requests per collection

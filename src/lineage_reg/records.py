@@ -331,3 +331,13 @@ class CommentRec(_Record):
     text: str
     at: datetime
     edited_at: datetime | None
+
+
+@dataclass(slots=True)
+class ModelCardRec(_Record):
+    target: str  # "m:<collection id>" or "v:<version id>"
+    project_id: int
+    markdown: str
+    fields: dict[str, Any]
+    updated_at: datetime | None
+    updated_by: str | None

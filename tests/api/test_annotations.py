@@ -79,3 +79,39 @@ async def test_bad_edits_change_nothing(api: Api, dialect: str) -> None:
     assert await snapshot(api.server) == before
     await api('mutation { deleteArtifactVersion(version: "churn/other:v0") { id } }')
     assert (await api.error(VERSION, v="churn/other:v0", d="x")).code == "BAD_INPUT"  # deleted
+
+
+CARD = ("mutation($t: ID!, $md: String, $f: JSON) { updateModelCard(target: $t, markdown: $md, fields: $f) { "
+        "markdown fields updatedAt updatedBy } }")
+
+
+async def test_model_cards_on_models_and_versions(api: Api, dialect: str) -> None:
+    await setup(api)
+    mia = await user(api, "mia", "churn", "member")
+    vera = await user(api, "vera", "churn", "viewer")
+    ids_ = await api('{ registeredModel(project: "churn", name: "churn-model") { id card { markdown fields '
+                     'updatedAt } } resolve(ref: "churn/classifier:v0") { id card { markdown } } }')
+    model, version = ids_["registeredModel"]["id"], ids_["resolve"]["id"]
+    assert ids_["registeredModel"]["card"] == {"markdown": "", "fields": {}, "updatedAt": None}  # never set
+    fields = {"license": "apache-2.0", "language": ["en"], "intended_use": "churn triage", "x-team": "growth"}
+    card = (await mia(CARD, t=model, md="# Churn model\n\n<script>alert(1)</script> kept as text", f=fields))
+    card = card["updateModelCard"]
+    assert card["fields"] == fields and card["updatedBy"] == "mia" and card["updatedAt"]
+    assert card["markdown"].endswith("<script>alert(1)</script> kept as text")  # text: the client renders it
+    only_md = (await mia(CARD, t=model, md="# Churn model v2"))["updateModelCard"]
+    assert only_md["fields"] == fields  # fields left out stay
+    await mia(CARD, t=version, f={"limitations": "EU only"})
+    read = await vera('query($m: ID!) { node(id: $m) { ... on RegisteredModel { card { markdown } } } '
+                      'resolve(ref: "churn/classifier:v0") { card { markdown fields } } }', m=model)
+    assert read["node"]["card"]["markdown"] == "# Churn model v2"
+    assert read["resolve"]["card"] == {"markdown": "", "fields": {"limitations": "EU only"}}
+    events = [e for e in await updates(api) if e["kind"] == "card.updated"]
+    assert [e["payload"]["changed"] for e in events] == [["markdown", "fields"], ["markdown"], ["fields"]]
+    assert events[1]["payload"]["previous"]["markdown"].startswith("# Churn model\n")
+    before = await snapshot(api.server)
+    await mia(CARD, t=model, md="# Churn model v2")  # the same: nothing changes, no event
+    for variables in (dict(t=model), dict(t=model, f=[1]), dict(t=model, md="x" * 300_000),
+                      dict(t=model, f={"k": "x" * 70_000})):
+        assert (await mia.error(CARD, **variables)).code == "BAD_INPUT", variables
+    assert (await vera.error(CARD, t=model, md="mine")).code == "FORBIDDEN"
+    assert await snapshot(api.server) == before

@@ -102,6 +102,8 @@ WRITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reviewPromotion": ("mutation($request: ID!) { reviewPromotion(request: $request, decision: APPROVE) { state } }",
                         ("request",)),
     "cancelPromotion": ("mutation($request: ID!) { cancelPromotion(request: $request) { state } }", ("request",)),
+    "updateModelCard": ('mutation($model: ID!) { updateModelCard(target: $model, markdown: "# m") { markdown } }',
+                        ("model",)),
     "updateRegisteredModel": ('mutation { updateRegisteredModel(model: "churn/churn-model", description: "d") { id } }',
                               ()),
     "updateArtifact": ('mutation { updateArtifact(artifact: "churn/classifier", description: "d") { id } }', ()),

@@ -293,6 +293,8 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("reviewPromotion", 'reviewPromotion(request: "$X", decision: APPROVE) { state }', requests),
         ("cancelPromotion", 'cancelPromotion(request: "$X") { state }', requests),
         ("rollbackAlias", 'rollbackAlias(collection: "$X", alias: "production", reason: "r") { name }', COLLECTIONS),
+        ("updateModelCard", 'updateModelCard(target: "$X", markdown: "m") { markdown }',
+         version_ids + [(ids["secret_model"], missing_id("RegisteredModel"))]),
         ("updateRegisteredModel", 'updateRegisteredModel(model: "$X", description: "d") { id }',
          [("secret/secret-model-prod", "secret/nonexist"), ("secret/secret-model-prod", "nope/secret-model-prod")]),
         ("updateArtifact", 'updateArtifact(artifact: "$X", description: "d") { id }', COLLECTIONS),

@@ -171,3 +171,12 @@ def test_update_annotations_from_the_sdk(reg: Registry) -> None:
     assert reg.resolve("churn/churn-prod:production").ref == "churn/clf:v0"
     with pytest.raises(Conflict):
         reg.update_model("churn/churn-prod", name="clf")
+
+
+def test_model_cards_from_the_sdk(reg: Registry) -> None:
+    assert reg.card(MODEL) == {"markdown": "", "fields": {}, "updatedAt": None, "updatedBy": None}
+    card = reg.update_card(MODEL, markdown="# Churn", fields={"license": "mit"})
+    assert (card["markdown"], card["fields"], card["updatedBy"]) == ("# Churn", {"license": "mit"}, "bootstrap-admin")
+    reg.update_card("churn/clf:v1", fields={"limitations": "EU only"})
+    assert reg.card(reg.resolve("churn/clf:v1"))["fields"] == {"limitations": "EU only"}
+    assert reg.card(MODEL)["markdown"] == "# Churn"

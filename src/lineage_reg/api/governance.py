@@ -19,6 +19,7 @@ from ..errors import BadInput, Forbidden
 from ..list_names import ListName
 from ..services import aliases, alias_history, approvals, owners, promotions, protection
 from ..services import annotations as annotation_service
+from ..services import cards as card_service
 from ..services import comments as comment_service
 from ..services import lists as list_service
 from .context import Info
@@ -28,6 +29,7 @@ from .types.aliases import Alias
 from .types.artifacts import Artifact, ArtifactVersion
 from .types.common import JSON
 from .types.models import RegisteredModel
+from .types.cards import ModelCard
 from .types.comments import Comment
 from .types.governance import AliasMove, ApprovalPolicy, PromotionRequest, PromotionState, ReviewDecision
 
@@ -208,6 +210,14 @@ class CommentMutation:
 
 @strawberry.type
 class AnnotationMutation:
+    @strawberry.mutation(description="Replace the card's markdown and/or structured fields (project member).")
+    async def update_model_card(self, info: Info, target: strawberry.ID, markdown: str | None = None,
+                                fields: JSON | None = None) -> ModelCard:
+        rt = info.context.rt
+        granted = await project_role(info, "member", lambda: owners.comment_target(rt, global_id=target))
+        return ModelCard.of(await card_service.update(rt, actor=granted.name, target=target, markdown=markdown,
+                                                      fields=fields))
+
     @strawberry.mutation(description="Member: describe or rename a registered model (`project/name`). Its links, "
                          "aliases and history stay; references use the new name at once.")
     async def update_registered_model(self, info: Info, model: str, description: str | None = None,

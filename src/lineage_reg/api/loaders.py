@@ -65,6 +65,7 @@ class Loaders:
         self.metric_rule = _by_key(rt, Batch.METRIC_RULES)
         self.metric_rules_of_collection = _by_key(rt, Batch.METRIC_RULES_OF_COLLECTIONS, default=[])
         self.comment = _by_key(rt, Batch.COMMENTS)
+        self.card = _by_key(rt, Batch.CARDS)
         self.promotion_request = _by_key(rt, Batch.PROMOTION_REQUESTS)
         self.reviews_of_request = _by_key(rt, Batch.REVIEWS_OF_REQUESTS, default=[])
         self.pending_of_collection = _by_key(rt, Batch.PENDING_OF_COLLECTIONS, default=[])

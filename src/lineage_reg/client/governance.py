@@ -43,6 +43,11 @@ UPDATE_ARTIFACT = ("mutation($a: String!, $d: String) { updateArtifact(artifact:
                    "{ name description } }")
 UPDATE_VERSION = ("mutation($v: String!, $d: String, $m: JSON) { updateArtifactVersion(version: $v, description: $d, "
                   "metadata: $m) { ref description metadata } }")
+CARD_FIELDS = "markdown fields updatedAt updatedBy"
+UPDATE_CARD = (f"mutation($t: ID!, $md: String, $f: JSON) {{ updateModelCard(target: $t, markdown: $md, fields: $f) "
+               f"{{ {CARD_FIELDS} }} }}")
+CARD = (f"query($id: ID!) {{ node(id: $id) {{ ... on RegisteredModel {{ card {{ {CARD_FIELDS} }} }} "
+        f"... on ArtifactVersion {{ card {{ {CARD_FIELDS} }} }} }} }}")
 COMMENT_FIELDS = "id author text at editedAt target"
 ADD_COMMENT = f"mutation($t: ID!, $x: String!) {{ addComment(target: $t, text: $x) {{ {COMMENT_FIELDS} }} }}"
 EDIT_COMMENT = f"mutation($id: ID!, $x: String!) {{ editComment(id: $id, text: $x) {{ {COMMENT_FIELDS} }} }}"
@@ -218,3 +223,19 @@ class GovernanceCalls:
         """A version's description and/or metadata (replaced whole); its files never change."""
         ref = version.ref if isinstance(version, Version) else version
         return dict((await self.query(UPDATE_VERSION, v=ref, d=description, m=metadata))["updateArtifactVersion"])
+
+    # --- model cards ---
+
+    async def update_card(self, target: Version | str, *, markdown: str | None = None,
+                          fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Replace the card of a registered model (``p/name``) or a version (a ``Version`` or ref): its markdown
+        and/or fields (Hugging Face card metadata keys); returns the card."""
+        data = await self.query(UPDATE_CARD, t=await self._comment_target(target), md=markdown, f=fields)
+        return dict(data["updateModelCard"])
+
+    async def card(self, target: Version | str) -> dict[str, Any]:
+        """The card: ``markdown fields updatedAt updatedBy`` (empty, updatedAt None, when never set)."""
+        node = (await self.query(CARD, id=await self._comment_target(target)))["node"]
+        if node is None or "card" not in node:
+            raise errors.NotFound(f"no registered model or version {target!r} to read a card of")
+        return dict(node["card"])

@@ -155,6 +155,8 @@ class Registry:
     update_model = blocking(AsyncRegistry.update_model)
     update_artifact = blocking(AsyncRegistry.update_artifact)
     update_version = blocking(AsyncRegistry.update_version)
+    update_card = blocking(AsyncRegistry.update_card)
+    card = blocking(AsyncRegistry.card)
     comment = blocking(AsyncRegistry.comment)
     edit_comment = blocking(AsyncRegistry.edit_comment)
     delete_comment = blocking(AsyncRegistry.delete_comment)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from ..list_names import Batch
-from . import approvals, comments, events, links, metrics, projects, promotions, runs, versions
+from . import approvals, cards, comments, events, links, metrics, projects, promotions, runs, versions
 from .db import Conn
 
 BATCHES: dict[Batch, Callable[[Conn, Sequence[Any]], Awaitable[dict[Any, Any]]]] = {
@@ -29,6 +29,7 @@ BATCHES: dict[Batch, Callable[[Conn, Sequence[Any]], Awaitable[dict[Any, Any]]]]
     Batch.METRIC_RULES: metrics.rules_by_id,
     Batch.METRIC_RULES_OF_COLLECTIONS: metrics.rules_of_collections,
     Batch.COMMENTS: comments.by_id,
+    Batch.CARDS: cards.of_targets,
     Batch.PROMOTION_REQUESTS: promotions.by_id,
     Batch.REVIEWS_OF_REQUESTS: promotions.reviews_of,
     Batch.PENDING_OF_COLLECTIONS: promotions.pending_of_collections,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from .tables import auth, comments, events, governance, lineage, metrics, registry, runs, webhooks
+from .tables import auth, cards, comments, events, governance, lineage, metrics, registry, runs, webhooks
 from .db import Conn
 
 
@@ -46,6 +46,7 @@ approval_policy = _table(governance.ApprovalPolicy)
 promotion_request = _table(governance.PromotionRequest)
 promotion_review = _table(governance.PromotionReview)
 comment = _table(comments.Comment)
+model_card = _table(cards.ModelCard)
 
 
 def select_collections() -> sa.Select[Any]:

@@ -22,6 +22,7 @@ from .projects import Project
 from .runs import Run
 
 if TYPE_CHECKING:
+    from .cards import ModelCard
     from .comments import Comment
     from .governance import ApprovalPolicy, PromotionRequest
     from .models import ModelLink
@@ -166,6 +167,12 @@ class ArtifactVersion(LineageField, Node):
                       "then training.")
     async def metric(self, info: Info, name: str, source: str | None = None) -> float | None:
         return await version_metric(info, self._rec, name=name, source=source)
+
+    @strawberry.field(description="The version's own model card (docs/governance.md).")
+    async def card(self, info: Info) -> Annotated[ModelCard, strawberry.lazy(".cards")]:
+        from .cards import card_of
+
+        return await card_of(info, "ArtifactVersion", self._rec.id, self._rec.project_id)
 
     @strawberry.field(description="Comments on this version, oldest first.")
     async def comments(self, info: Info, first: int | None = None, after: str | None = None

@@ -19,6 +19,7 @@ from .metrics import MetricRule, rules_of
 from .projects import Project
 
 if TYPE_CHECKING:
+    from .cards import ModelCard
     from .comments import Comment
     from .governance import ApprovalPolicy, PromotionRequest
     from .events import Event
@@ -64,6 +65,12 @@ class RegisteredModel(Node):
     @strawberry.field(description="Metric rules watching this registered model's aliases (docs/metrics.md).")
     async def metric_rules(self, info: Info) -> list[MetricRule]:
         return await rules_of(info, self._rec.id)
+
+    @strawberry.field(description="Its model card (docs/governance.md).")
+    async def card(self, info: Info) -> Annotated[ModelCard, strawberry.lazy(".cards")]:
+        from .cards import card_of
+
+        return await card_of(info, "RegisteredModel", self._rec.id, self._rec.project_id)
 
     @strawberry.field(description="Comments on this registered model, oldest first.")
     async def comments(self, info: Info, first: int | None = None, after: str | None = None

@@ -2,6 +2,6 @@
 
 from sqlmodel import SQLModel
 
-from . import auth, comments, events, governance, lineage, metrics, registry, runs, webhooks  # noqa: F401
+from . import auth, cards, comments, events, governance, lineage, metrics, registry, runs, webhooks  # noqa: F401
 
 metadata = SQLModel.metadata
