@@ -15,22 +15,15 @@ import strawberry
 
 from .. import ids
 from ..clock import utcnow
-from ..errors import BadInput, Forbidden
+from ..errors import BadInput
 from ..list_names import ListName
 from ..services import aliases, alias_history, approvals, owners, promotions, protection
-from ..services import annotations as annotation_service
-from ..services import cards as card_service
-from ..services import comments as comment_service
 from ..services import lists as list_service
 from .context import Info
 from .permissions import actor_of, in_project, project_reader, project_role, role_somewhere
 from .relay import Connection, Edge, PageInfo, connection
 from .types.aliases import Alias
-from .types.artifacts import Artifact, ArtifactVersion
-from .types.common import JSON
-from .types.models import RegisteredModel
-from .types.cards import ModelCard
-from .types.comments import Comment
+from .types.artifacts import ArtifactVersion
 from .types.governance import AliasMove, ApprovalPolicy, PromotionRequest, PromotionState, ReviewDecision
 
 
@@ -171,73 +164,3 @@ class GovernanceMutation:
                                       may_move_protected=granted.may_move_protected)
         protected = done.alias.name in await protection.protected_for(rt, collection=collection)
         return Alias(name=done.alias.name, protected=protected, _version_id=done.alias.version_id)
-
-
-def named(info: Info) -> None:
-    """Comments are signed: anonymous access (``--anonymous read``) reads, it never comments."""
-    if actor_of(info).name is None:
-        raise Forbidden("commenting needs a token of your own (anonymous access only reads); create one with "
-                        "`lineage-reg token create`")
-
-
-@strawberry.type
-class CommentMutation:
-    @strawberry.mutation(description="Comment on a version, registered model or promotion request (anyone who may "
-                         f"read its project; at most {comment_service.MAX_TEXT:,} characters).")
-    async def add_comment(self, info: Info, target: strawberry.ID, text: str) -> Comment:
-        rt = info.context.rt
-        named(info)
-        granted = await project_role(info, "viewer", lambda: owners.comment_target(rt, global_id=target))
-        return Comment.of(await comment_service.add(rt, actor=granted.name, target=target, text=text))
-
-    @strawberry.mutation(description="Change a comment's text: its author, or a project admin.")
-    async def edit_comment(self, info: Info, id: strawberry.ID, text: str) -> Comment:
-        rt = info.context.rt
-        named(info)
-        granted = await project_role(info, "viewer", lambda: owners.comment(rt, global_id=id))
-        rec = await comment_service.edit(rt, actor=granted.name, comment_id=ids.decode_as(id, "Comment"), text=text,
-                                         may_moderate=granted.may_move_protected)
-        return Comment.of(rec)
-
-    @strawberry.mutation(description="Delete a comment: its author, or a project admin.")
-    async def delete_comment(self, info: Info, id: strawberry.ID) -> bool:
-        rt = info.context.rt
-        named(info)
-        granted = await project_role(info, "viewer", lambda: owners.comment(rt, global_id=id))
-        return await comment_service.delete(rt, actor=granted.name, comment_id=ids.decode_as(id, "Comment"),
-                                            may_moderate=granted.may_move_protected)
-
-
-@strawberry.type
-class AnnotationMutation:
-    @strawberry.mutation(description="Replace the card's markdown and/or structured fields (project member).")
-    async def update_model_card(self, info: Info, target: strawberry.ID, markdown: str | None = None,
-                                fields: JSON | None = None) -> ModelCard:
-        rt = info.context.rt
-        granted = await project_role(info, "member", lambda: owners.comment_target(rt, global_id=target))
-        return ModelCard.of(await card_service.update(rt, actor=granted.name, target=target, markdown=markdown,
-                                                      fields=fields))
-
-    @strawberry.mutation(description="Member: describe or rename a registered model (`project/name`). Its links, "
-                         "aliases and history stay; references use the new name at once.")
-    async def update_registered_model(self, info: Info, model: str, description: str | None = None,
-                                      name: str | None = None) -> RegisteredModel:
-        rt = info.context.rt
-        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=model))
-        rec = await annotation_service.update_model(rt, actor=granted.name, model=model, description=description, name=name)
-        return RegisteredModel.of(rec)
-
-    @strawberry.mutation(description="Member: change an artifact's description.")
-    async def update_artifact(self, info: Info, artifact: str, description: str | None = None) -> Artifact:
-        rt = info.context.rt
-        granted = await project_role(info, "member", lambda: owners.collection(rt, ref=artifact))
-        return Artifact.of(await annotation_service.update_artifact(rt, actor=granted.name, artifact=artifact,
-                                                             description=description))
-
-    @strawberry.mutation(description="Editable annotations of a version; its files and digest never change.")
-    async def update_artifact_version(self, info: Info, version: str, description: str | None = None,
-                                      metadata: JSON | None = None) -> ArtifactVersion:
-        rt = info.context.rt
-        granted = await project_role(info, "member", lambda: owners.version(rt, ref=version))
-        return ArtifactVersion.of(await annotation_service.update_version(rt, actor=granted.name, version=version,
-                                                                   description=description, metadata=metadata))

@@ -15,7 +15,9 @@ from ..services import members as member_service
 from ..services import tags as tags_service
 from ..services.manifest import FileIn
 from .context import Info
-from .governance import AnnotationMutation, CommentMutation, GovernanceMutation
+from .annotations import AnnotationMutation
+from .comments import CommentMutation
+from .governance import GovernanceMutation
 from .inputs import (
     CompletedPartInput, CreateArtifactVersionInput, CreateWebhookInput, DatasetInput, LinkVersionInput, SetAliasInput,
     StartRunInput, UpdateWebhookInput, VersionMetricsInput,
