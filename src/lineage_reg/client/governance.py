@@ -57,8 +57,8 @@ COMMENTS = (f"query($id: ID!, $n: Int, $a: String) {{ node(id: $id) {{ ... on Ar
             f"... on PromotionRequest {{ comments(first: $n, after: $a) {{ ...page }} }} }} }} "
             f"fragment page on CommentConnection {{ edges {{ node {{ {COMMENT_FIELDS} }} }} "
             "pageInfo { hasNextPage endCursor } }")
-HISTORY = ("query($c: String!, $a: String!, $n: Int, $x: String) { aliasHistory(collection: $c, alias: $a, "
-           "first: $n, after: $x) { edges { node { at actor rollback reason version { ref } previous { ref } "
+HISTORY = ("query($c: String!, $al: String!, $n: Int, $a: String) { aliasHistory(collection: $c, alias: $al, "
+           "first: $n, after: $a) { edges { node { at actor rollback reason version { ref } previous { ref } "
            "event { kind sequence } request { id } } } pageInfo { hasNextPage endCursor } } }")
 
 
@@ -152,19 +152,8 @@ class GovernanceCalls:
     async def alias_history(self, collection: str, alias: str, *, limit: int | None = None,
                             page_size: int = 50) -> AsyncIterator[dict[str, Any]]:
         """Every move of one alias, newest first: ``at actor version previous rollback reason request event``."""
-        if limit is not None and limit < 0:
-            raise errors.BadInput(f"limit must be >= 0, got {limit}")
-        left, after = limit, None
-        while left is None or left > 0:
-            size = page_size if left is None else min(page_size, left)
-            conn = (await self.query(HISTORY, c=collection, a=alias, n=size, x=after))["aliasHistory"]
-            for edge in conn["edges"]:
-                yield _flat(edge["node"])
-            if left is not None:
-                left -= len(conn["edges"])
-            if not conn["pageInfo"]["hasNextPage"]:
-                return
-            after = conn["pageInfo"]["endCursor"]
+        async for node in self._search(HISTORY, "aliasHistory", limit, page_size, c=collection, al=alias):
+            yield _flat(node)
 
     # --- comments ---
 
