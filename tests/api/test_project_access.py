@@ -232,6 +232,7 @@ def oracle_cases(ids: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, st
         ("searchVersions", 'searchVersions(query: "project:$X") { totalCount }', PROJECTS),
         ("searchVersions", 'searchVersions(filter: {registeredModel: "$X"}) { totalCount }', COLLECTIONS),
         ("promotionRequests", 'promotionRequests(project: "$X") { totalCount }', PROJECTS),
+        ("exportModelCard", 'exportModelCard(ref: "$X")', versions),
         ("promotionRequests", 'promotionRequests(collection: "$X") { totalCount }', COLLECTIONS),
         ("aliasAt", 'aliasAt(collection: "$X", alias: "production", at: "2030-01-01T00:00:00Z") { ref }', COLLECTIONS),
         ("aliasHistory", 'aliasHistory(collection: "$X", alias: "production") { totalCount }', COLLECTIONS),

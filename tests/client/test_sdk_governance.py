@@ -180,3 +180,20 @@ def test_model_cards_from_the_sdk(reg: Registry) -> None:
     reg.update_card("churn/clf:v1", fields={"limitations": "EU only"})
     assert reg.card(reg.resolve("churn/clf:v1"))["fields"] == {"limitations": "EU only"}
     assert reg.card(MODEL)["markdown"] == "# Churn"
+
+
+def test_export_card_from_sdk_and_cli(live: LiveServer, reg: Registry, tmp_path: Path) -> None:
+    reg.update_card(MODEL, markdown="# Churn", fields={"license": "mit"})
+    text = reg.export_card(f"{MODEL}:production")
+    assert text.startswith("---\n") and '"license": "mit"' in text and text.rstrip().endswith("# Churn")
+    assert reg.export_card(f"{MODEL}:production", "markdown") == "# Churn"  # through the model: its card
+    assert reg.export_card("churn/clf:v0", "markdown") == ""  # the version's own card: never written
+    with pytest.raises(BadInput, match="huggingface"):
+        reg.export_card(f"{MODEL}:production", "pdf")
+    env = {"LINEAGE_REG_URL": live.url, "LINEAGE_REG_TOKEN": live.admin_token(),
+           "LINEAGE_REG_CREDENTIALS": str(tmp_path / "none.json")}
+    done = run_cli("card", "export", f"{MODEL}:production", "-o", str(tmp_path / "README.md"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "README.md").read_text() == text
+    shown = run_cli("card", "show", MODEL, env=env)
+    assert "# Churn" in shown.stdout and '"license": "mit"' in shown.stdout

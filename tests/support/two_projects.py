@@ -123,6 +123,8 @@ def roots(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("searchRegisteredModels", f"searchRegisteredModels {{ {sel('searchRegisteredModels')} }}"),
         ("searchRuns", f"searchRuns {{ {sel('searchRuns')} }}"),
         ("promotionRequests", f"promotionRequests {{ {sel('promotionRequests')} }}"),
+        ("exportModelCard", 'exportModelCard(ref: "secret/secret-model:v0")'),
+        ("exportModelCard", 'exportModelCard(ref: "open/open-model:v0")'),  # its run used a secret version
         ("promotionRequests", f'promotionRequests(project: "secret") {{ {sel("promotionRequests")} }}'),
         ("aliasAt", f'aliasAt(collection: "open/shared-registry", alias: "latest", at: "2100-01-01T00:00:00Z") '
                     f'{{ {sel("aliasAt")} }}'),

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 import strawberry
 
 from ..services import annotations as annotation_service
+from ..services import card_export, find
 from ..services import cards as card_service
 from ..services import owners
 from .context import Info
-from .permissions import project_role
+from .permissions import in_project, may_read, project_reader, project_role
 from .types.artifacts import Artifact, ArtifactVersion
 from .types.cards import ModelCard
 from .types.common import JSON
@@ -52,3 +55,22 @@ class AnnotationMutation:
         rec = await annotation_service.update_version(rt, actor=granted.name, version=version,
                                                       description=description, metadata=metadata)
         return ArtifactVersion.of(rec)
+
+
+@strawberry.enum
+class CardFormat(Enum):
+    HUGGINGFACE = "HUGGINGFACE"
+    MARKDOWN = "MARKDOWN"
+
+
+@strawberry.type
+class AnnotationQuery:
+    @strawberry.field(description="The card as a document: HUGGINGFACE = README.md with YAML front matter "
+                      "(model-index from version metrics, datasets from lineage, base_model from upstream versions); "
+                      "MARKDOWN = the card as written.")
+    async def export_model_card(self, info: Info, ref: str, format: CardFormat = CardFormat.HUGGINGFACE) -> str:
+        rt = info.context.rt
+        actor = await project_reader(info, lambda: owners.version(rt, ref=ref))
+        in_project(actor, (await find.resolve(rt, ref=ref)).project_id)  # a model may link another project's
+        return await card_export.export(rt, ref=ref, format=format.value,
+                                        readable=lambda project_id: may_read(actor, project_id))

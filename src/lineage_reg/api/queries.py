@@ -13,6 +13,7 @@ from .. import ids, refs
 from ..services import compare, find, owners, webhooks
 from ..services import members as member_service
 from .context import Info
+from .annotations import AnnotationQuery
 from .governance import GovernanceQuery
 from .types.comments import Comment
 from .types.governance import PromotionRequest
@@ -66,7 +67,7 @@ def _compared(rows: list[compare.Compared]) -> list[ComparedValue]:
 
 
 @strawberry.type
-class Query(GovernanceQuery):
+class Query(GovernanceQuery, AnnotationQuery):
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         actor = actor_of(info)

@@ -2,7 +2,7 @@
 
 Server: serve, gc, export-schema, db upgrade, token create/list/revoke.
 Client (talks to a server like the SDK does; see docs/cli.md): login, log, get, link, alias set/rm,
-ls, show, history, lineage, diff, project create, cache, tag, webhook, member, search, metrics, promote, rollback, comment.
+ls, show, history, lineage, diff, project create, cache, tag, webhook, member, search, metrics, promote, rollback, comment, card.
 """
 
 from __future__ import annotations

@@ -7,11 +7,15 @@
     lineage-reg rollback COLLECTION ALIAS --reason TEXT
     lineage-reg history COLLECTION --alias production [--at 2026-11-30T12:00]   (in client.py)
     lineage-reg comment TARGET ["text"]
+    lineage-reg card show TARGET | card export REF [--format hf|markdown] [-o README.md]
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -125,7 +129,39 @@ def comment(target: Annotated[str, typer.Argument(
     table(found, ["at", "author", "text", "editedAt", "id"], as_json)
 
 
+card_app = typer.Typer(help="Model cards: show and export (docs/governance.md#model-cards).", no_args_is_help=True)
+
+
+@card_app.command("show")
+def card_show(target: Annotated[str, typer.Argument(help="a registered model (project/name) or a version")],
+              as_json: Json = False, url: Url = None) -> None:
+    """The card as stored: its markdown, then its fields."""
+    with session(url) as reg:
+        found = reg.card(target)
+    if as_json:
+        table([found], [], True)
+        return
+    out.print(found["markdown"] or "(no markdown)", highlight=False, markup=False)
+    out.print(json.dumps(found["fields"], indent=2, sort_keys=True), highlight=False, markup=False)
+
+
+@card_app.command("export")
+def card_export(ref: Annotated[str, typer.Argument(help="a version reference, e.g. project/model:production")],
+                format: Annotated[str, typer.Option("--format", help="hf (Hugging Face README) or markdown")] = "hf",
+                output: Annotated[Optional[Path], typer.Option("-o", "--output", help="write here, not to stdout")  # noqa: UP045
+                                  ] = None, url: Url = None) -> None:
+    """The card as a document: a Hugging Face README.md (front matter filled from lineage and metrics)."""
+    with session(url) as reg:
+        text = reg.export_card(ref, format)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        out.print(f"wrote {output}", highlight=False, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(promote_app, name="promote")
+    app.add_typer(card_app, name="card")
     app.command()(rollback)
     app.command()(comment)

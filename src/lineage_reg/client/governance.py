@@ -48,6 +48,7 @@ UPDATE_CARD = (f"mutation($t: ID!, $md: String, $f: JSON) {{ updateModelCard(tar
                f"{{ {CARD_FIELDS} }} }}")
 CARD = (f"query($id: ID!) {{ node(id: $id) {{ ... on RegisteredModel {{ card {{ {CARD_FIELDS} }} }} "
         f"... on ArtifactVersion {{ card {{ {CARD_FIELDS} }} }} }} }}")
+EXPORT_CARD = "query($r: String!, $f: CardFormat!) { exportModelCard(ref: $r, format: $f) }"
 COMMENT_FIELDS = "id author text at editedAt target"
 ADD_COMMENT = f"mutation($t: ID!, $x: String!) {{ addComment(target: $t, text: $x) {{ {COMMENT_FIELDS} }} }}"
 EDIT_COMMENT = f"mutation($id: ID!, $x: String!) {{ editComment(id: $id, text: $x) {{ {COMMENT_FIELDS} }} }}"
@@ -228,3 +229,12 @@ class GovernanceCalls:
         if node is None or "card" not in node:
             raise errors.NotFound(f"no registered model or version {target!r} to read a card of")
         return dict(node["card"])
+
+    async def export_card(self, ref: Version | str, format: str = "huggingface") -> str:
+        """The card as a document: ``"huggingface"`` (README.md with YAML front matter filled from lineage and
+        evaluation metrics) or ``"markdown"`` (as written). ``ref``: any version reference, e.g. p/model:production."""
+        wanted = {"huggingface": "HUGGINGFACE", "hf": "HUGGINGFACE", "markdown": "MARKDOWN"}.get(format.lower())
+        if wanted is None:
+            raise errors.BadInput(f"format is huggingface (hf) or markdown, got {format!r}")
+        text = ref.ref if isinstance(ref, Version) else ref
+        return str((await self.query(EXPORT_CARD, r=text, f=wanted))["exportModelCard"])

@@ -157,6 +157,7 @@ class Registry:
     update_version = blocking(AsyncRegistry.update_version)
     update_card = blocking(AsyncRegistry.update_card)
     card = blocking(AsyncRegistry.card)
+    export_card = blocking(AsyncRegistry.export_card)
     comment = blocking(AsyncRegistry.comment)
     edit_comment = blocking(AsyncRegistry.edit_comment)
     delete_comment = blocking(AsyncRegistry.delete_comment)
