@@ -9,6 +9,7 @@ one identically (``api/permissions.grant``), so nothing tells them apart.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,18 +66,21 @@ async def _version_project(conn: Conn, version_id: int) -> int | None:
     return rec.project_id if rec else None
 
 
-async def run(rt: Runtime, *, global_id: str) -> Target:
-    run_id = ids.decode_as(global_id, "Run")
+async def _by_id(rt: Runtime, global_id: str, type_name: str, what: str,
+                 fetch: Callable[[Conn, list[int]], Awaitable[Mapping[int, Any]]]) -> Target:
+    """A thing with a ``project_id``, read by id with its store's batch function."""
+    row_id = ids.decode_as(global_id, type_name)
     async with rt.db.reader() as r:
-        found = (await run_store.runs_by_id(r, [run_id])).get(run_id)
-    return Target(f"run {global_id}", found.project_id if found else None)
+        found = (await fetch(r, [row_id])).get(row_id)
+    return Target(f"{what} {global_id}", found.project_id if found else None)
+
+
+async def run(rt: Runtime, *, global_id: str) -> Target:
+    return await _by_id(rt, global_id, "Run", "run", run_store.runs_by_id)
 
 
 async def link(rt: Runtime, *, global_id: str) -> Target:
-    link_id = ids.decode_as(global_id, "ModelLink")
-    async with rt.db.reader() as r:
-        found = (await link_store.links_by_id(r, [link_id])).get(link_id)
-    return Target(f"model link {global_id}", found.project_id if found else None)
+    return await _by_id(rt, global_id, "ModelLink", "model link", link_store.links_by_id)
 
 
 async def tag_target(rt: Runtime, *, global_id: str) -> Target:
@@ -96,17 +100,11 @@ async def webhook(rt: Runtime, *, global_id: str) -> Target:
 
 
 async def metric_rule(rt: Runtime, *, global_id: str) -> Target:
-    rule_id = ids.decode_as(global_id, "MetricRule")
-    async with rt.db.reader() as r:
-        found = (await metric_store.rules_by_id(r, [rule_id])).get(rule_id)
-    return Target(f"metric rule {global_id}", found.project_id if found else None)
+    return await _by_id(rt, global_id, "MetricRule", "metric rule", metric_store.rules_by_id)
 
 
 async def promotion_request(rt: Runtime, *, global_id: str) -> Target:
-    request_id = ids.decode_as(global_id, "PromotionRequest")
-    async with rt.db.reader() as r:
-        found = (await promotion_store.by_id(r, [request_id])).get(request_id)
-    return Target(f"promotion request {global_id}", found.project_id if found else None)
+    return await _by_id(rt, global_id, "PromotionRequest", "promotion request", promotion_store.by_id)
 
 
 async def comment_target(rt: Runtime, *, global_id: str) -> Target:
@@ -122,7 +120,4 @@ async def comment_target(rt: Runtime, *, global_id: str) -> Target:
 
 
 async def comment(rt: Runtime, *, global_id: str) -> Target:
-    comment_id = ids.decode_as(global_id, "Comment")
-    async with rt.db.reader() as r:
-        found = (await comment_store.by_id(r, [comment_id])).get(comment_id)
-    return Target(f"comment {global_id}", found.project_id if found else None)
+    return await _by_id(rt, global_id, "Comment", "comment", comment_store.by_id)
